@@ -1,0 +1,1 @@
+"""PolicyPulse api-gateway: the one public HTTP surface; routes to the services."""

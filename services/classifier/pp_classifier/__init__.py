@@ -1,0 +1,1 @@
+"""PolicyPulse classifier: maps each escalation to high-harm policy clauses."""

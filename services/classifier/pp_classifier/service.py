@@ -1,0 +1,56 @@
+"""Classifier domain logic: tag escalations once, forward every event with its tags."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from pp_classifier import repository, tagger
+from pp_classifier.metrics import TAGS
+from pp_classifier.settings import ClassifierSettings
+from pp_shared.events import EscalationCreated, Tag, TaggedEvent, parse_event
+from pp_shared.kafka import Record
+from pp_shared.topics import Topic, topic_name
+
+
+async def tag_batch(
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    settings: ClassifierSettings,
+    *,
+    records: Sequence[Record],
+) -> list[TaggedEvent]:
+    """Tag the escalations of a validated batch and publish every event to the tagged topic."""
+    events = [parse_event(r.value or b"") for r in records]
+    fresh = {
+        e.event_id: (e.escalation_id, [t.model_dump(mode="json") for t in tagger.tag(e)])
+        for e in events
+        if isinstance(e, EscalationCreated)
+    }
+    async with pool.acquire() as conn, conn.transaction():
+        on_record = await repository.store_tags(
+            conn, [(eid, esc, tags) for eid, (esc, tags) in fresh.items()]
+        )
+    out: list[TaggedEvent] = []
+    for e in events:
+        tags = tuple(Tag.model_validate(t) for t in on_record.get(e.event_id, ()))
+        out.append(TaggedEvent(event=e, tags=tags))
+    topic = topic_name(Topic.EVENTS_TAGGED, settings.topic_prefix)
+    futures = [
+        await producer.send(
+            topic,
+            orjson.dumps(t.model_dump(mode="json", exclude_none=True)),
+            key=t.event.escalation_id.encode(),
+        )
+        for t in out
+    ]
+    if futures:
+        await asyncio.gather(*futures)
+    for t in out:
+        for tg in t.tags[:1]:
+            TAGS.labels(tg.area, tg.method.value).inc()
+    return out

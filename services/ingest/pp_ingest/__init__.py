@@ -1,0 +1,1 @@
+"""PolicyPulse ingest: validation, idempotent storage of the canonical event log, dead letters."""

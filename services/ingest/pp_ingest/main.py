@@ -1,0 +1,51 @@
+"""The ingest app: HTTP intake, and the consumer that validates and stores the raw topic."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from pp_ingest import api, service
+from pp_ingest.settings import IngestSettings
+from pp_shared.db import apply_migrations
+from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
+from pp_shared.logging import configure_logging
+from pp_shared.problems import install_problem_handlers
+from pp_shared.service import Runtime, attach_ops
+from pp_shared.topics import Topic
+
+SERVICE = "ingest"
+GROUP = "pp-ingest"
+
+
+def create_app(settings: IngestSettings | None = None) -> FastAPI:
+    settings = settings or IngestSettings()
+    configure_logging(SERVICE, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime(SERVICE, settings)
+        app.state.runtime = runtime
+        try:
+            pool = await runtime.open_pool()
+            await apply_migrations(pool, schema="ingest", package="pp_ingest")
+            await ensure_topics(settings, list(Topic))
+            producer = await runtime.open_producer()
+            consumer = make_consumer(settings, group=GROUP, topics=[Topic.EVENTS_RAW])
+            await consumer.start()
+
+            async def handle(records: Sequence[Record]) -> None:
+                await service.process_raw_batch(pool, producer, settings, records=records)
+
+            runtime.run_loop(BatchLoop(consumer, handle, service=SERVICE))
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(title="PolicyPulse ingest", version="0.1.0", lifespan=lifespan)
+    install_problem_handlers(app)
+    attach_ops(app)
+    app.include_router(api.router)
+    return app

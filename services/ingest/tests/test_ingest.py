@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import asyncpg
+import orjson
+
+from pp_ingest.main import create_app
+from pp_ingest.settings import IngestSettings
+from pp_shared.testing.apps import produce, read_topic, running_app
+from pp_shared.testing.plugin import eventually
+from pp_shared.testing.samples import decision, escalation
+from pp_shared.testing.servers import Servers
+from pp_shared.topics import Topic, topic_name
+
+
+def make_settings(servers: Servers, database_url: str, prefix: str) -> IngestSettings:
+    return IngestSettings(
+        database_url=database_url,
+        kafka_bootstrap_servers=servers.kafka_bootstrap,
+        topic_prefix=prefix,
+        kafka_session_timeout_ms=servers.session_timeout_ms,
+    )
+
+
+async def counts(database_url: str) -> tuple[int, int, int]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT (SELECT count(*) FROM ingest.events) AS e,"
+            " (SELECT count(*) FROM ingest.conflicts) AS c,"
+            " (SELECT count(*) FROM ingest.dead_letters) AS d"
+        )
+    finally:
+        await conn.close()
+    assert row is not None
+    return (row["e"], row["c"], row["d"])
+
+
+class TestHttpIntake:
+    async def test_accepted_event_is_stored_and_published(
+        self, servers: Servers, database_url: str, topic_prefix: str
+    ) -> None:
+        settings = make_settings(servers, database_url, topic_prefix)
+        async with running_app(create_app(settings)) as client:
+            response = await client.post("/v1/events", json=escalation())
+            assert response.status_code == 202
+            assert response.json() == {
+                "event_id": "6f1c2d3e-0000-4000-8000-000000000001",
+                "status": "accepted",
+            }
+            await eventually(lambda: counts(database_url), lambda c: c == (1, 0, 0))
+        validated = await read_topic(
+            servers.kafka_bootstrap, topic_name(Topic.EVENTS_VALIDATED, topic_prefix), expect=1
+        )
+        assert validated[0].key == b"esc-000123"
+        assert orjson.loads(validated[0].value or b"")["suggested_clause_id"] == (
+            "HATE.PROTECTED_ATTR.RELIGION"
+        )
+
+    async def test_invalid_event_gets_problem_details_with_pointers(
+        self, servers: Servers, database_url: str, topic_prefix: str
+    ) -> None:
+        settings = make_settings(servers, database_url, topic_prefix)
+        bad = escalation(region="Germany", severity=9)
+        del bad["source"]
+        async with running_app(create_app(settings)) as client:
+            response = await client.post("/v1/events", json=bad)
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["type"] == "https://policypulse.dev/problems/validation-error"
+        assert problem["status"] == 422
+        assert [e["pointer"] for e in problem["errors"]] == ["/source", "/region", "/severity"]
+        assert problem["errors"][1]["found"] == "Germany"
+
+    async def test_body_that_is_not_json_is_a_problem_not_a_crash(
+        self, servers: Servers, database_url: str, topic_prefix: str
+    ) -> None:
+        settings = make_settings(servers, database_url, topic_prefix)
+        async with running_app(create_app(settings)) as client:
+            response = await client.post(
+                "/v1/events", content=b"{not json", headers={"content-type": "application/json"}
+            )
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["pointer"] == ""
+
+    async def test_broker_unreachable_answers_503_with_retry_after(
+        self, servers: Servers, database_url: str, topic_prefix: str
+    ) -> None:
+        settings = make_settings(servers, database_url, topic_prefix)
+        app = create_app(settings)
+        async with running_app(app) as client:
+            await app.state.runtime.producer.stop()  # the broker is gone for this producer
+            response = await client.post("/v1/events", json=escalation())
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert await counts(database_url) == (0, 0, 0)
+
+
+class TestRawTopicConsumer:
+    async def test_duplicates_once_conflicts_recorded_poison_dead_lettered(
+        self, servers: Servers, database_url: str, topic_prefix: str
+    ) -> None:
+        settings = make_settings(servers, database_url, topic_prefix)
+        raw = topic_name(Topic.EVENTS_RAW, topic_prefix)
+        key = b"esc-000123"
+        first = orjson.dumps(escalation())
+        changed = orjson.dumps(escalation(region="FR"))
+        messages = [
+            (key, b"\xff\xfe not json"),  # poison first: what follows must still be processed
+            (key, first),
+            (key, first),  # duplicate
+            (key, changed),  # same event_id, different body: a conflict
+            (key, orjson.dumps({"event_type": "decision.made"})),  # invalid
+            (key, orjson.dumps(decision())),
+        ]
+        async with running_app(create_app(settings)):
+            await produce(servers.kafka_bootstrap, raw, messages)
+            final = await eventually(lambda: counts(database_url), lambda c: c == (2, 1, 2))
+        assert final == (2, 1, 2)
+        dead = await read_topic(
+            servers.kafka_bootstrap, topic_name(Topic.EVENTS_DEAD_LETTER, topic_prefix), expect=2
+        )
+        reasons = sorted(dict(r.headers)["pp-dead-letter-reason"] for r in dead)
+        assert reasons == [b"invalid", b"undecodable"]
+        assert sorted(r.value or b"" for r in dead)[0] == orjson.dumps(
+            {"event_type": "decision.made"}
+        )
+
+    async def test_replayed_batch_changes_nothing(
+        self, servers: Servers, database_url: str, topic_prefix: str
+    ) -> None:
+        settings = make_settings(servers, database_url, topic_prefix)
+        raw = topic_name(Topic.EVENTS_RAW, topic_prefix)
+        batch = [
+            (b"esc-000123", orjson.dumps(escalation())),
+            (b"esc-000123", orjson.dumps(decision())),
+        ]
+        async with running_app(create_app(settings)):
+            await produce(servers.kafka_bootstrap, raw, batch)
+            await eventually(lambda: counts(database_url), lambda c: c == (2, 0, 0))
+            await produce(servers.kafka_bootstrap, raw, batch)
+            await eventually(
+                lambda: read_topic(
+                    servers.kafka_bootstrap,
+                    topic_name(Topic.EVENTS_VALIDATED, topic_prefix),
+                    expect=4,
+                ),
+                lambda records: len(records) == 4,
+            )
+        assert await counts(database_url) == (2, 0, 0)

@@ -1,0 +1,1 @@
+"""PolicyPulse insights: facts, rollups and the metrics policy managers query."""

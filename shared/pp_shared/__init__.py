@@ -1,0 +1,1 @@
+"""PolicyPulse shared library: the contracts every service agrees on, and shared plumbing."""

@@ -1,0 +1,130 @@
+"""The ``policypulse`` command. ``up`` runs the whole system on one machine; services add
+their own sub-commands through the ``policypulse.commands`` entry-point group."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import FrameType
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pp_shared.embedded import EMBEDDED_SESSION_TIMEOUT_MS, EmbeddedBroker, EmbeddedPostgres
+from pp_shared.stack import SERVICES, ServiceGroup, drain, python_env
+
+
+class LauncherSettings(BaseSettings):
+    """What ``policypulse up`` reads from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="PP_", extra="ignore")
+
+    database_url: str | None = Field(default=None, description="Use this Postgres, not embedded.")
+    kafka_bootstrap_servers: str | None = Field(default=None, description="Use this broker.")
+    data_dir: Path = Field(default=Path(".policypulse"), description="Embedded data and logs.")
+    embedded_kafka_port: int = 9092
+
+
+def say(msg: str) -> None:
+    print(f"policypulse: {msg}", flush=True)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    settings = LauncherSettings()
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        say(f"received {signal.Signals(signum).name}; stopping")
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    env = python_env()
+    postgres: EmbeddedPostgres | None = None
+    broker: EmbeddedBroker | None = None
+    group: ServiceGroup | None = None
+    try:
+        if settings.database_url:
+            say("using PostgreSQL from PP_DATABASE_URL")
+        else:
+            postgres = EmbeddedPostgres(data_dir / "pg")
+            env["PP_DATABASE_URL"] = postgres.start()
+            say(f"embedded PostgreSQL 18 ready (data: {postgres.data_dir})")
+        if settings.kafka_bootstrap_servers:
+            say(f"using Kafka at {settings.kafka_bootstrap_servers}")
+        else:
+            broker = EmbeddedBroker(
+                port=settings.embedded_kafka_port, log_file=data_dir / "logs" / "broker.log"
+            )
+            (data_dir / "logs").mkdir(exist_ok=True)
+            env["PP_KAFKA_BOOTSTRAP_SERVERS"] = broker.start()
+            # One machine, one member per group: a short session makes group joins fast.
+            env.setdefault("PP_KAFKA_SESSION_TIMEOUT_MS", str(EMBEDDED_SESSION_TIMEOUT_MS))
+            say(f"embedded Kafka-protocol broker ready on {broker.bootstrap_servers}")
+        group = ServiceGroup(env, log_dir=data_dir / "logs", out=say)
+        group.start(timeout=args.timeout)
+        say(f"all services ready in {time.monotonic() - t0:.1f} s")
+        for child in group.children:
+            say(f"  {child.spec.name:<12} {child.url}  (/healthz /readyz /metrics)")
+        say(f"  API docs     {group.child('api-gateway').url}/docs")
+        say(f"  logs         {data_dir / 'logs'}")
+        say("press Ctrl-C to stop")
+        while not stop.wait(0.5):
+            if not args.no_restart:
+                group.check_and_restart()
+        return 0
+    except (RuntimeError, TimeoutError, OSError) as exc:
+        say(f"error: {exc}")
+        return 1
+    finally:
+        _shutdown(group, broker, postgres, env)
+
+
+def _shutdown(
+    group: ServiceGroup | None,
+    broker: EmbeddedBroker | None,
+    postgres: EmbeddedPostgres | None,
+    env: dict[str, str],
+) -> None:
+    # Ignore further Ctrl-C so a second press does not leave half-stopped children.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if group is not None:
+        group.stop(["api-gateway"])
+        if broker is not None:
+            groups = {s.consumes[0]: s.consumes[1].value for s in SERVICES if s.consumes}
+            say("draining the pipeline (the embedded broker keeps messages in memory)")
+            drain(env["PP_KAFKA_BOOTSTRAP_SERVERS"], groups, timeout=15.0, say=say)
+        group.stop()
+    if broker is not None:
+        broker.stop()
+    if postgres is not None:
+        postgres.stop()
+    say("stopped")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="policypulse", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="run all four services on the embedded (or configured) stack")
+    up.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for readiness")
+    up.add_argument("--no-restart", action="store_true", help="do not restart crashed services")
+    up.set_defaults(func=cmd_up)
+    for ep in entry_points(group="policypulse.commands"):
+        register = ep.load()
+        register(sub)
+    args = parser.parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""PostgreSQL helpers: a pool with JSON codecs, and ordered SQL migrations per service schema."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from importlib import resources
+from typing import TypeAlias
+
+import asyncpg
+import orjson
+
+log = logging.getLogger(__name__)
+
+Pool: TypeAlias = asyncpg.Pool
+# Schema names are interpolated into DDL, so they must be plain identifiers.
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for typ in ("json", "jsonb"):
+        await conn.set_type_codec(
+            typ,
+            encoder=lambda v: orjson.dumps(v).decode(),
+            decoder=orjson.loads,
+            schema="pg_catalog",
+        )
+
+
+async def create_pool(url: str, *, max_size: int = 10, timeout: float = 5.0) -> Pool:
+    """Open a pool; fails fast (``timeout`` seconds) when the server does not answer."""
+    pool = await asyncpg.create_pool(
+        url,
+        min_size=1,
+        max_size=max_size,
+        init=_init_connection,
+        timeout=timeout,
+        command_timeout=60,
+    )
+    assert pool is not None
+    opened: Pool = pool
+    return opened
+
+
+async def database_reachable(pool: Pool, timeout: float = 2.0) -> bool:
+    try:
+        async with asyncio.timeout(timeout):
+            await pool.fetchval("SELECT 1")
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return False
+    return True
+
+
+async def apply_migrations(pool: Pool, *, schema: str, package: str) -> list[str]:
+    """Apply ``<package>/migrations/*.sql`` in name order, each once, in its own transaction.
+
+    A transaction-level advisory lock keyed by the schema makes concurrent replicas safe.
+    Returns the names applied now.
+    """
+    files = sorted(
+        (
+            f
+            for f in resources.files(package).joinpath("migrations").iterdir()
+            if f.name.endswith(".sql")
+        ),
+        key=lambda f: f.name,
+    )
+    if not _IDENTIFIER.fullmatch(schema):
+        raise ValueError(f"not a plain SQL identifier: {schema!r}")
+    lock_key = int.from_bytes(hashlib.sha256(schema.encode()).digest()[:8], "big", signed=True)
+    applied_now: list[str] = []
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", lock_key)
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        await conn.execute(
+            f'CREATE TABLE IF NOT EXISTS "{schema}".schema_migrations ('
+            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {
+            r["name"]
+            for r in await conn.fetch(f'SELECT name FROM "{schema}".schema_migrations')  # noqa: S608
+        }
+        for f in files:
+            if f.name in done:
+                continue
+            await conn.execute(f.read_text(encoding="utf-8"))
+            await conn.execute(
+                f'INSERT INTO "{schema}".schema_migrations (name) VALUES ($1)',  # noqa: S608
+                f.name,
+            )
+            applied_now.append(f.name)
+    if applied_now:
+        log.info("migrations applied", extra={"schema": schema, "migrations": applied_now})
+    return applied_now
+
+
+def json_text(value: object) -> str:
+    """JSON text for a ``text[]`` parameter cast to jsonb in SQL. (asyncpg would read a list
+    inside a ``jsonb[]`` parameter as another array dimension.)"""
+    return orjson.dumps(value).decode()

@@ -1,0 +1,186 @@
+"""Kafka helpers: producers that wait for acks=all, consumers that commit after the database,
+and a batch loop that retries a failed batch instead of skipping it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeAlias
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
+from prometheus_client import Counter, Gauge, Histogram
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
+
+from pp_shared.settings import ServiceSettings
+from pp_shared.topics import Topic, topic_name
+
+log = logging.getLogger(__name__)
+
+BATCH_RECORDS = Counter(
+    "pp_consumer_records_total", "Records consumed and committed.", ["service", "topic"]
+)
+BATCH_SECONDS = Histogram(
+    "pp_consumer_batch_seconds",
+    "Time to process one consumed batch, database commit included.",
+    ["service"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+BATCH_RETRIES = Counter(
+    "pp_consumer_batch_retries_total", "Batches retried after a failure.", ["service"]
+)
+CONSUMER_LAG = Gauge(
+    "pp_consumer_lag_records",
+    "Records behind the partition's high watermark.",
+    ["service", "topic", "partition"],
+)
+
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
+BatchHandler = Callable[[Sequence[Record]], Awaitable[None]]
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value)
+
+
+def make_producer(settings: ServiceSettings, **overrides: Any) -> AIOKafkaProducer:
+    """A producer that only reports success once every in-sync replica has the write."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "acks": "all",
+        "enable_idempotence": settings.kafka_idempotent_producer,
+        "linger_ms": 5,
+        "max_batch_size": 256 * 1024,
+        "request_timeout_ms": 10_000,
+        "compression_type": None,
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
+def make_consumer(
+    settings: ServiceSettings, *, group: str, topics: Sequence[Topic], **overrides: Any
+) -> AIOKafkaConsumer:
+    """A consumer-group member with manual commits: offsets move only after the database commit."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "group_id": f"{settings.topic_prefix}{group}",
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "session_timeout_ms": settings.kafka_session_timeout_ms,
+        "heartbeat_interval_ms": max(100, settings.kafka_session_timeout_ms // 5),
+        "max_poll_records": 2000,
+        "fetch_max_bytes": 16 * 1024 * 1024,
+        "max_partition_fetch_bytes": 4 * 1024 * 1024,
+    }
+    options.update(overrides)
+    consumer = AIOKafkaConsumer(*(topic_name(t, settings.topic_prefix) for t in topics), **options)
+    return consumer
+
+
+async def ensure_topics(settings: ServiceSettings, topics: Sequence[Topic]) -> None:
+    """Create the topics if the broker lacks them (brokers that auto-create are fine too)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(topic_name(t, settings.topic_prefix), settings.kafka_partitions, 1)
+            for t in topics
+            if topic_name(t, settings.topic_prefix) not in existing
+        ]
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                log.info("topics already created by another replica")
+    finally:
+        await admin.close()
+
+
+class BatchLoop:
+    """Consume batches forever: handle, then commit offsets. A failed batch is retried with
+    backoff (never skipped), and ``healthy`` turns false until it succeeds."""
+
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        handler: BatchHandler,
+        *,
+        service: str,
+        max_records: int = 2000,
+        poll_timeout_ms: int = 200,
+    ) -> None:
+        self.consumer = consumer
+        self.handler = handler
+        self.service = service
+        self.max_records = max_records
+        self.poll_timeout_ms = poll_timeout_ms
+        self.healthy = True
+        self.last_error: str | None = None
+
+    async def run(self) -> None:
+        while True:
+            batches = await self.consumer.getmany(
+                timeout_ms=self.poll_timeout_ms, max_records=self.max_records
+            )
+            records = [r for part in batches.values() for r in part]
+            if records:
+                await self._handle_with_retry(records)
+                try:
+                    await self.consumer.commit()
+                except CommitFailedError:
+                    # A rebalance took the partitions away; the new owner replays them and
+                    # idempotent handlers make the replay harmless.
+                    log.warning("offset commit failed after rebalance; batch will be replayed")
+                for tp, part in batches.items():
+                    BATCH_RECORDS.labels(self.service, tp.topic).inc(len(part))
+            await self._update_lag()
+
+    async def _handle_with_retry(self, records: Sequence[Record]) -> None:
+        def before_sleep(state: RetryCallState) -> None:
+            self.healthy = False
+            exc = state.outcome.exception() if state.outcome else None
+            self.last_error = type(exc).__name__ if exc else "unknown"
+            BATCH_RETRIES.labels(self.service).inc()
+            log.warning(
+                "batch failed; retrying",
+                extra={
+                    "attempt": state.attempt_number,
+                    "error": self.last_error,
+                    "records": len(records),
+                },
+            )
+
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(Exception),
+            wait=wait_exponential_jitter(multiplier=0.1, max=5.0, jitter=0.1),
+            before_sleep=before_sleep,
+            reraise=True,
+        ):
+            with attempt, BATCH_SECONDS.labels(self.service).time():
+                await self.handler(records)
+        self.healthy = True
+        self.last_error = None
+
+    async def _update_lag(self) -> None:
+        for tp in self.consumer.assignment():
+            highwater = self.consumer.highwater(tp)
+            if highwater is None:
+                continue
+            position = await self.consumer.position(tp)
+            CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(
+                max(0, highwater - position)
+            )
+
+
+async def broker_reachable(producer: AIOKafkaProducer, timeout: float = 2.0) -> bool:
+    """True when the broker answers a metadata request within ``timeout`` seconds."""
+    try:
+        await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout)
+    except (TimeoutError, KafkaError, OSError):
+        return False
+    return True

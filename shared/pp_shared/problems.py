@@ -1,0 +1,160 @@
+"""RFC 9457 problem details: one error base class, one renderer, field paths as JSON pointers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://policypulse.dev/problems/"
+
+
+def json_pointer(loc: Iterable[int | str]) -> str:
+    """RFC 6901 pointer for a pydantic error location."""
+    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in loc]
+    return "/" + "/".join(parts) if parts else ""
+
+
+def field_errors(
+    errors: Sequence[ErrorDetails] | Sequence[dict[str, Any]], *, strip: int = 0
+) -> list[dict[str, Any]]:
+    """Turn pydantic errors into ``{pointer, detail, expected, found}`` items.
+
+    ``strip`` drops leading location parts (``body``, the union tag) that are not fields.
+    """
+    out: list[dict[str, Any]] = []
+    for err in errors:
+        loc = [p for p in err.get("loc", ()) if not _is_union_tag(p)][strip:]
+        ctx = err.get("ctx") or {}
+        if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+            # The discriminator itself is wrong or missing: point at it.
+            loc = [*loc, str(ctx.get("discriminator", "")).strip("'")]
+        item: dict[str, Any] = {"pointer": json_pointer(loc), "detail": err.get("msg", "")}
+        if "expected_tags" in ctx:
+            item["expected"] = str(ctx["expected_tags"])
+        elif "expected" in ctx:
+            item["expected"] = str(ctx["expected"])
+        elif "pattern" in ctx:
+            item["expected"] = f"a string matching {ctx['pattern']}"
+        if "input" in err and err.get("type") not in ("missing", "union_tag_not_found"):
+            found = err["input"]
+            if isinstance(found, str) and len(found) > 80:
+                found = found[:80] + "…"
+            if err.get("type") == "union_tag_invalid":
+                found = ctx.get("tag", found)
+            item["found"] = (
+                found if isinstance(found, str | int | float | bool) else type(found).__name__
+            )
+        out.append(item)
+    return out
+
+
+def _is_union_tag(part: int | str) -> bool:
+    # pydantic inserts the discriminator value ("escalation.created") into locations.
+    return (
+        isinstance(part, str)
+        and "." in part
+        and part.split(".")[0]
+        in {
+            "escalation",
+            "decision",
+            "appeal",
+            "qa",
+        }
+    )
+
+
+class ProblemError(Exception):
+    """A domain error that renders as a problem document with its HTTP status."""
+
+    status_code: int = 400
+    problem_type: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.problem_type,
+            "title": self.title,
+            "status": self.status_code,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = self.errors
+        body.update(self.extra)
+        return body
+
+
+class InvalidInput(ProblemError):
+    status_code = 422
+    problem_type = "validation-error"
+    title = "The request does not match the contract"
+
+
+class NotFound(ProblemError):
+    status_code = 404
+    problem_type = "not-found"
+    title = "Not found"
+
+
+class Unavailable(ProblemError):
+    status_code = 503
+    problem_type = "unavailable"
+    title = "A dependency is unavailable; retry later"
+
+
+def problem_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Render domain errors, request validation errors and HTTP errors as problem details."""
+
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ProblemError)
+        return problem_response(exc.status_code, exc.to_problem(request.url.path), exc.headers)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError | ValidationError)
+        errs = field_errors(exc.errors())
+        problem = InvalidInput(f"{len(errs)} field(s) failed validation", errors=errs)
+        return problem_response(422, problem.to_problem(request.url.path))
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        body = {
+            "type": "about:blank",
+            "title": str(exc.detail),
+            "status": exc.status_code,
+            "detail": str(exc.detail),
+            "instance": request.url.path,
+        }
+        return problem_response(exc.status_code, body, dict(exc.headers or {}))
+
+    app.add_exception_handler(ProblemError, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)

@@ -1,0 +1,128 @@
+"""What every service has in common: health, readiness and metrics endpoints, and a runtime
+that owns the database pool, the Kafka producer and the consumer loops for the app's lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from pp_shared.db import Pool, create_pool, database_reachable
+from pp_shared.kafka import BatchLoop, broker_reachable, make_producer
+from pp_shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The long-lived resources of one service process."""
+
+    service: str
+    settings: ServiceSettings
+    pool: Pool | None = None
+    producer: AIOKafkaProducer | None = None
+    loops: list[BatchLoop] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def open_pool(self) -> Pool:
+        self.pool = await create_pool(
+            self.settings.database_url, max_size=self.settings.db_pool_max
+        )
+        return self.pool
+
+    async def open_producer(self, **overrides: Any) -> AIOKafkaProducer:
+        self.producer = make_producer(self.settings, **overrides)
+        await self.producer.start()
+        return self.producer
+
+    def run_loop(self, loop: BatchLoop) -> None:
+        """Run a consumer loop as a task; a crash of the loop is logged and ends the process,
+        so the supervisor restarts it instead of leaving a zombie consumer."""
+        self.loops.append(loop)
+        task = asyncio.create_task(self._guard(loop), name=f"{self.service}-consumer")
+        self.tasks.append(task)
+
+    async def _guard(self, loop: BatchLoop) -> None:
+        try:
+            await loop.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("consumer loop crashed; stopping the process")
+            import os
+            import signal
+
+            os.kill(os.getpid(), signal.SIGTERM)
+            raise
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for loop in self.loops:
+            await loop.consumer.stop()
+        if self.producer is not None:
+            await self.producer.stop()
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def readiness(self) -> dict[str, bool]:
+        checks: dict[str, bool] = {}
+        if self.pool is not None:
+            checks["database"] = await database_reachable(self.pool)
+        if self.producer is not None:
+            checks["broker"] = await broker_reachable(self.producer)
+        for i, loop in enumerate(self.loops):
+            checks[f"consumer{i}"] = loop.healthy
+        return checks
+
+
+def ops_router(get_checks: Callable[[], Any]) -> APIRouter:
+    """``/healthz``, ``/readyz`` and ``/metrics``; ``get_checks`` returns readiness checks."""
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz() -> JSONResponse:
+        """Database and broker reachable, consumers healthy."""
+        checks: dict[str, bool] = await get_checks()
+        ready = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus metrics of this process."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def attach_ops(app: FastAPI) -> None:
+    async def checks() -> dict[str, bool]:
+        runtime: Runtime = app.state.runtime
+        return await runtime.readiness()
+
+    app.include_router(ops_router(checks))
