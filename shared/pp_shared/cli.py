@@ -4,6 +4,8 @@ their own sub-commands through the ``policypulse.commands`` entry-point group.""
 from __future__ import annotations
 
 import argparse
+import fcntl
+import os
 import signal
 import sys
 import threading
@@ -11,6 +13,7 @@ import time
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +41,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     settings = LauncherSettings()
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    lock = _lock_data_dir(data_dir)
+    if lock is None:
+        say(f"error: another 'policypulse up' is running on {data_dir}; stop it first")
+        return 1
     t0 = time.monotonic()
     stop = threading.Event()
 
@@ -87,6 +94,22 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 1
     finally:
         _shutdown(group, broker, postgres, env)
+
+
+def _lock_data_dir(data_dir: Path) -> IO[str] | None:
+    """An exclusive lock on the data dir. The kernel drops it when the process dies, so a
+    killed launcher never leaves a lock behind that blocks the next start."""
+    handle = (data_dir / "launcher.lock").open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
 
 
 def _shutdown(

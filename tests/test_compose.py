@@ -1,0 +1,418 @@
+"""The container deployment must agree with the code: docker-compose.yml, the Dockerfiles and the
+Prometheus and Grafana provisioning are checked against the settings classes and the metrics the
+services register. Nothing here needs a Docker engine."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import shlex
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from prometheus_client import REGISTRY
+from prometheus_client.metrics import MetricWrapperBase
+from pydantic_settings import BaseSettings
+
+import pp_classifier.metrics
+import pp_ingest.metrics
+import pp_shared.kafka
+from pp_classifier.settings import ClassifierSettings
+from pp_gateway.settings import GatewaySettings
+from pp_ingest.settings import IngestSettings
+from pp_insights.settings import InsightsSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Compose service name -> settings class. The service directories under services/ use the same
+# names, which is what lets the Dockerfile paths be derived from the compose service name.
+SETTINGS: dict[str, type[BaseSettings]] = {
+    "ingest": IngestSettings,
+    "classifier": ClassifierSettings,
+    "insights": InsightsSettings,
+    "api-gateway": GatewaySettings,
+}
+APP_SERVICES = tuple(SETTINGS)
+BACKENDS = ("ingest", "classifier", "insights")
+INFRASTRUCTURE = ("kafka", "postgres", "prometheus", "grafana")
+
+DATABASE_URL = "postgresql://postgres:postgres@postgres:5432/policypulse"
+KAFKA_BOOTSTRAP = "kafka:9092"
+PROMETHEUS_URL = "http://prometheus:9090"
+DATASOURCE_UID = "prometheus"
+
+# Importing these modules is what registers the metrics the dashboard may refer to.
+METRIC_MODULES = (pp_ingest.metrics, pp_classifier.metrics, pp_shared.kafka)
+
+# Series names a metric type adds to its registered name in the text exposition. Counters are
+# registered without ``_total``; ``_created`` series are left out because no panel should chart
+# them.
+EXPOSITION_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "counter": ("_total",),
+    "gauge": ("",),
+    "histogram": ("_bucket", "_count", "_sum"),
+    "summary": ("_count", "_sum"),
+    "info": ("_info",),
+    "stateset": ("",),
+    "enum": ("",),
+}
+
+REQUIRED_PANEL_EXPRESSIONS = {
+    "sum by (outcome) (rate(pp_ingest_events_total[5m]))",
+    "histogram_quantile(0.99, sum by (le) (rate(pp_ingest_produce_seconds_bucket[5m])))",
+    "sum by (service) (pp_consumer_lag_records)",
+    "sum by (service) (rate(pp_consumer_batch_retries_total[5m]))",
+    "sum by (reason) (rate(pp_ingest_dead_letters_total[5m]))",
+    "sum by (area) (rate(pp_classifier_tags_total[5m]))",
+}
+
+METRIC_NAME = re.compile(r"pp_[a-z_]+")
+GROUPING = re.compile(r"\b(?:by|without)\s*\(([^)]*)\)")
+
+
+def load_yaml(relative: str) -> Any:
+    with (ROOT / relative).open(encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+@functools.cache
+def compose() -> Any:
+    return load_yaml("docker-compose.yml")
+
+
+def service(name: str) -> Any:
+    return compose()["services"][name]
+
+
+def environment(name: str) -> dict[str, str]:
+    """A compose service's environment, in either the mapping or the ``KEY=VALUE`` list form."""
+    raw: Any = service(name).get("environment", {})
+    pairs: dict[str, Any] = (
+        dict(item.split("=", 1) for item in raw) if isinstance(raw, list) else dict(raw)
+    )
+    for key, value in pairs.items():
+        # Compose rejects YAML booleans here (``true`` must be quoted); numbers become strings.
+        assert isinstance(value, str | int | float), f"{name}: {key} = {value!r}"
+        assert not isinstance(value, bool), f"{name}: {key} must be quoted"
+    return {key: str(value) for key, value in pairs.items()}
+
+
+def published_ports(name: str) -> list[tuple[int, int]]:
+    """(host port, container port) pairs, from the short ``[ip:]host:container`` or long form."""
+    pairs: list[tuple[int, int]] = []
+    for entry in service(name).get("ports", []):
+        if isinstance(entry, dict):
+            pairs.append((int(entry["published"]), int(entry["target"])))
+        else:
+            *_, host, container = str(entry).split("/", 1)[0].split(":")
+            pairs.append((int(host), int(container)))
+    return pairs
+
+
+def default_port(name: str) -> int:
+    port = SETTINGS[name].model_fields["port"].default
+    assert isinstance(port, int)
+    return port
+
+
+def import_name(name: str) -> str:
+    """``pp_ingest`` for ingest: the top-level package that defines the settings class."""
+    return SETTINGS[name].__module__.split(".", 1)[0]
+
+
+def distribution_name(name: str) -> str:
+    with (ROOT / "services" / name / "pyproject.toml").open("rb") as f:
+        project_name = tomllib.load(f)["project"]["name"]
+    assert isinstance(project_name, str)
+    return project_name
+
+
+def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) per logical line, with continuations joined and comments dropped."""
+    instructions: list[tuple[str, str]] = []
+    pending = ""
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        keyword, _, arguments = (pending + line).partition(" ")
+        instructions.append((keyword.upper(), arguments.strip()))
+        pending = ""
+    assert not pending, f"{path}: dangling line continuation"
+    return instructions
+
+
+def final_stage(instructions: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    last_from = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM")
+    return instructions[last_from:]
+
+
+def registered_metrics() -> dict[str, MetricWrapperBase]:
+    """Every exposed ``pp_*`` series name, mapped to the metric that produces it."""
+    assert METRIC_MODULES
+    series: dict[str, MetricWrapperBase] = {}
+    for collector in list(REGISTRY._collector_to_names):
+        if not isinstance(collector, MetricWrapperBase) or not collector._name.startswith("pp_"):
+            continue
+        assert collector._type is not None
+        for suffix in EXPOSITION_SUFFIXES[collector._type]:
+            series[collector._name + suffix] = collector
+    return series
+
+
+def dashboard_panels() -> list[Any]:
+    with (ROOT / "deploy/grafana/dashboards/pipeline.json").open(encoding="utf-8") as f:
+        dashboard: Any = json.load(f)
+    panels: list[Any] = []
+    # Panels inside collapsed rows are nested one level down.
+    stack: list[Any] = list(dashboard["panels"])
+    while stack:
+        panel = stack.pop()
+        stack.extend(panel.get("panels", []))
+        panels.append(panel)
+    return panels
+
+
+def dashboard_expressions() -> list[str]:
+    return [target["expr"] for panel in dashboard_panels() for target in panel.get("targets", [])]
+
+
+def test_compose_defines_exactly_the_stack() -> None:
+    assert set(compose()["services"]) == {*INFRASTRUCTURE, *APP_SERVICES}
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_port_is_the_settings_default(name: str) -> None:
+    port = default_port(name)
+    assert published_ports(name) == [(port, port)]
+    # Setting PP_PORT would move the listener away from the published container port.
+    assert "PP_PORT" not in environment(name)
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_environment_names_are_settings_fields(name: str) -> None:
+    fields = SETTINGS[name].model_fields
+    variables = {key for key in environment(name) if key.startswith("PP_")}
+    assert variables
+    unknown = {key for key in variables if key.removeprefix("PP_").lower() not in fields}
+    assert unknown == set()
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_environment_values_validate(name: str) -> None:
+    values = {
+        key.removeprefix("PP_").lower(): value
+        for key, value in environment(name).items()
+        if key.startswith("PP_")
+    }
+    # model_validate skips the environment sources, so only the compose values are checked.
+    SETTINGS[name].model_validate(values)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_backend_reaches_kafka_and_postgres_inside_the_network(name: str) -> None:
+    env = environment(name)
+    assert env["PP_DATABASE_URL"] == DATABASE_URL
+    assert env["PP_KAFKA_BOOTSTRAP_SERVERS"] == KAFKA_BOOTSTRAP
+    settings = IngestSettings.model_validate(
+        {"kafka_idempotent_producer": env["PP_KAFKA_IDEMPOTENT_PRODUCER"]}
+    )
+    assert settings.kafka_idempotent_producer is True
+
+
+def test_database_url_matches_the_postgres_service() -> None:
+    postgres = environment("postgres")
+    url = urlsplit(DATABASE_URL)
+    assert (url.hostname, url.port) == ("postgres", 5432)
+    credentials = (postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"])
+    assert (url.username, url.password) == credentials
+    assert url.path == f"/{postgres['POSTGRES_DB']}"
+    assert postgres["POSTGRES_DB"] == "policypulse"
+
+
+def test_kafka_advertises_the_bootstrap_address_to_the_network() -> None:
+    kafka = environment("kafka")
+    assert kafka["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert kafka["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "1"
+    advertised = dict(
+        listener.split("://", 1) for listener in kafka["KAFKA_ADVERTISED_LISTENERS"].split(",")
+    )
+    assert advertised[kafka["KAFKA_INTER_BROKER_LISTENER_NAME"]] == KAFKA_BOOTSTRAP
+    voters = kafka["KAFKA_CONTROLLER_QUORUM_VOTERS"]
+    assert voters == f"{kafka['KAFKA_NODE_ID']}@kafka:9093"
+
+
+def test_gateway_urls_point_at_the_backends() -> None:
+    env = environment("api-gateway")
+    url_fields = {field for field in GatewaySettings.model_fields if field.endswith("_url")}
+    # Every upstream must be configured: the defaults point at 127.0.0.1, which inside the
+    # gateway's container is the gateway itself.
+    assert url_fields == {f"{backend}_url" for backend in BACKENDS}
+    for backend in BACKENDS:
+        url = urlsplit(env[f"PP_{backend.upper()}_URL"])
+        assert (url.scheme, url.hostname, url.port) == ("http", backend, default_port(backend))
+        assert url.path in ("", "/")
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_backend_waits_for_healthy_kafka_and_postgres(name: str) -> None:
+    assert service(name)["depends_on"] == {
+        "kafka": {"condition": "service_healthy"},
+        "postgres": {"condition": "service_healthy"},
+    }
+
+
+def test_gateway_waits_for_healthy_backends() -> None:
+    assert service("api-gateway")["depends_on"] == {
+        backend: {"condition": "service_healthy"} for backend in BACKENDS
+    }
+
+
+@pytest.mark.parametrize("name", [*INFRASTRUCTURE, *APP_SERVICES])
+def test_every_service_has_a_healthcheck(name: str) -> None:
+    healthcheck = service(name)["healthcheck"]
+    assert healthcheck.get("disable", False) is False
+    test = healthcheck["test"]
+    if isinstance(test, list):
+        assert test[0] in ("CMD", "CMD-SHELL")
+        assert len(test) > 1
+    else:
+        assert isinstance(test, str)
+        assert test.strip()
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_healthcheck_probes_its_own_healthz(name: str) -> None:
+    test = service(name)["healthcheck"]["test"]
+    command = " ".join(test) if isinstance(test, list) else test
+    assert f"http://127.0.0.1:{default_port(name)}/healthz" in command
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_builds_from_the_workspace_root(name: str) -> None:
+    build = service(name)["build"]
+    assert build == {"context": ".", "dockerfile": f"services/{name}/Dockerfile"}
+    assert (ROOT / build["context"] / build["dockerfile"]).is_file()
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_dockerfile_matches_the_service(name: str) -> None:
+    instructions = dockerfile_instructions(ROOT / "services" / name / "Dockerfile")
+    images = [arguments.split()[0] for keyword, arguments in instructions if keyword == "FROM"]
+    assert images == ["python:3.11-slim", "python:3.11-slim"]
+
+    runs = [arguments for keyword, arguments in instructions if keyword == "RUN"]
+    syncs = [command for command in runs if "uv sync" in command]
+    assert syncs
+    for command in syncs:
+        assert {"--frozen", "--no-dev"} <= set(command.split())
+        assert f"--package {distribution_name(name)}" in command
+
+    runtime = final_stage(instructions)
+    assert [arguments for keyword, arguments in runtime if keyword == "EXPOSE"] == [
+        str(default_port(name))
+    ]
+    assert [json.loads(arguments) for keyword, arguments in runtime if keyword == "CMD"] == [
+        ["python", "-m", import_name(name)]
+    ]
+    assert (ROOT / "services" / name / import_name(name) / "__main__.py").is_file()
+
+    users = [arguments for keyword, arguments in runtime if keyword == "USER"]
+    assert len(users) == 1
+    assert users[0].split(":", 1)[0] not in ("root", "0")
+
+    env: dict[str, str] = {}
+    for keyword, arguments in runtime:
+        if keyword == "ENV":
+            for token in shlex.split(arguments):
+                key, _, value = token.partition("=")
+                env[key] = value
+    assert env["PP_HOST"] == "0.0.0.0"
+
+    healthchecks = [arguments for keyword, arguments in runtime if keyword == "HEALTHCHECK"]
+    assert len(healthchecks) == 1
+    assert "urllib.request" in healthchecks[0]
+    assert "/healthz" in healthchecks[0]
+
+
+def test_prometheus_scrapes_every_app_service() -> None:
+    config = load_yaml("deploy/prometheus/prometheus.yml")
+    assert config["global"]["scrape_interval"] == "15s"
+    targets = {
+        job["job_name"]: sorted(
+            target for static in job["static_configs"] for target in static["targets"]
+        )
+        for job in config["scrape_configs"]
+    }
+    assert targets == {name: [f"{name}:{default_port(name)}"] for name in APP_SERVICES}
+    assert {job.get("metrics_path", "/metrics") for job in config["scrape_configs"]} == {"/metrics"}
+
+
+def test_prometheus_and_grafana_mount_the_provisioning() -> None:
+    config_mount = "./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro"
+    assert config_mount in service("prometheus")["volumes"]
+    assert published_ports("prometheus") == [(9090, 9090)]
+    volumes = service("grafana")["volumes"]
+    assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in volumes
+    assert "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro" in volumes
+    assert published_ports("grafana") == [(3000, 3000)]
+
+
+def test_grafana_datasource_is_the_prometheus_service() -> None:
+    datasources = load_yaml("deploy/grafana/provisioning/datasources/prometheus.yml")["datasources"]
+    assert len(datasources) == 1
+    source = datasources[0]
+    assert (source["type"], source["uid"], source["url"]) == (
+        "prometheus",
+        DATASOURCE_UID,
+        PROMETHEUS_URL,
+    )
+    assert source["isDefault"] is True
+    url = urlsplit(PROMETHEUS_URL)
+    assert url.hostname in compose()["services"]
+    assert (url.port, url.port) in published_ports("prometheus")
+
+
+def test_grafana_loads_dashboards_from_the_mounted_directory() -> None:
+    providers = load_yaml("deploy/grafana/provisioning/dashboards/dashboards.yml")["providers"]
+    assert [(p["type"], p["options"]["path"]) for p in providers] == [
+        ("file", "/var/lib/grafana/dashboards")
+    ]
+
+
+def test_dashboard_has_the_pipeline_panels() -> None:
+    assert set(dashboard_expressions()) >= REQUIRED_PANEL_EXPRESSIONS
+    for panel in dashboard_panels():
+        if panel["type"] == "row":
+            continue
+        # A uid the provisioning does not define leaves the panel with no data source.
+        assert panel["datasource"]["uid"] == DATASOURCE_UID
+        assert {target["datasource"]["uid"] for target in panel["targets"]} == {DATASOURCE_UID}
+
+
+def test_dashboard_metrics_are_registered_by_the_services() -> None:
+    series = registered_metrics()
+    used = {name for expr in dashboard_expressions() for name in METRIC_NAME.findall(expr)}
+    assert used
+    assert used - set(series) == set()
+
+
+def test_dashboard_groups_by_labels_the_metrics_have() -> None:
+    series = registered_metrics()
+    for expr in dashboard_expressions():
+        labels: set[str] = set()
+        for name in METRIC_NAME.findall(expr):
+            labels.update(series[name]._labelnames)
+            if name.endswith("_bucket"):
+                labels.add("le")
+        for group in GROUPING.findall(expr):
+            grouped = {label.strip() for label in group.split(",") if label.strip()}
+            assert grouped <= labels, expr
