@@ -47,7 +47,7 @@ test: lint typecheck
 	$(VENV)/bin/pytest
 
 bench: install
-	@echo "no benchmarks yet"
+	$(PY) tests/bench/bench_pipeline.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .policypulse .pytest_cache .mypy_cache .ruff_cache

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
+import aiohttp
 from fastapi import APIRouter, FastAPI, Request, Response
 
 from pp_gateway.routing import ROUTES, upstream_for
@@ -32,9 +32,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(
-            timeout=settings.upstream_timeout_seconds,
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+        connector = aiohttp.TCPConnector(limit=256, limit_per_host=128, keepalive_timeout=30)
+        timeout = aiohttp.ClientTimeout(total=settings.upstream_timeout_seconds)
+        async with aiohttp.ClientSession(
+            connector=connector,
+            timeout=timeout,
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent",),
         ) as client:
             app.state.client = client
             yield
@@ -48,15 +52,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     install_problem_handlers(app)
 
     async def checks() -> dict[str, bool]:
-        client: httpx.AsyncClient = app.state.client
+        client: aiohttp.ClientSession = app.state.client
         names = sorted(set(ROUTES.values()))
 
         async def ready(name: str) -> bool:
+            url = f"{getattr(settings, name + '_url')}/readyz"
             try:
-                r = await client.get(f"{getattr(settings, name + '_url')}/readyz", timeout=2.0)
-            except httpx.HTTPError:
+                async with client.get(url, timeout=aiohttp.ClientTimeout(total=2.0)) as r:
+                    return r.status == 200
+            except (aiohttp.ClientError, TimeoutError):
                 return False
-            return r.status_code == 200
 
         results = await asyncio.gather(*(ready(n) for n in names))
         return dict(zip(names, results, strict=True))
@@ -81,20 +86,24 @@ def _proxy_router(settings: GatewaySettings) -> APIRouter:
         body = await request.body()
         if len(body) > settings.max_body_bytes:
             raise PayloadTooLarge(f"the body may be at most {settings.max_body_bytes} bytes")
-        client: httpx.AsyncClient = request.app.state.client
+        client: aiohttp.ClientSession = request.app.state.client
         headers = {k: v for k, v in request.headers.items() if k.lower() in _FORWARD_REQUEST}
         url = f"{base}/v1/{path}"
         if request.url.query:
             url += f"?{request.url.query}"  # as sent: repeated parameters stay repeated
         try:
-            upstream = await client.request(request.method, url, content=body, headers=headers)
-        except httpx.TransportError as exc:
+            async with client.request(request.method, url, data=body, headers=headers) as up:
+                content = await up.read()
+                out_headers = {
+                    k: v for k, v in up.headers.items() if k.lower() in _FORWARD_RESPONSE
+                }
+                status = up.status
+        except (aiohttp.ClientConnectionError, TimeoutError) as exc:
             raise Unavailable(
                 "the service behind this path is unreachable",
                 headers={"Retry-After": "5"},
                 extra={"reason": type(exc).__name__},
             ) from exc
-        out_headers = {k: v for k, v in upstream.headers.items() if k.lower() in _FORWARD_RESPONSE}
-        return Response(upstream.content, status_code=upstream.status_code, headers=out_headers)
+        return Response(content, status_code=status, headers=out_headers)
 
     return router

@@ -1,0 +1,326 @@
+"""End-to-end benchmark: starts the embedded stack and all four services, drives the public
+gateway with realistic events, and prints (and writes as JSON) what it measured.
+
+    make bench                       # defaults sized for a 2-core machine
+    python tests/bench/bench_pipeline.py --help
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import orjson
+
+from pp_shared.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from pp_shared.loadgen import Generator, Profile
+from pp_shared.stack import ServiceGroup
+
+
+def say(msg: str) -> None:
+    print(f"bench: {msg}", flush=True)
+
+
+@contextmanager
+def running_stack(workdir: Path) -> Iterator[tuple[str, str]]:
+    """(gateway URL, database URL) of a fresh stack on free ports."""
+    pg = EmbeddedPostgres(workdir / "pg", database="policypulse")
+    broker = EmbeddedBroker(port=free_port(), log_file=workdir / "broker.log")
+    db_url = pg.start()
+    try:
+        bootstrap = broker.start()
+        env = {
+            **os.environ,
+            "PP_DATABASE_URL": db_url,
+            "PP_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "PP_KAFKA_SESSION_TIMEOUT_MS": "3000",
+            "PP_LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+        names = ("ingest", "classifier", "insights", "api-gateway")
+        group = ServiceGroup(
+            env, log_dir=workdir / "logs", ports={n: free_port() for n in names}, out=say
+        )
+        try:
+            t0 = time.monotonic()
+            group.start(timeout=90)
+            say(f"stack ready in {time.monotonic() - t0:.1f} s (logs: {workdir / 'logs'})")
+            yield group.child("api-gateway").url, db_url
+        finally:
+            group.stop()
+            broker.stop()
+    finally:
+        pg.stop()
+
+
+JSON = {"content-type": "application/json"}
+
+
+def client_session(concurrency: int) -> aiohttp.ClientSession:
+    """The load generator's client. aiohttp, because httpx's pool costs more CPU per request
+    than the services under test at this concurrency, which would measure the client."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=concurrency),
+        timeout=aiohttp.ClientTimeout(total=120),
+    )
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    idx = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[idx]
+
+
+async def single_posts(
+    gateway: str, events: list[dict[str, Any]], concurrency: int, on_progress: Callable[[int], None]
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    failures = 0
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for e in events:
+        queue.put_nowait(orjson.dumps(e))
+    async with client_session(concurrency) as client:
+
+        async def worker() -> None:
+            nonlocal failures
+            while not queue.empty():
+                body = queue.get_nowait()
+                t = time.perf_counter()
+                async with client.post(f"{gateway}/v1/events", data=body, headers=JSON) as r:
+                    await r.read()
+                    status = r.status
+                latencies.append(time.perf_counter() - t)
+                if status != 202:
+                    failures += 1
+                if len(latencies) % 2000 == 0:
+                    on_progress(len(latencies))
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return {
+        "requests": len(latencies),
+        "failures": failures,
+        "seconds": round(elapsed, 2),
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(pct(latencies, 0.50) * 1000, 2),
+        "p99_ms": round(pct(latencies, 0.99) * 1000, 2),
+        "concurrency": concurrency,
+    }
+
+
+async def batch_posts(
+    gateway: str, events: list[dict[str, Any]], batch: int, concurrency: int
+) -> dict[str, Any] | None:
+    bodies = [orjson.dumps(events[i : i + batch]) for i in range(0, len(events), batch)]
+    async with client_session(concurrency) as client:
+        async with client.post(f"{gateway}/v1/events:batch", data=b"[]", headers=JSON) as probe:
+            await probe.read()
+            if probe.status in (404, 405):
+                return None
+        latencies: list[float] = []
+        accepted = 0
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+        for b in bodies:
+            queue.put_nowait(b)
+
+        async def worker() -> None:
+            nonlocal accepted
+            while not queue.empty():
+                body = queue.get_nowait()
+                t = time.perf_counter()
+                async with client.post(f"{gateway}/v1/events:batch", data=body, headers=JSON) as r:
+                    answer = await r.json() if r.status == 200 else {}
+                latencies.append(time.perf_counter() - t)
+                accepted += int(answer.get("counts", {}).get("accepted", 0))
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return {
+        "events": len(events),
+        "accepted": accepted,
+        "batch_size": batch,
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(len(events) / elapsed, 1),
+        "batch_p50_ms": round(pct(latencies, 0.5) * 1000, 1),
+        "batch_p99_ms": round(pct(latencies, 0.99) * 1000, 1),
+    }
+
+
+async def wait_visible(db_url: str, expected: int, timeout: float) -> float:
+    """Seconds until insights has stored ``expected`` events in total."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            n = await conn.fetchval("SELECT count(*) FROM insights.event_log")
+            if n >= expected:
+                return time.monotonic()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {n} of {expected} events visible after {timeout} s")
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+
+
+async def fixed_rate(
+    gateway: str, db_url: str, rate: int, seconds: int, gen: Generator
+) -> dict[str, Any]:
+    """Submit ``rate`` escalations/s (in 20 ms ticks) stamped with the send time, then read
+    submission-to-stored latency from insights' own commit timestamps."""
+    tick = 0.02
+    per_tick = max(1, round(rate * tick))
+    sent = 0
+    statuses: list[int] = []
+
+    async def post(client: aiohttp.ClientSession, body: bytes) -> None:
+        async with client.post(f"{gateway}/v1/events", data=body, headers=JSON) as r:
+            await r.read()
+            statuses.append(r.status)
+
+    async with client_session(64) as client:
+        start = time.perf_counter()
+        pending: set[asyncio.Task[None]] = set()
+        for i in range(int(seconds / tick)):
+            target = start + i * tick
+            delay = target - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            now = datetime.now(UTC)
+            for _ in range(per_tick):
+                (event,) = gen.escalation_events(at=now)[:1]
+                event["source"] = "bench-latency"
+                pending.add(asyncio.create_task(post(client, orjson.dumps(event))))
+                sent += 1
+            done = {t for t in pending if t.done()}
+            pending -= done
+        await asyncio.gather(*pending)
+    rejected = sum(1 for st in statuses if st != 202)
+    if rejected:
+        raise RuntimeError(f"{rejected} of {sent} fixed-rate events were not accepted")
+    conn = await asyncpg.connect(db_url)
+    try:
+        deadline = time.monotonic() + 60
+        while (
+            await conn.fetchval(
+                "SELECT count(*) FROM insights.event_log WHERE body->>'source' = 'bench-latency'"
+            )
+            < sent
+        ):
+            if time.monotonic() > deadline:
+                raise TimeoutError("fixed-rate events not all visible after 60 s")
+            await asyncio.sleep(0.05)
+        row = await conn.fetchrow(
+            """SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS p50,
+                      percentile_cont(0.99) WITHIN GROUP (ORDER BY d) AS p99
+               FROM (SELECT extract(epoch FROM stored_at - occurred_at) AS d
+                     FROM insights.event_log WHERE body->>'source' = 'bench-latency') s"""
+        )
+    finally:
+        await conn.close()
+    assert row is not None
+    return {
+        "rate_per_s": rate,
+        "seconds": seconds,
+        "events": sent,
+        "p50_ms": round(row["p50"] * 1000, 1),
+        "p99_ms": round(row["p99"] * 1000, 1),
+    }
+
+
+async def run(args: argparse.Namespace, gateway: str, db_url: str) -> dict[str, Any]:
+    gen = Generator(Profile(seed=args.seed))
+    results: dict[str, Any] = {}
+
+    say(f"single POSTs: {args.single} events, concurrency {args.concurrency}")
+    singles = list(gen.events(args.single // 2))[: args.single]
+    results["single_post"] = await single_posts(
+        gateway, singles, args.concurrency, lambda n: say(f"  {n} requests done")
+    )
+    total = len(singles)
+    say(f"  {results['single_post']}")
+
+    say(f"batch endpoint: {args.batch_events} events in batches of {args.batch_size}")
+    batch_events = list(gen.events(args.batch_events // 2))[: args.batch_events]
+    e2e_start = time.monotonic()
+    batch = await batch_posts(gateway, batch_events, args.batch_size, 2)
+    if batch is None:
+        say("  /v1/events:batch is not available; end-to-end uses single POSTs")
+        results["batch"] = None
+        e2e_events = batch_events[: args.single]
+        e2e_start = time.monotonic()
+        await single_posts(gateway, e2e_events, args.concurrency, lambda n: None)
+    else:
+        results["batch"] = batch
+        e2e_events = batch_events
+        say(f"  {batch}")
+    total += len(e2e_events)
+    visible_at = await wait_visible(db_url, total, timeout=600)
+    results["end_to_end"] = {
+        "events": len(e2e_events),
+        "seconds": round(visible_at - e2e_start, 2),
+        "events_per_s": round(len(e2e_events) / (visible_at - e2e_start), 1),
+    }
+    say(f"end-to-end sustained: {results['end_to_end']}")
+
+    say(f"fixed rate: {args.rate} events/s for {args.rate_seconds} s")
+    results["fixed_rate_latency"] = await fixed_rate(
+        gateway, db_url, args.rate, args.rate_seconds, gen
+    )
+    say(f"  {results['fixed_rate_latency']}")
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--single", type=int, default=10_000, help="single-POST requests")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--batch-events", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--rate", type=int, default=1000, help="events/s for the latency phase")
+    parser.add_argument("--rate-seconds", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=Path("bench-results/pipeline.json"))
+    args = parser.parse_args()
+    with (
+        tempfile.TemporaryDirectory(prefix="pp-bench-") as tmp,
+        running_stack(Path(tmp)) as (
+            gateway,
+            db_url,
+        ),
+    ):
+        results = asyncio.run(run(args, gateway, db_url))
+    report = {
+        "benchmark": "pipeline",
+        "at": datetime.now(UTC).isoformat(),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "parameters": {k: str(v) for k, v in vars(args).items()},
+        "results": results,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    say(f"wrote {args.out}")
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
