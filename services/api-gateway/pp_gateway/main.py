@@ -32,7 +32,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        connector = aiohttp.TCPConnector(limit=256, limit_per_host=128, keepalive_timeout=30)
+        connector = aiohttp.TCPConnector(limit=256, limit_per_host=128, keepalive_timeout=15)
         timeout = aiohttp.ClientTimeout(total=settings.upstream_timeout_seconds)
         async with aiohttp.ClientSession(
             connector=connector,
