@@ -30,6 +30,8 @@ CLAUSES: dict[str, tuple[str, ...]] = {
         "HATE.SLURS",
         "HATE.DEHUMANISATION",
         "HATE.HATEFUL_IDEOLOGY",
+        "HATE.CONSPIRACY",
+        "HATE.INCITEMENT_TO_HATRED",
     ),
     "VBDA": (
         "VBDA.THREATS",
@@ -42,6 +44,7 @@ CLAUSES: dict[str, tuple[str, ...]] = {
         "VBDA.SELF_HARM_PROMOTION",
         "VBDA.DOXXING",
         "VBDA.ANIMAL_CRUELTY",
+        "VBDA.WEAPONS_TRADE",
     ),
     "HEX": (
         "HEX.TRAFFICKING",
@@ -54,6 +57,7 @@ CLAUSES: dict[str, tuple[str, ...]] = {
         "HEX.DOMESTIC_SERVITUDE",
         "HEX.RECRUITMENT_FRAUD",
         "HEX.CHILD_LABOUR",
+        "HEX.NON_CONSENSUAL_INTIMATE_IMAGERY",
     ),
     "INA": (
         "INA.MISINFORMATION",
