@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,22 @@ class Runtime:
         self.loops.append(loop)
         task = asyncio.create_task(self._guard(loop), name=f"{self.service}-consumer")
         self.tasks.append(task)
+
+    def run_periodic(
+        self, name: str, interval: float, job: Callable[[], Awaitable[object]]
+    ) -> None:
+        """Run ``job`` every ``interval`` seconds for the app's lifetime. A failing run is
+        logged and retried at the next tick (a database blip must not end the job)."""
+
+        async def periodic() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                try:
+                    await job()
+                except Exception:
+                    log.exception("periodic job failed", extra={"job": name})
+
+        self.tasks.append(asyncio.create_task(periodic(), name=f"{self.service}-{name}"))
 
     async def _guard(self, loop: BatchLoop) -> None:
         try:

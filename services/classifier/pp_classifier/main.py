@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from pp_classifier import service
+from pp_classifier import api, catalog, service
 from pp_classifier.settings import ClassifierSettings
 from pp_shared.db import apply_migrations
 from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
@@ -31,13 +31,19 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
         try:
             pool = await runtime.open_pool()
             await apply_migrations(pool, schema="classifier", package="pp_classifier")
+            await catalog.publish_seed(pool)
+            active = catalog.ActiveTaxonomy(await catalog.get(pool))
+            app.state.active_taxonomy = active
+            runtime.run_periodic(
+                "taxonomy-refresh", settings.taxonomy_refresh_seconds, lambda: active.refresh(pool)
+            )
             await ensure_topics(settings, list(Topic))
             producer = await runtime.open_producer()
             consumer = make_consumer(settings, group=GROUP, topics=[Topic.EVENTS_VALIDATED])
             await consumer.start()
 
             async def handle(records: Sequence[Record]) -> None:
-                await service.tag_batch(pool, producer, settings, records=records)
+                await service.tag_batch(pool, producer, settings, active=active, records=records)
 
             runtime.run_loop(BatchLoop(consumer, handle, service=SERVICE))
             yield
@@ -47,4 +53,5 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
     app = FastAPI(title="PolicyPulse classifier", version="0.1.0", lifespan=lifespan)
     install_problem_handlers(app)
     attach_ops(app)
+    app.include_router(api.router)
     return app

@@ -10,6 +10,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from pp_classifier import repository, tagger
+from pp_classifier.catalog import ActiveTaxonomy
 from pp_classifier.metrics import TAGS
 from pp_classifier.settings import ClassifierSettings
 from pp_shared.events import EscalationCreated, Tag, TaggedEvent, parse_event
@@ -22,12 +23,17 @@ async def tag_batch(
     producer: AIOKafkaProducer,
     settings: ClassifierSettings,
     *,
+    active: ActiveTaxonomy,
     records: Sequence[Record],
 ) -> list[TaggedEvent]:
     """Tag the escalations of a validated batch and publish every event to the tagged topic."""
     events = [parse_event(r.value or b"") for r in records]
+    taxonomy = active.taxonomy  # one version for the whole batch
     fresh = {
-        e.event_id: (e.escalation_id, [t.model_dump(mode="json") for t in tagger.tag(e)])
+        e.event_id: (
+            e.escalation_id,
+            [t.model_dump(mode="json") for t in tagger.tag(e, taxonomy=taxonomy)],
+        )
         for e in events
         if isinstance(e, EscalationCreated)
     }

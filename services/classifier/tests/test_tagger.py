@@ -5,11 +5,14 @@ import orjson
 from pp_classifier import tagger
 from pp_classifier.main import create_app
 from pp_classifier.settings import ClassifierSettings
+from pp_classifier.taxonomy import load_taxonomy
 from pp_shared.events import EscalationCreated, TaggedEvent, parse_event
 from pp_shared.testing.apps import produce, read_topic, running_app
 from pp_shared.testing.samples import decision, escalation
 from pp_shared.testing.servers import Servers
 from pp_shared.topics import Topic, topic_name
+
+SEED = load_taxonomy()
 
 
 def esc(**over: object) -> EscalationCreated:
@@ -20,7 +23,7 @@ def esc(**over: object) -> EscalationCreated:
 
 class TestTag:
     def test_declared_clause_wins(self) -> None:
-        (tag,) = tagger.tag(esc())
+        (tag,) = tagger.tag(esc(), taxonomy=SEED)
         assert (tag.clause_id, tag.area, tag.method.value, tag.confidence) == (
             "HATE.PROTECTED_ATTR.RELIGION",
             "HATE",
@@ -29,7 +32,7 @@ class TestTag:
         )
 
     def test_no_declared_clause_is_unclassified(self) -> None:
-        (tag,) = tagger.tag(esc(suggested_clause_id=None))
+        (tag,) = tagger.tag(esc(suggested_clause_id=None), taxonomy=SEED)
         assert (tag.clause_id, tag.area, tag.method.value, tag.confidence) == (
             "unclassified",
             "unclassified",

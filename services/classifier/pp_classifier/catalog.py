@@ -1,0 +1,160 @@
+"""Taxonomy versions in Postgres: publish (immutable), read, diff, and the active version
+that running classifiers follow without a restart."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from pp_classifier import repository
+from pp_classifier.taxonomy import Taxonomy, TaxonomyDiff, diff, load_taxonomy
+from pp_shared.problems import InvalidInput, NotFound, ProblemError, field_errors
+
+log = logging.getLogger(__name__)
+
+
+class VersionConflict(ProblemError):
+    status_code = 409
+    problem_type = "taxonomy-version-conflict"
+    title = "Taxonomy versions are immutable"
+
+
+class PublishResult(BaseModel):
+    version: str
+    status: str  # "published" or "unchanged"
+    clauses: int
+
+
+class VersionSummary(BaseModel):
+    version: str
+    published_at: str
+    published_by: str
+    stored_at: datetime
+
+
+def _digest(taxonomy: Taxonomy) -> tuple[dict[str, Any], bytes]:
+    content = taxonomy.model_dump(mode="json")
+    return content, hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).digest()
+
+
+def _key(version: str) -> list[int]:
+    return [int(p) for p in version.split(".")]
+
+
+def validate(data: Any) -> Taxonomy:
+    """A taxonomy from untrusted data, or InvalidInput with a pointer per error."""
+    try:
+        return Taxonomy.model_validate(data)
+    except ValidationError as exc:
+        errors = field_errors(exc.errors())
+        raise InvalidInput(
+            f"the taxonomy failed validation ({len(errors)} error(s))", errors=errors
+        ) from exc
+
+
+async def publish(pool: asyncpg.Pool, *, data: Any, published_by: str) -> PublishResult:
+    """Store a new version. Re-publishing identical content is a no-op; a different body
+    under a published version, or a version not newer than the latest, is a conflict."""
+    taxonomy = validate(data)
+    content, sha = _digest(taxonomy)
+    clauses = len(taxonomy.clause_ids())
+    async with pool.acquire() as conn, conn.transaction():
+        # One publisher at a time, so "newer than the latest" holds under concurrency.
+        await conn.execute("LOCK TABLE classifier.taxonomy_versions IN EXCLUSIVE MODE")
+        existing = await repository.taxonomy_row(conn, taxonomy.version)
+        if existing is not None:
+            if bytes(existing["content_sha256"]) == sha:
+                return PublishResult(version=taxonomy.version, status="unchanged", clauses=clauses)
+            raise VersionConflict(
+                f"version {taxonomy.version} is already published with different content;"
+                " publish the change under a new version",
+                errors=[{"pointer": "/version", "detail": "already published"}],
+            )
+        latest = await repository.latest_taxonomy_version(conn)
+        if latest is not None and _key(taxonomy.version) <= _key(latest):
+            raise VersionConflict(
+                f"version {taxonomy.version} is not newer than the latest, {latest}",
+                errors=[
+                    {
+                        "pointer": "/version",
+                        "detail": f"must be newer than {latest}",
+                        "found": taxonomy.version,
+                    }
+                ],
+            )
+        await repository.insert_taxonomy(
+            conn,
+            version=taxonomy.version,
+            version_key=_key(taxonomy.version),
+            content=content,
+            sha=sha,
+            published_by=published_by,
+        )
+    log.info("taxonomy published", extra={"version": taxonomy.version, "clauses": clauses})
+    return PublishResult(version=taxonomy.version, status="published", clauses=clauses)
+
+
+async def publish_seed(pool: asyncpg.Pool) -> str | None:
+    """Publish the packaged seed when the database has nothing as new (a fresh install);
+    return the version published now, if any."""
+    seed = load_taxonomy()
+    async with pool.acquire() as conn:
+        latest = await repository.latest_taxonomy_version(conn)
+    if latest is not None and _key(seed.version) <= _key(latest):
+        return None
+    result = await publish(pool, data=seed.model_dump(mode="json"), published_by="seed")
+    return result.version
+
+
+async def get(pool: asyncpg.Pool, version: str | None = None) -> Taxonomy:
+    """One version, or the latest when ``version`` is None."""
+    async with pool.acquire() as conn:
+        if version is None:
+            row = await repository.latest_taxonomy(conn)
+        else:
+            row = await repository.taxonomy_row(conn, version)
+    if row is None:
+        raise NotFound(f"no taxonomy version {version}" if version else "no taxonomy published")
+    return Taxonomy.model_validate(row["content"])
+
+
+async def versions(pool: asyncpg.Pool) -> list[VersionSummary]:
+    async with pool.acquire() as conn:
+        rows = await repository.list_taxonomies(conn)
+    return [
+        VersionSummary(
+            version=r["version"],
+            published_at=r["published_at"],
+            published_by=r["published_by"],
+            stored_at=r["stored_at"],
+        )
+        for r in rows
+    ]
+
+
+async def compare(pool: asyncpg.Pool, *, old: str, new: str) -> TaxonomyDiff:
+    return diff(await get(pool, old), await get(pool, new))
+
+
+@dataclass
+class ActiveTaxonomy:
+    """The version new tags are made with; ``refresh`` follows newly published versions."""
+
+    taxonomy: Taxonomy
+
+    async def refresh(self, pool: asyncpg.Pool) -> bool:
+        """Switch to the latest published version; True when it changed."""
+        async with pool.acquire() as conn:
+            latest = await repository.latest_taxonomy_version(conn)
+        if latest is None or latest == self.taxonomy.version:
+            return False
+        self.taxonomy = await get(pool, latest)
+        log.info("taxonomy version switched", extra={"version": latest})
+        return True

@@ -1,0 +1,109 @@
+"""``policypulse taxonomy``: validate a taxonomy file offline, publish it, list and diff
+published versions through the API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import httpx
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pp_classifier.taxonomy import TaxonomyLoadError, load_taxonomy
+
+
+class CliSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PP_", extra="ignore")
+
+    api_url: str = "http://127.0.0.1:8080"
+
+
+def register(sub: Any) -> None:
+    """Add the ``taxonomy`` command to the ``policypulse`` CLI."""
+    parser = sub.add_parser("taxonomy", help="validate, publish, list and diff taxonomy versions")
+    parser.add_argument("--api", default=None, help="API base URL (default: $PP_API_URL)")
+    cmds = parser.add_subparsers(dest="taxonomy_command", required=True)
+    validate = cmds.add_parser("validate", help="check a taxonomy file without publishing")
+    validate.add_argument("file")
+    validate.set_defaults(func=_validate)
+    publish = cmds.add_parser("publish", help="publish a taxonomy file as a new version")
+    publish.add_argument("file")
+    publish.add_argument("--by", default="cli", help="who publishes (recorded with the version)")
+    publish.set_defaults(func=_publish)
+    listing = cmds.add_parser("list", help="published versions, newest first")
+    listing.set_defaults(func=_list)
+    compare = cmds.add_parser("diff", help="clauses added, removed and changed")
+    compare.add_argument("old")
+    compare.add_argument("new")
+    compare.set_defaults(func=_diff)
+
+
+def _api(args: argparse.Namespace) -> str:
+    url: str = args.api or CliSettings().api_url
+    return url.rstrip("/")
+
+
+def _fail(message: str) -> int:
+    print(f"policypulse taxonomy: {message}", file=sys.stderr)
+    return 2
+
+
+def _validate(args: argparse.Namespace) -> int:
+    try:
+        taxonomy = load_taxonomy(args.file)
+    except TaxonomyLoadError as exc:
+        return _fail(str(exc))
+    counts = ", ".join(f"{a.id} {len(a.clauses)}" for a in taxonomy.areas)
+    print(f"taxonomy {taxonomy.version} is valid: {len(taxonomy.clause_ids())} clauses ({counts})")
+    return 0
+
+
+def _request(method: str, url: str, **kwargs: Any) -> httpx.Response | None:
+    try:
+        return httpx.request(method, url, timeout=30, **kwargs)
+    except httpx.HTTPError as exc:
+        print(f"policypulse taxonomy: cannot reach {url}: {exc}", file=sys.stderr)
+        return None
+
+
+def _answer(response: httpx.Response | None) -> int:
+    if response is None:
+        return 2
+    if response.status_code >= 400:
+        body = response.json() if response.content else {}
+        print(
+            f"policypulse taxonomy: {response.status_code} {body.get('detail', '')}",
+            file=sys.stderr,
+        )
+        for err in body.get("errors", []):
+            print(f"  {err.get('pointer', '')}: {err.get('detail', '')}", file=sys.stderr)
+        return 1
+    print(json.dumps(response.json(), indent=2))
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    try:
+        taxonomy = load_taxonomy(args.file)
+    except TaxonomyLoadError as exc:
+        return _fail(str(exc))
+    return _answer(
+        _request(
+            "POST",
+            f"{_api(args)}/v1/taxonomy/versions",
+            params={"published_by": args.by},
+            json=taxonomy.model_dump(mode="json"),
+        )
+    )
+
+
+def _list(args: argparse.Namespace) -> int:
+    return _answer(_request("GET", f"{_api(args)}/v1/taxonomy/versions"))
+
+
+def _diff(args: argparse.Namespace) -> int:
+    return _answer(
+        _request("GET", f"{_api(args)}/v1/taxonomy/diff", params={"from": args.old, "to": args.new})
+    )

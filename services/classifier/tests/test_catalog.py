@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import orjson
+import pytest
+
+from pp_classifier import catalog
+from pp_classifier.main import create_app
+from pp_classifier.settings import ClassifierSettings
+from pp_classifier.taxonomy import load_taxonomy
+from pp_shared.db import Pool, apply_migrations, create_pool
+from pp_shared.events import TaggedEvent
+from pp_shared.problems import InvalidInput
+from pp_shared.testing.apps import produce, read_topic, running_app
+from pp_shared.testing.plugin import eventually
+from pp_shared.testing.samples import escalation
+from pp_shared.testing.servers import Servers
+from pp_shared.topics import Topic, topic_name
+
+SEED_VERSION = "2026.11.0"
+
+
+def next_version() -> dict[str, Any]:
+    """The seed with one clause's title changed and one clause removed, as 2026.11.1."""
+    data = copy.deepcopy(load_taxonomy().model_dump(mode="json"))
+    data["version"] = "2026.11.1"
+    hate = data["areas"][0]
+    hate["clauses"][0]["title"] = "Attacks on race (revised)"
+    removed = hate["clauses"].pop()
+    data["removed_for_test"] = removed["id"]
+    return data
+
+
+@pytest.fixture
+async def pool(database_url: str) -> Any:
+    p = await create_pool(database_url)
+    await apply_migrations(p, schema="classifier", package="pp_classifier")
+    yield p
+    await p.close()
+
+
+class TestCatalog:
+    async def test_seed_is_published_once(self, pool: Pool) -> None:
+        assert await catalog.publish_seed(pool) == SEED_VERSION
+        assert await catalog.publish_seed(pool) is None
+        versions = await catalog.versions(pool)
+        assert [(v.version, v.published_by) for v in versions] == [(SEED_VERSION, "seed")]
+
+    async def test_versions_are_immutable_and_ordered(self, pool: Pool) -> None:
+        await catalog.publish_seed(pool)
+        seed = load_taxonomy().model_dump(mode="json")
+        again = await catalog.publish(pool, data=seed, published_by="t")
+        assert again.status == "unchanged"
+        changed = copy.deepcopy(seed)
+        changed["description"] = changed["description"] + " Edited."
+        with pytest.raises(catalog.VersionConflict, match="already published"):
+            await catalog.publish(pool, data=changed, published_by="t")
+        older = copy.deepcopy(seed)
+        older["version"] = "2026.10.9"
+        with pytest.raises(
+            catalog.VersionConflict, match=re.escape("not newer than the latest, 2026.11.0")
+        ):
+            await catalog.publish(pool, data=older, published_by="t")
+
+    async def test_invalid_taxonomy_names_the_field(self, pool: Pool) -> None:
+        data = next_version()
+        del data["removed_for_test"]
+        data["areas"][1]["clauses"][0]["id"] = "HATE.MISPLACED"
+        with pytest.raises(InvalidInput) as info:
+            await catalog.publish(pool, data=data, published_by="t")
+        assert [e["pointer"] for e in info.value.errors] == ["/areas/1"]
+
+    async def test_diff_between_published_versions(self, pool: Pool) -> None:
+        await catalog.publish_seed(pool)
+        data = next_version()
+        removed = data.pop("removed_for_test")
+        await catalog.publish(pool, data=data, published_by="t")
+        d = await catalog.compare(pool, old=SEED_VERSION, new="2026.11.1")
+        assert d.added == ()
+        assert d.removed == (removed,)
+        assert d.changed == {"HATE.PROTECTED_ATTR.RACE": ("title",)}
+
+
+class TestLiveSwitch:
+    async def test_new_version_tags_new_events_and_leaves_old_tags(
+        self, servers: Servers, database_url: str, topic_prefix: str
+    ) -> None:
+        settings = ClassifierSettings(
+            database_url=database_url,
+            kafka_bootstrap_servers=servers.kafka_bootstrap,
+            topic_prefix=topic_prefix,
+            kafka_session_timeout_ms=servers.session_timeout_ms,
+            taxonomy_refresh_seconds=0.1,
+        )
+        validated = topic_name(Topic.EVENTS_VALIDATED, topic_prefix)
+        tagged_topic = topic_name(Topic.EVENTS_TAGGED, topic_prefix)
+        first = orjson.dumps(escalation(event_id="e1", escalation_id="esc-1"))
+        second = orjson.dumps(escalation(event_id="e2", escalation_id="esc-2"))
+        app = create_app(settings)
+        async with running_app(app) as client:
+            await produce(servers.kafka_bootstrap, validated, [(b"esc-1", first)])
+            await read_topic(servers.kafka_bootstrap, tagged_topic, expect=1)
+
+            data = next_version()
+            del data["removed_for_test"]
+            published = await client.post("/v1/taxonomy/versions", json=data)
+            assert published.status_code == 201
+            assert published.json() == {
+                "version": "2026.11.1",
+                "status": "published",
+                "clauses": 47,
+            }
+            await eventually(
+                lambda: client.get("/v1/taxonomy"),
+                lambda r: r.json()["version"] == "2026.11.1",
+            )
+            await eventually(
+                _async(lambda: app.state.active_taxonomy.taxonomy.version),
+                lambda v: v == "2026.11.1",
+            )
+            # A new escalation, and a redelivery of the first one.
+            await produce(
+                servers.kafka_bootstrap, validated, [(b"esc-2", second), (b"esc-1", first)]
+            )
+            out = await read_topic(servers.kafka_bootstrap, tagged_topic, expect=3)
+            listed = await client.get("/v1/taxonomy/versions")
+        versions = {
+            (t.event.event_id, t.tags[0].taxonomy_version)
+            for t in (TaggedEvent.model_validate_json(r.value or b"") for r in out)
+        }
+        assert versions == {("e1", SEED_VERSION), ("e2", "2026.11.1")}
+        assert [v["version"] for v in listed.json()] == ["2026.11.1", SEED_VERSION]
+
+
+def _async(fn: Any) -> Any:
+    async def call() -> Any:
+        return fn()
+
+    return call
+
+
+class TestTaxonomyCli:
+    def test_validate_prints_counts(self, capsys: pytest.CaptureFixture[str]) -> None:
+        from pp_classifier.taxonomy.model import _seed_files
+        from pp_shared.cli import main
+
+        seed = str(_seed_files()[SEED_VERSION])
+        assert main(["taxonomy", "validate", seed]) == 0
+        assert capsys.readouterr().out == (
+            "taxonomy 2026.11.0 is valid: 48 clauses (HATE 16, VBDA 11, HEX 11, INA 10)\n"
+        )
+
+    def test_invalid_file_exits_2_with_reason(
+        self, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        from pp_shared.cli import main
+
+        bad = tmp_path / "taxonomy-2026.12.0.yaml"
+        bad.write_text("version: '2026.12.1'\n", encoding="utf-8")
+        assert main(["taxonomy", "validate", str(bad)]) == 2
+        assert capsys.readouterr().err == (
+            "policypulse taxonomy: taxonomy file taxonomy-2026.12.0.yaml holds version"
+            " '2026.12.1'; the file name says '2026.12.0'\n"
+        )
