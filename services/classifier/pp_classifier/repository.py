@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -93,3 +94,65 @@ async def list_taxonomies(conn: asyncpg.Connection) -> list[asyncpg.Record]:
             " FROM classifier.taxonomy_versions ORDER BY version_key DESC"
         )
     )
+
+
+async def store_texts(conn: asyncpg.Connection, rows: Sequence[tuple[str, str, str]]) -> None:
+    """Keep the first text seen per escalation (escalation_id, text, language)."""
+    if not rows:
+        return
+    cols = list(zip(*rows, strict=True))
+    await conn.execute(
+        """
+        INSERT INTO classifier.texts (escalation_id, text, language)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+        ON CONFLICT (escalation_id) DO NOTHING
+        """,
+        *cols,
+    )
+
+
+async def store_labels(
+    conn: asyncpg.Connection, rows: Sequence[tuple[str, str, str, datetime]]
+) -> None:
+    """Record decisions as labels; a later decision replaces an earlier one, a replay of an
+    older one changes nothing."""
+    if not rows:
+        return
+    latest: dict[str, tuple[str, str, str, datetime]] = {}
+    for row in rows:
+        seen = latest.get(row[0])
+        if seen is None or row[3] > seen[3]:
+            latest[row[0]] = row
+    ordered = sorted(latest.values())
+    cols = list(zip(*ordered, strict=True))
+    await conn.execute(
+        """
+        INSERT INTO classifier.labels AS l (escalation_id, clause_id, decision_id, decided_at)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+        ON CONFLICT (escalation_id) DO UPDATE
+            SET clause_id = EXCLUDED.clause_id, decision_id = EXCLUDED.decision_id,
+                decided_at = EXCLUDED.decided_at, stored_at = clock_timestamp()
+            WHERE EXCLUDED.decided_at > l.decided_at
+        """,
+        *cols,
+    )
+
+
+async def labelled_examples(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Every escalation with both a text and a label."""
+    return list(
+        await conn.fetch(
+            "SELECT t.escalation_id, t.text, t.language, l.clause_id"
+            " FROM classifier.texts t JOIN classifier.labels l USING (escalation_id)"
+            " ORDER BY t.escalation_id"
+        )
+    )
+
+
+async def labels_since(conn: asyncpg.Connection, since: datetime | None) -> int:
+    n: int = await conn.fetchval(
+        "SELECT count(*) FROM classifier.labels l JOIN classifier.texts t USING (escalation_id)"
+        " WHERE $1::timestamptz IS NULL OR l.stored_at > $1",
+        since,
+    )
+    return n

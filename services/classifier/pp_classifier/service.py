@@ -13,9 +13,12 @@ from pp_classifier import repository, tagger
 from pp_classifier.catalog import ActiveTaxonomy
 from pp_classifier.metrics import TAGS
 from pp_classifier.settings import ClassifierSettings
-from pp_shared.events import EscalationCreated, Tag, TaggedEvent, parse_event
+from pp_shared.events import DecisionMade, EscalationCreated, Tag, TaggedEvent, parse_event
 from pp_shared.kafka import Record
 from pp_shared.topics import Topic, topic_name
+
+# The label of a decision that found no violation: the model learns what is not a clause.
+NO_VIOLATION = "none"
 
 
 async def tag_batch(
@@ -37,10 +40,22 @@ async def tag_batch(
         for e in events
         if isinstance(e, EscalationCreated)
     }
+    texts = [
+        (e.escalation_id, e.text_excerpt, e.language)
+        for e in events
+        if isinstance(e, EscalationCreated) and e.text_excerpt
+    ]
+    labels = [
+        (e.escalation_id, e.clause_id or NO_VIOLATION, e.decision_id, e.occurred_at)
+        for e in events
+        if isinstance(e, DecisionMade)
+    ]
     async with pool.acquire() as conn, conn.transaction():
         on_record = await repository.store_tags(
             conn, [(eid, esc, tags) for eid, (esc, tags) in fresh.items()]
         )
+        await repository.store_texts(conn, texts)
+        await repository.store_labels(conn, labels)
     out: list[TaggedEvent] = []
     for e in events:
         tags = tuple(Tag.model_validate(t) for t in on_record.get(e.event_id, ()))
