@@ -17,7 +17,7 @@ from pp_classifier.taxonomy import (
     read_taxonomy_data,
     seed_versions,
 )
-from pp_classifier.taxonomy.dsa import (
+from pp_shared.dsa import (
     DSA_CATEGORIES,
     DSA_CATEGORY_DEFAULTS,
     DSA_KEYWORD_DEFAULTS,

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from pp_classifier.taxonomy.dsa import (
+from pp_shared.dsa import (
     DSA_CATEGORIES,
     DSA_KEYWORDS_BY_CATEGORY,
     DSA_LEGACY_CATEGORIES,

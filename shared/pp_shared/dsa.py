@@ -1,7 +1,9 @@
 """EU DSA statement-of-reasons categories and keywords, and where they land in the taxonomy.
 
-The enumerations are embedded rather than read from shared data so that the service carries
-everything it validates against and a schema change upstream shows up as a reviewed diff.
+A shared contract: ingest maps imported statements of reasons to escalations with it, and
+the classifier's taxonomy validates its DSA keys against it (a test checks that every
+default clause exists in the current taxonomy). The enumerations are embedded so that a
+schema change upstream shows up as a reviewed diff.
 
 Source: European Commission - DG CONNECT, "Digital Services Act Transparency Database"
 (https://doi.org/10.2906/134353607485211), keys from app/Models/Statement.php and the keyword
