@@ -31,6 +31,7 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
         try:
             pool = await runtime.open_pool()
             await apply_migrations(pool, schema="insights", package="pp_insights")
+            await service.finish_pending_rebuilds(pool)
             await ensure_topics(settings, list(Topic))
             await runtime.open_producer()
             consumer = make_consumer(settings, group=GROUP, topics=[Topic.EVENTS_TAGGED])

@@ -2,30 +2,44 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from pp_insights import repository
-from pp_insights.repository import EscalationRow, RollupKey
-from pp_shared.events import UNCLASSIFIED, EscalationCreated, TaggedEvent
+from pp_insights.metrics_def import (
+    METRICS,
+    NO_QUEUE,
+    OVERTURNED_OUTCOMES,
+    UNCLEAR_REASON,
+    CountMetric,
+    Interval,
+    QuantileMetric,
+    RateMetric,
+    wilson_interval,
+)
+from pp_insights.repository import Grain, LogRow, RollupKey
+from pp_shared.events import UNCLASSIFIED, TaggedEvent
 from pp_shared.kafka import Record
 
-
-def _hour(ts: datetime) -> datetime:
-    return ts.replace(minute=0, second=0, microsecond=0)
+RATE_DIGITS = 6
+SECONDS_DIGITS = 1
+_STEPS: dict[str, timedelta] = {
+    Interval.HOUR: timedelta(hours=1),
+    Interval.DAY: timedelta(days=1),
+    Interval.WEEK: timedelta(weeks=1),
+}
 
 
 async def fold_batch(pool: asyncpg.Pool, *, records: Sequence[Record]) -> int:
-    """Store a tagged batch in one transaction; rollups grow only from inserted facts.
-    Returns the number of new escalations."""
-    tagged = [TaggedEvent.model_validate_json(r.value or b"") for r in records]
-    log_rows = []
-    for t in tagged:
+    """Store a tagged batch and refresh the facts and rollups its new events change, in one
+    transaction. Returns the number of escalations that got their first fact row."""
+    log_rows: list[LogRow] = []
+    for r in records:
+        t = TaggedEvent.model_validate_json(r.value or b"")
         e = t.event
         log_rows.append(
             (
@@ -37,49 +51,71 @@ async def fold_batch(pool: asyncpg.Pool, *, records: Sequence[Record]) -> int:
                 [tg.model_dump(mode="json") for tg in t.tags],
             )
         )
+    # One insertion order for every batch, so concurrent batches sharing events cannot
+    # deadlock on the event_log primary key.
+    log_rows.sort(key=lambda row: row[0])
     async with pool.acquire() as conn, conn.transaction():
-        new_ids = await repository.insert_event_log(conn, log_rows)
-        fact_rows: list[EscalationRow] = []
-        for t in tagged:
-            e = t.event
-            if isinstance(e, EscalationCreated) and e.event_id in new_ids:
-                top = t.tags[0] if t.tags else None
-                fact_rows.append(
-                    (
-                        e.escalation_id,
-                        e.occurred_at,
-                        top.area if top else UNCLASSIFIED,
-                        top.clause_id if top else UNCLASSIFIED,
-                        e.region,
-                        e.language,
-                        e.product_feature,
-                        e.queue,
-                        e.escalation_reason.value,
-                        e.reporter_type.value,
-                        e.severity,
-                    )
-                )
-        inserted = await repository.insert_escalations(conn, fact_rows)
-        counts: Counter[RollupKey] = Counter(
-            (
-                _hour(r["created_at"]),
-                r["area"],
-                r["clause_id"],
-                r["region"],
-                r["language"],
-                r["product_feature"],
-                r["escalation_reason"],
-            )
-            for r in inserted
-        )
-        await repository.add_to_hourly(conn, dict(counts))
-    return len(inserted)
+        touched = await repository.insert_event_log(conn, log_rows)
+        return await _refresh(conn, escalation_ids=sorted(set(touched)))
 
 
-class VolumeRow(BaseModel):
-    bucket: datetime
-    volume: int
-    dimensions: dict[str, str]
+async def finish_pending_rebuilds(pool: asyncpg.Pool) -> list[str]:
+    """Rebuild facts and rollups from event_log when a migration asked for it; returns the
+    rebuilds done. Runs before the consumer starts."""
+    async with pool.acquire() as conn, conn.transaction():
+        pending = await repository.claim_pending_rebuilds(conn)
+        if pending:
+            await repository.lock_refresh(conn)
+            await repository.truncate_derived(conn)
+            await _refresh(conn, escalation_ids=await repository.escalation_ids_in_log(conn))
+            await repository.finish_rebuilds(conn, pending)
+    return pending
+
+
+async def _refresh(conn: asyncpg.Connection, *, escalation_ids: Sequence[str]) -> int:
+    """Recompute these escalations' facts, then every rollup row they belonged to before or
+    belong to now. Recomputing (rather than adding) is what makes replays, duplicates and
+    events in any order exact."""
+    if not escalation_ids:
+        return 0
+    await repository.lock_refresh(conn)
+    rows = await repository.refresh_facts(
+        conn, escalation_ids, overturned=OVERTURNED_OUTCOMES, unclassified=UNCLASSIFIED
+    )
+    hours = {_rollup_key(r, "hour") for r in rows}
+    days = {_rollup_key(r, "day") for r in rows}
+    await repository.refresh_rollups(conn, "hour", sorted(hours), unclear_reason=UNCLEAR_REASON)
+    await repository.refresh_rollups(conn, "day", sorted(days), unclear_reason=UNCLEAR_REASON)
+    had_facts = {r["escalation_id"] for r in rows if not r["is_new"]}
+    return sum(1 for r in rows if r["is_new"] and r["escalation_id"] not in had_facts)
+
+
+def _rollup_key(row: asyncpg.Record, grain: Grain) -> RollupKey:
+    return RollupKey(
+        floor_to(row["created_at"], grain),
+        row["area"],
+        row["clause_id"],
+        row["region"],
+        row["language"],
+        row["product_feature"],
+        row["queue"] if row["queue"] is not None else NO_QUEUE,
+        row["escalation_reason"],
+    )
+
+
+def floor_to(ts: datetime, interval: str) -> datetime:
+    """The start of the UTC hour, day or ISO week (Monday) that holds ``ts``."""
+    ts = ts.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if interval == "hour":
+        return ts
+    ts = ts.replace(hour=0)
+    return ts if interval == "day" else ts - timedelta(days=ts.weekday())
+
+
+def ceil_to(ts: datetime, interval: str) -> datetime:
+    """The first bucket boundary at or after ``ts``."""
+    floor = floor_to(ts, interval)
+    return floor if floor == ts else floor + _STEPS[interval]
 
 
 class VolumeAnswer(BaseModel):
@@ -88,18 +124,170 @@ class VolumeAnswer(BaseModel):
     group_by: list[str]
     rows: list[dict[str, Any]]
 
+    def columns(self) -> list[str]:
+        return ["bucket", *self.group_by, "volume"]
+
 
 async def volume(
     pool: asyncpg.Pool,
     *,
-    interval: str,
+    interval: Interval,
     group_by: Sequence[str],
     start: datetime | None,
     end: datetime | None,
 ) -> VolumeAnswer:
-    """Escalations created per bucket and dimension values."""
+    """Escalations created per bucket and dimension values; ``start`` and ``end`` select
+    hours."""
     async with pool.acquire() as conn:
-        rows = await repository.volume(
-            conn, interval=interval, group_by=group_by, start=start, end=end
+        rows = await repository.sum_counters(
+            conn,
+            grain="hour",
+            interval=interval,
+            group_by=group_by,
+            filters={},
+            start=start,
+            end=end,
+            counters=["volume"],
+            nonzero="volume",
         )
-    return VolumeAnswer(interval=interval, group_by=list(group_by), rows=[dict(r) for r in rows])
+    return VolumeAnswer(
+        interval=interval.value, group_by=list(group_by), rows=[dict(r) for r in rows]
+    )
+
+
+class TrendQuery(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    metric: str
+    interval: Interval
+    group_by: tuple[str, ...] = ()
+    filters: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class TrendAnswer(BaseModel):
+    """One row per bucket and group that has a sample; rates carry their numerator,
+    denominator and 95% Wilson interval, latency its sample size."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    metric: str
+    kind: str
+    unit: str
+    interval: str
+    group_by: list[str]
+    filters: dict[str, list[str]]
+    start: datetime | None = Field(
+        alias="from", description="Start of the first bucket asked for (buckets hold it whole)."
+    )
+    end: datetime | None = Field(alias="to", description="End of the last bucket asked for.")
+    rows: list[dict[str, Any]]
+    value_columns: list[str] = Field(exclude=True)
+
+    def columns(self) -> list[str]:
+        return ["bucket", *self.group_by, *self.value_columns]
+
+
+async def trends(pool: asyncpg.Pool, *, query: TrendQuery) -> TrendAnswer:
+    """A metric per time bucket and group. Buckets that ``from``/``to`` cut are answered
+    whole, so no row ever stands for part of its bucket."""
+    metric = METRICS[query.metric]
+    start = floor_to(query.start, query.interval) if query.start else None
+    end = ceil_to(query.end, query.interval) if query.end else None
+    # Days and weeks start at day boundaries, so the daily rollup answers them exactly.
+    grain: Grain = "hour" if query.interval == Interval.HOUR else "day"
+    selection: dict[str, Any] = {
+        "grain": grain,
+        "interval": query.interval,
+        "group_by": query.group_by,
+        "filters": query.filters,
+        "start": start,
+        "end": end,
+    }
+    dims = ["bucket", *query.group_by]
+    async with pool.acquire() as conn:
+        if isinstance(metric, CountMetric):
+            found = await repository.sum_counters(
+                conn, **selection, counters=[metric.counter], nonzero=metric.counter
+            )
+            value_columns = ["value"]
+            rows = [{**{d: r[d] for d in dims}, "value": r[metric.counter]} for r in found]
+        elif isinstance(metric, RateMetric):
+            found = await repository.sum_counters(
+                conn,
+                **selection,
+                counters=[metric.numerator, metric.denominator],
+                nonzero=metric.denominator,
+            )
+            value_columns = ["value", "numerator", "denominator", "ci_low", "ci_high"]
+            rows = [
+                {**{d: r[d] for d in dims}, **_rate(r[metric.numerator], r[metric.denominator])}
+                for r in found
+            ]
+        else:
+            found = await repository.sum_histograms(
+                conn, **selection, histogram=metric.source, nonzero=metric.sample
+            )
+            value_columns = ["count", *(_quantile_name(q) for q in metric.quantiles)]
+            rows = [{**{d: r[d] for d in dims}, **_quantiles(metric, r["hist"])} for r in found]
+    return TrendAnswer(
+        metric=metric.name,
+        kind=metric.kind,
+        unit=metric.unit,
+        interval=query.interval,
+        group_by=list(query.group_by),
+        filters={k: list(v) for k, v in query.filters.items()},
+        start=start,
+        end=end,
+        rows=rows,
+        value_columns=value_columns,
+    )
+
+
+def _rate(numerator: int, denominator: int) -> dict[str, Any]:
+    low, high = wilson_interval(numerator, denominator)
+    return {
+        "value": round(numerator / denominator, RATE_DIGITS),
+        "numerator": numerator,
+        "denominator": denominator,
+        "ci_low": round(low, RATE_DIGITS),
+        "ci_high": round(high, RATE_DIGITS),
+    }
+
+
+def _quantile_name(q: float) -> str:
+    return f"p{round(q * 100)}"
+
+
+def _quantiles(metric: QuantileMetric, hist: Sequence[int]) -> dict[str, Any]:
+    out: dict[str, Any] = {"count": sum(hist)}
+    for q in metric.quantiles:
+        value = metric.histogram.quantile(hist, q)
+        out[_quantile_name(q)] = None if value is None else round(value, SECONDS_DIGITS)
+    return out
+
+
+class MetricInfo(BaseModel):
+    name: str
+    kind: str
+    unit: str
+    description: str
+    numerator: str | None = None
+    denominator: str | None = None
+    quantiles: list[str] | None = None
+
+
+def metric_catalogue() -> list[MetricInfo]:
+    """Every metric the trends API answers, as defined in ``metrics_def``."""
+    out = []
+    for m in METRICS.values():
+        info = MetricInfo(name=m.name, kind=m.kind, unit=m.unit, description=m.description)
+        if isinstance(m, CountMetric):
+            info.numerator = m.counter
+        elif isinstance(m, RateMetric):
+            info.numerator, info.denominator = m.numerator, m.denominator
+        else:
+            info.quantiles = [_quantile_name(q) for q in m.quantiles]
+        out.append(info)
+    return out

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -7,8 +8,10 @@ import pytest
 
 from pp_insights import service
 from pp_insights.main import create_app
+from pp_insights.metrics_def import Interval
 from pp_insights.settings import InsightsSettings
-from pp_shared.db import Pool, apply_migrations, create_pool
+from pp_insights.testing import migrated_pool
+from pp_shared.db import Pool
 from pp_shared.events import Tag, TaggedEvent, TagMethod, parse_event
 from pp_shared.testing.apps import record, running_app
 from pp_shared.testing.samples import decision, escalation
@@ -32,6 +35,12 @@ def tagged(event: dict[str, Any], clause: str | None = None, offset: int = 0) ->
     return record("tagged", orjson.dumps(body.model_dump(mode="json")), offset=offset)
 
 
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[Pool]:
+    async with migrated_pool(database_url) as p:
+        yield p
+
+
 def escalations() -> list[Any]:
     """Five escalations: 3 HATE (two in hour 10, one in hour 11), 2 VBDA in hour 10."""
     specs = [
@@ -51,16 +60,10 @@ def escalations() -> list[Any]:
     ]
 
 
-@pytest.fixture
-async def pool(database_url: str) -> Any:
-    p = await create_pool(database_url)
-    await apply_migrations(p, schema="insights", package="pp_insights")
-    yield p
-    await p.close()
-
-
 async def volume_rows(pool: Pool, *group_by: str) -> list[dict[str, Any]]:
-    answer = await service.volume(pool, interval="hour", group_by=group_by, start=None, end=None)
+    answer = await service.volume(
+        pool, interval=Interval.HOUR, group_by=group_by, start=None, end=None
+    )
     return [{**r, "bucket": r["bucket"].isoformat()} for r in answer.rows]
 
 
@@ -80,7 +83,7 @@ class TestFold:
         before = await volume_rows(pool, "area", "region")
         assert await service.fold_batch(pool, records=batch) == 0
         assert await volume_rows(pool, "area", "region") == before
-        total = await pool.fetchval("SELECT sum(volume) FROM insights.rollup_hourly")
+        total = await pool.fetchval("SELECT sum(volume) FROM insights.rollup_hour")
         assert total == 5
 
     async def test_second_escalation_event_for_same_escalation_counts_once(
@@ -93,7 +96,7 @@ class TestFold:
             "HATE.SLURS",
         )
         await service.fold_batch(pool, records=[*escalations(), again])
-        assert await pool.fetchval("SELECT sum(volume) FROM insights.rollup_hourly") == 5
+        assert await pool.fetchval("SELECT sum(volume) FROM insights.rollup_hour") == 5
         assert await pool.fetchval("SELECT count(*) FROM insights.event_log") == 6
 
     async def test_decisions_are_logged_but_not_counted_as_volume(self, pool: Pool) -> None:

@@ -1,0 +1,32 @@
+"""Every SQL statement of the insights service: the write path in ``facts``, the read path
+in ``queries``."""
+
+from pp_insights.repository.facts import (
+    LogRow,
+    claim_pending_rebuilds,
+    escalation_ids_in_log,
+    finish_rebuilds,
+    insert_event_log,
+    lock_refresh,
+    refresh_facts,
+    refresh_rollups,
+    truncate_derived,
+)
+from pp_insights.repository.queries import sum_counters, sum_histograms
+from pp_insights.repository.tables import Grain, RollupKey
+
+__all__ = [
+    "Grain",
+    "LogRow",
+    "RollupKey",
+    "claim_pending_rebuilds",
+    "escalation_ids_in_log",
+    "finish_rebuilds",
+    "insert_event_log",
+    "lock_refresh",
+    "refresh_facts",
+    "refresh_rollups",
+    "sum_counters",
+    "sum_histograms",
+    "truncate_derived",
+]

@@ -1,0 +1,293 @@
+"""The write path: the event log, the facts recomputed from it, and their rollups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from pp_insights.metrics_def import DIMENSIONS, LATENCY_HISTOGRAM, NO_QUEUE
+from pp_insights.repository.tables import KEY_COLUMNS, ROLLUP_TABLES, Grain, RollupKey
+from pp_shared.db import json_text
+
+# Spans as fixed durations: timestamptz + '1 day' would follow the session's DST rules.
+_SPANS: dict[Grain, str] = {"hour": "interval '1 hour'", "day": "interval '24 hours'"}
+
+
+LogRow = tuple[str, str, str, datetime, dict[str, Any], list[dict[str, Any]]]
+
+
+async def insert_event_log(conn: asyncpg.Connection, rows: Sequence[LogRow]) -> list[str]:
+    """Store events once; return the escalation ids of the events that were new."""
+    if not rows:
+        return []
+    cols = list(zip(*rows, strict=True))
+    inserted = await conn.fetch(
+        """
+        INSERT INTO insights.event_log
+            (event_id, event_type, escalation_id, occurred_at, body, tags)
+        SELECT i, t, e, o, b::jsonb, g::jsonb
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
+                    $6::text[]) AS u(i, t, e, o, b, g)
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING escalation_id
+        """,
+        *cols[:4],
+        [json_text(b) for b in cols[4]],
+        [json_text(g) for g in cols[5]],
+    )
+    return [r["escalation_id"] for r in inserted]
+
+
+async def lock_refresh(conn: asyncpg.Connection) -> None:
+    """Serialise fact and rollup refreshes until this transaction ends.
+
+    A refresh recomputes rows from what its statements can see; without this lock, two
+    batches touching the same rollup key could each miss the other's uncommitted facts and
+    the later commit would overwrite the key with a partial sum.
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('insights.refresh', 0))")
+    # asyncpg prepares each statement once per connection, and from the sixth execution on
+    # Postgres may reuse a generic plan that cannot see the batch's key arrays: measured at
+    # 2.4 s instead of 0.03 s per rollup refresh of a 2000-event batch. Planning is < 1 ms.
+    await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
+async def escalation_ids_in_log(conn: asyncpg.Connection) -> list[str]:
+    rows = await conn.fetch("SELECT DISTINCT escalation_id FROM insights.event_log")
+    return [r["escalation_id"] for r in rows]
+
+
+async def refresh_facts(
+    conn: asyncpg.Connection,
+    escalation_ids: Sequence[str],
+    *,
+    overturned: Sequence[str],
+    unclassified: str,
+) -> list[asyncpg.Record]:
+    """Recompute the fact rows of these escalations from every event in event_log, whatever
+    order they arrived in. Returns each escalation's row before (``is_new`` false, absent for
+    escalations without a row yet) and after (``is_new`` true) with its rollup key columns.
+
+    Ties in ``occurred_at`` break by ``event_id`` so that the answer never depends on
+    arrival order; an escalation.created sent twice counts from its earliest event.
+    """
+    return list(
+        await conn.fetch(
+            """
+            WITH ev AS (
+                SELECT event_id, event_type, escalation_id, occurred_at, body, tags
+                FROM insights.event_log
+                WHERE escalation_id = ANY($1::text[])
+            ),
+            created AS (
+                SELECT DISTINCT ON (escalation_id) escalation_id, event_id, occurred_at, body,
+                       tags -> 0 AS top
+                FROM ev WHERE event_type = 'escalation.created'
+                ORDER BY escalation_id, occurred_at, event_id
+            ),
+            decisions AS (
+                SELECT escalation_id, event_id, occurred_at, body ->> 'decision_id' AS decision_id,
+                       body ->> 'action' AS action, body ->> 'clause_id' AS clause_id
+                FROM ev WHERE event_type = 'decision.made'
+            ),
+            first_decision AS (
+                SELECT DISTINCT ON (escalation_id) * FROM decisions
+                ORDER BY escalation_id, occurred_at, event_id
+            ),
+            final_decision AS (
+                SELECT DISTINCT ON (escalation_id) * FROM decisions
+                ORDER BY escalation_id, occurred_at DESC, event_id DESC
+            ),
+            decision_counts AS (
+                SELECT escalation_id, count(DISTINCT decision_id) AS decisions
+                FROM decisions GROUP BY escalation_id
+            ),
+            -- An appeal resolved twice (a correction) counts once, with its latest outcome.
+            appeals AS (
+                SELECT DISTINCT ON (escalation_id, body ->> 'appeal_id')
+                       escalation_id, body ->> 'outcome' AS outcome
+                FROM ev WHERE event_type = 'appeal.resolved'
+                ORDER BY escalation_id, body ->> 'appeal_id', occurred_at DESC, event_id DESC
+            ),
+            appeal_counts AS (
+                SELECT escalation_id, count(*) AS resolved,
+                       count(*) FILTER (WHERE outcome = ANY($2::text[])) AS overturned
+                FROM appeals GROUP BY escalation_id
+            ),
+            qa_counts AS (
+                SELECT escalation_id, count(*) AS reviews,
+                       count(*) FILTER (WHERE NOT (body ->> 'agrees')::boolean) AS disagreements
+                FROM ev WHERE event_type = 'qa.reviewed' GROUP BY escalation_id
+            ),
+            before AS (
+                SELECT escalation_id, created_at, area, clause_id, region, language,
+                       product_feature, queue, escalation_reason
+                FROM insights.escalation_facts
+                WHERE escalation_id = ANY($1::text[])
+            ),
+            after AS (
+                INSERT INTO insights.escalation_facts AS f (
+                    escalation_id, created_event_id, created_at, area, clause_id, region,
+                    language, product_feature, queue, escalation_reason, reporter_type,
+                    content_type, severity, taxonomy_version, decisions,
+                    first_decision_id, first_decision_at, first_action, first_clause_id,
+                    final_decision_id, final_decision_at, final_action, final_clause_id,
+                    decision_latency_s, appeals_resolved, appeals_overturned, qa_reviews,
+                    qa_disagreements, tag_agrees)
+                SELECT
+                    c.escalation_id, c.event_id, c.occurred_at,
+                    coalesce(c.top ->> 'area', $3), coalesce(c.top ->> 'clause_id', $3),
+                    c.body ->> 'region', c.body ->> 'language', c.body ->> 'product_feature',
+                    c.body ->> 'queue', c.body ->> 'escalation_reason',
+                    c.body ->> 'reporter_type', c.body ->> 'content_type',
+                    (c.body ->> 'severity')::smallint, c.top ->> 'taxonomy_version',
+                    coalesce(dc.decisions, 0),
+                    fd.decision_id, fd.occurred_at, fd.action, fd.clause_id,
+                    ld.decision_id, ld.occurred_at, ld.action, ld.clause_id,
+                    extract(epoch FROM fd.occurred_at - c.occurred_at)::double precision,
+                    coalesce(ac.resolved, 0), coalesce(ac.overturned, 0),
+                    coalesce(qc.reviews, 0), coalesce(qc.disagreements, 0),
+                    CASE WHEN ld.event_id IS NOT NULL
+                         THEN coalesce(ld.clause_id = coalesce(c.top ->> 'clause_id', $3), false)
+                    END
+                FROM created c
+                LEFT JOIN first_decision fd USING (escalation_id)
+                LEFT JOIN final_decision ld USING (escalation_id)
+                LEFT JOIN decision_counts dc USING (escalation_id)
+                LEFT JOIN appeal_counts ac USING (escalation_id)
+                LEFT JOIN qa_counts qc USING (escalation_id)
+                ON CONFLICT (escalation_id) DO UPDATE SET
+                    created_event_id = EXCLUDED.created_event_id,
+                    created_at = EXCLUDED.created_at,
+                    area = EXCLUDED.area,
+                    clause_id = EXCLUDED.clause_id,
+                    region = EXCLUDED.region,
+                    language = EXCLUDED.language,
+                    product_feature = EXCLUDED.product_feature,
+                    queue = EXCLUDED.queue,
+                    escalation_reason = EXCLUDED.escalation_reason,
+                    reporter_type = EXCLUDED.reporter_type,
+                    content_type = EXCLUDED.content_type,
+                    severity = EXCLUDED.severity,
+                    taxonomy_version = EXCLUDED.taxonomy_version,
+                    decisions = EXCLUDED.decisions,
+                    first_decision_id = EXCLUDED.first_decision_id,
+                    first_decision_at = EXCLUDED.first_decision_at,
+                    first_action = EXCLUDED.first_action,
+                    first_clause_id = EXCLUDED.first_clause_id,
+                    final_decision_id = EXCLUDED.final_decision_id,
+                    final_decision_at = EXCLUDED.final_decision_at,
+                    final_action = EXCLUDED.final_action,
+                    final_clause_id = EXCLUDED.final_clause_id,
+                    decision_latency_s = EXCLUDED.decision_latency_s,
+                    appeals_resolved = EXCLUDED.appeals_resolved,
+                    appeals_overturned = EXCLUDED.appeals_overturned,
+                    qa_reviews = EXCLUDED.qa_reviews,
+                    qa_disagreements = EXCLUDED.qa_disagreements,
+                    tag_agrees = EXCLUDED.tag_agrees,
+                    refreshed_at = now()
+                RETURNING f.escalation_id, f.created_at, f.area, f.clause_id, f.region,
+                          f.language, f.product_feature, f.queue, f.escalation_reason
+            )
+            SELECT false AS is_new, * FROM before
+            UNION ALL
+            SELECT true AS is_new, * FROM after
+            """,
+            list(escalation_ids),
+            list(overturned),
+            unclassified,
+        )
+    )
+
+
+async def refresh_rollups(
+    conn: asyncpg.Connection, grain: Grain, keys: Sequence[RollupKey], *, unclear_reason: str
+) -> None:
+    """Recompute the rollup rows of ``keys`` from the facts: a key whose last escalation
+    left it loses its row, every other key gets its exact sums."""
+    if not keys:
+        return
+    table, span = ROLLUP_TABLES[grain], _SPANS[grain]
+    cols = list(zip(*sorted(keys), strict=True))
+    keys_in = (
+        "unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+        " $7::text[], $8::text[])"
+    )
+    key_match = " AND ".join(f"r.{c} = k.{c}" for c in ("bucket", *DIMENSIONS))
+    await conn.execute(
+        f"DELETE FROM {table} AS r USING {keys_in} AS k(bucket, {KEY_COLUMNS}) WHERE {key_match}",  # noqa: S608 - fixed names
+        *cols,
+    )
+    await conn.execute(
+        f"""
+        WITH keys AS (
+            SELECT * FROM {keys_in} WITH ORDINALITY AS k(bucket, {KEY_COLUMNS}, ord)
+        ),
+        matched AS (
+            SELECT k.ord, f.escalation_reason, f.first_decision_at, f.decision_latency_s,
+                   f.appeals_resolved, f.appeals_overturned, f.qa_reviews, f.qa_disagreements,
+                   f.tag_agrees
+            FROM keys k
+            JOIN insights.escalation_facts f
+              ON f.created_at >= k.bucket AND f.created_at < k.bucket + {span}
+             AND f.area = k.area AND f.clause_id = k.clause_id AND f.region = k.region
+             AND f.language = k.language AND f.product_feature = k.product_feature
+             AND coalesce(f.queue, $11) = k.queue AND f.escalation_reason = k.escalation_reason
+        ),
+        totals AS (
+            SELECT ord,
+                   count(*) AS volume,
+                   count(*) FILTER (WHERE escalation_reason = $9) AS policy_unclear,
+                   count(first_decision_at) AS decided,
+                   sum(appeals_resolved) AS appeals_resolved,
+                   sum(appeals_overturned) AS appeals_overturned,
+                   sum(qa_reviews) AS qa_reviews,
+                   sum(qa_disagreements) AS qa_disagreements,
+                   count(*) FILTER (WHERE tag_agrees) AS tag_agreed
+            FROM matched GROUP BY ord
+        ),
+        bins AS (
+            SELECT ord, width_bucket(decision_latency_s, $10::float8[]) AS bin, count(*) AS n
+            FROM matched WHERE decision_latency_s IS NOT NULL GROUP BY ord, bin
+        ),
+        hist AS (
+            SELECT t.ord, array_agg(coalesce(b.n, 0) ORDER BY s.i) AS latency_hist
+            FROM totals t
+            CROSS JOIN generate_series(0, cardinality($10::float8[])) AS s(i)
+            LEFT JOIN bins b ON b.ord = t.ord AND b.bin = s.i
+            GROUP BY t.ord
+        )
+        INSERT INTO {table} (bucket, {KEY_COLUMNS}, volume, policy_unclear, decided,
+                             appeals_resolved, appeals_overturned, qa_reviews,
+                             qa_disagreements, tag_agreed, latency_hist)
+        SELECT k.bucket, {", ".join(f"k.{c}" for c in DIMENSIONS)}, t.volume, t.policy_unclear,
+               t.decided, t.appeals_resolved, t.appeals_overturned, t.qa_reviews,
+               t.qa_disagreements, t.tag_agreed, h.latency_hist
+        FROM keys k JOIN totals t USING (ord) JOIN hist h USING (ord)
+        """,  # noqa: S608 - table, span and columns come from the fixed maps above
+        *cols,
+        unclear_reason,
+        list(LATENCY_HISTOGRAM.edges),
+        NO_QUEUE,
+    )
+
+
+async def truncate_derived(conn: asyncpg.Connection) -> None:
+    """Empty the tables that are derived from event_log."""
+    await conn.execute(
+        "TRUNCATE insights.escalation_facts, insights.rollup_hour, insights.rollup_day"
+    )
+
+
+async def claim_pending_rebuilds(conn: asyncpg.Connection) -> list[str]:
+    """Pending rebuilds, locked until this transaction ends: a second replica waits here and
+    then finds the work done."""
+    rows = await conn.fetch("SELECT name FROM insights.pending_rebuilds FOR UPDATE")
+    return [r["name"] for r in rows]
+
+
+async def finish_rebuilds(conn: asyncpg.Connection, names: Sequence[str]) -> None:
+    await conn.execute("DELETE FROM insights.pending_rebuilds WHERE name = ANY($1::text[])", names)

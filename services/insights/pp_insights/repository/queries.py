@@ -1,0 +1,101 @@
+"""The read path: rollup rows summed per bucket and group for the query API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from pp_insights.metrics_def import DIMENSIONS, Interval
+from pp_insights.repository.tables import COUNTERS, HISTOGRAMS, ROLLUP_TABLES, Grain
+
+
+def _selection(
+    grain: Grain,
+    interval: Interval,
+    group_by: Sequence[str],
+    filters: Mapping[str, Sequence[str]],
+    start: datetime | None,
+    end: datetime | None,
+    nonzero: str,
+) -> tuple[str, str, list[Any]]:
+    """The bucket and dimension select list, and the FROM ... WHERE part with its arguments;
+    rows whose ``nonzero`` counter is 0 cannot change an answer and are left out."""
+    assert interval in tuple(Interval)
+    assert all(g in DIMENSIONS for g in group_by)
+    assert all(f in DIMENSIONS for f in filters)
+    dims = "".join(f", {g}" for g in group_by)
+    select = f"date_trunc('{interval}', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket"
+    assert nonzero in COUNTERS
+    where = [f"{nonzero} > 0"]
+    args: list[Any] = []
+    for condition, value in (("bucket >= ", start), ("bucket < ", end)):
+        if value is not None:
+            args.append(value)
+            where.append(f"{condition}${len(args)}")
+    for dim, values in sorted(filters.items()):
+        args.append(list(values))
+        where.append(f"{dim} = ANY(${len(args)}::text[])")
+    source = f"FROM {ROLLUP_TABLES[grain]} WHERE " + " AND ".join(where)
+    return select + dims, source, args
+
+
+async def sum_counters(
+    conn: asyncpg.Connection,
+    *,
+    grain: Grain,
+    interval: Interval,
+    group_by: Sequence[str],
+    filters: Mapping[str, Sequence[str]],
+    start: datetime | None,
+    end: datetime | None,
+    counters: Sequence[str],
+    nonzero: str,
+) -> list[asyncpg.Record]:
+    """Counters summed per bucket and group, leaving out groups where ``nonzero`` sums to 0."""
+    assert set(counters) <= COUNTERS
+    select, source, args = _selection(grain, interval, group_by, filters, start, end, nonzero)
+    sums = ", ".join(f"sum({c})::bigint AS {c}" for c in counters)
+    dims = "".join(f", {g}" for g in group_by)
+    # Every name below was checked against the fixed lists above.
+    sql = f"""
+        SELECT {select}, {sums}
+        {source}
+        GROUP BY 1{dims}
+        ORDER BY 1{dims}
+    """
+    return list(await conn.fetch(sql, *args))
+
+
+async def sum_histograms(
+    conn: asyncpg.Connection,
+    *,
+    grain: Grain,
+    interval: Interval,
+    group_by: Sequence[str],
+    filters: Mapping[str, Sequence[str]],
+    start: datetime | None,
+    end: datetime | None,
+    histogram: str,
+    nonzero: str,
+) -> list[asyncpg.Record]:
+    """A histogram column summed bin by bin per bucket and group (as ``hist``), leaving out
+    groups where ``nonzero`` (the histogram's total) sums to 0."""
+    assert histogram in HISTOGRAMS
+    select, source, args = _selection(grain, interval, group_by, filters, start, end, nonzero)
+    keys = "bucket" + "".join(f", {g}" for g in group_by)
+    sql = f"""
+        WITH src AS (SELECT {select}, {histogram} AS hist {source}),
+        cells AS (
+            SELECT {keys}, u.i, sum(u.c)::bigint AS c
+            FROM src, unnest(src.hist) WITH ORDINALITY AS u(c, i)
+            GROUP BY {keys}, u.i
+        )
+        SELECT {keys}, array_agg(c ORDER BY i) AS hist
+        FROM cells
+        GROUP BY {keys}
+        ORDER BY {keys}
+    """  # noqa: S608 - every name is checked against the fixed lists above
+    return list(await conn.fetch(sql, *args))

@@ -1,0 +1,281 @@
+"""Rollups against a brute-force computation over event_log, on a random data set with
+duplicates, corrections, orphans, escalations sent twice and events in any order."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import pytest
+
+from pp_insights import service
+from pp_insights.metrics_def import DIMENSIONS, LATENCY_HISTOGRAM, METRICS, Interval, RateMetric
+from pp_insights.testing import Fold, fold_events, migrated_pool
+from pp_shared.db import Pool
+from pp_shared.testing.samples import appeal, decision, escalation, qa_review
+
+CLAUSES = ("HATE.SLURS", "HATE.DEHUMANISATION", "VBDA.THREATS", "INA.SPAM", None)
+ACTIONS = ("remove", "restrict", "label", "no_violation", "account_ban")
+COUNTERS = (
+    "volume",
+    "policy_unclear",
+    "decided",
+    "appeals_resolved",
+    "appeals_overturned",
+    "qa_reviews",
+    "qa_disagreements",
+    "tag_agreed",
+)
+
+
+def _iso(ts: datetime) -> str:
+    return ts.isoformat().replace("+00:00", "Z")
+
+
+def random_events(seed: int, escalations: int = 300) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    start = datetime(2026, 11, 16, tzinfo=UTC)
+    events: list[dict[str, Any]] = []
+    for i in range(escalations):
+        esc = f"esc-{i}"
+        created = start + timedelta(seconds=rng.randrange(10 * 86400))
+        clause = rng.choice(CLAUSES)
+        region = rng.choice(("DE", "FR", "US"))
+        dims = {
+            "escalation_id": esc,
+            "suggested_clause_id": clause,
+            "region": region,
+            "language": region.lower(),
+            "product_feature": rng.choice(("comments", "video")),
+            "queue": rng.choice(("q1", "q2", None)),
+            "escalation_reason": rng.choice(("policy_unclear", "high_severity", "other")),
+        }
+        if rng.random() < 0.9:  # the rest are orphans: their escalation never arrives
+            events.append(escalation(event_id=f"{esc}-c", occurred_at=_iso(created), **dims))
+        if rng.random() < 0.05:  # sent again under another event id, maybe earlier, elsewhere
+            again = created - timedelta(seconds=rng.randrange(-7200, 7200))
+            events.append(
+                escalation(
+                    event_id=f"{esc}-c2", occurred_at=_iso(again), **{**dims, "region": "GB"}
+                )
+            )
+        delay = 0.0
+        for d in range(rng.choice((0, 0, 1, 1, 1, 2, 3))):
+            # A few decisions carry a timestamp before the escalation's (clock skew), and some
+            # share one with the decision before (ties break by event id).
+            if d == 0 or rng.random() > 0.4:
+                delay = rng.lognormvariate(7, 2) if rng.random() > 0.03 else -rng.random() * 600
+            action = rng.choice(ACTIONS)
+            events.append(
+                decision(
+                    event_id=f"{esc}-d{d}",
+                    escalation_id=esc,
+                    decision_id=f"{esc}-dec{d}",
+                    occurred_at=_iso(created + timedelta(seconds=round(delay))),
+                    action=action,
+                    clause_id=None if action == "no_violation" else rng.choice(CLAUSES),
+                )
+            )
+        for a in range(rng.choice((0, 0, 0, 1, 2))):
+            for version in range(rng.choice((1, 1, 1, 2))):  # corrections of one appeal
+                events.append(
+                    appeal(
+                        event_id=f"{esc}-a{a}-{version}",
+                        escalation_id=esc,
+                        appeal_id=f"{esc}-ap{a}",
+                        occurred_at=_iso(created + timedelta(days=2, hours=version)),
+                        outcome=rng.choice(("upheld", "overturned", "partially_overturned")),
+                    )
+                )
+        for q in range(rng.choice((0, 0, 1, 2))):
+            events.append(
+                qa_review(
+                    event_id=f"{esc}-q{q}",
+                    escalation_id=esc,
+                    occurred_at=_iso(created + timedelta(days=1)),
+                    agrees=rng.random() < 0.7,
+                )
+            )
+    events += rng.sample(events, len(events) // 20)  # redelivered duplicates
+    rng.shuffle(events)
+    return events
+
+
+def batches(events: list[dict[str, Any]], seed: int) -> list[list[dict[str, Any]]]:
+    rng = random.Random(seed)
+    out, i = [], 0
+    while i < len(events):
+        size = rng.randint(1, 60)
+        out.append(events[i : i + size])
+        i += size
+    return out
+
+
+BRUTE_FORCE = """
+    WITH created AS (
+        SELECT e.* FROM insights.event_log e
+        WHERE e.event_type = 'escalation.created'
+          AND NOT EXISTS (
+              SELECT 1 FROM insights.event_log o
+              WHERE o.escalation_id = e.escalation_id AND o.event_type = 'escalation.created'
+                AND (o.occurred_at, o.event_id) < (e.occurred_at, e.event_id))
+    )
+    SELECT
+        c.occurred_at AS created_at,
+        coalesce(c.tags -> 0 ->> 'area', 'unclassified') AS area,
+        coalesce(c.tags -> 0 ->> 'clause_id', 'unclassified') AS clause_id,
+        c.body ->> 'region' AS region,
+        c.body ->> 'language' AS language,
+        c.body ->> 'product_feature' AS product_feature,
+        coalesce(c.body ->> 'queue', '') AS queue,
+        c.body ->> 'escalation_reason' AS escalation_reason,
+        (SELECT extract(epoch FROM min(d.occurred_at) - c.occurred_at)::float8
+           FROM insights.event_log d
+          WHERE d.escalation_id = c.escalation_id AND d.event_type = 'decision.made')
+          AS latency,
+        (SELECT d.body ->> 'clause_id' FROM insights.event_log d
+          WHERE d.escalation_id = c.escalation_id AND d.event_type = 'decision.made'
+          ORDER BY d.occurred_at DESC, d.event_id DESC LIMIT 1) AS final_clause,
+        (SELECT count(DISTINCT a.body ->> 'appeal_id') FROM insights.event_log a
+          WHERE a.escalation_id = c.escalation_id AND a.event_type = 'appeal.resolved')
+          AS appeals_resolved,
+        (SELECT count(*) FROM insights.event_log a
+          WHERE a.escalation_id = c.escalation_id AND a.event_type = 'appeal.resolved'
+            AND a.body ->> 'outcome' <> 'upheld'
+            AND NOT EXISTS (
+                SELECT 1 FROM insights.event_log b
+                WHERE b.escalation_id = a.escalation_id AND b.event_type = 'appeal.resolved'
+                  AND b.body ->> 'appeal_id' = a.body ->> 'appeal_id'
+                  AND (b.occurred_at, b.event_id) > (a.occurred_at, a.event_id)))
+          AS appeals_overturned,
+        (SELECT count(*) FROM insights.event_log q
+          WHERE q.escalation_id = c.escalation_id AND q.event_type = 'qa.reviewed')
+          AS qa_reviews,
+        (SELECT count(*) FROM insights.event_log q
+          WHERE q.escalation_id = c.escalation_id AND q.event_type = 'qa.reviewed'
+            AND q.body ->> 'agrees' = 'false') AS qa_disagreements
+    FROM created c
+"""
+
+
+async def brute_force(pool: Pool, grain: str) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Per (bucket, dimensions): every counter and the latency values, from event_log alone."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = defaultdict(
+        lambda: {**dict.fromkeys(COUNTERS, 0), "latencies": []}
+    )
+    for r in await pool.fetch(BRUTE_FORCE):
+        bucket = r["created_at"].replace(minute=0, second=0, microsecond=0)
+        if grain == "day":
+            bucket = bucket.replace(hour=0)
+        cell = out[(bucket, *(r[d] for d in DIMENSIONS))]
+        decided = r["latency"] is not None
+        cell["volume"] += 1
+        cell["policy_unclear"] += r["escalation_reason"] == "policy_unclear"
+        cell["decided"] += decided
+        cell["tag_agreed"] += decided and r["final_clause"] == r["clause_id"]
+        for c in ("appeals_resolved", "appeals_overturned", "qa_reviews", "qa_disagreements"):
+            cell[c] += r[c]
+        if decided:
+            cell["latencies"].append(r["latency"])
+    return dict(out)
+
+
+def expected_rows(cells: dict[tuple[Any, ...], dict[str, Any]]) -> dict[tuple[Any, ...], Any]:
+    out = {}
+    for key, cell in cells.items():
+        hist = [0] * LATENCY_HISTOGRAM.bins
+        for v in cell["latencies"]:
+            hist[LATENCY_HISTOGRAM.bin_of(v)] += 1
+        out[key] = {**{c: cell[c] for c in COUNTERS}, "latency_hist": hist}
+    return out
+
+
+async def rollup_rows(pool: Pool, table: str) -> dict[tuple[Any, ...], Any]:
+    rows = await pool.fetch(f"SELECT * FROM insights.{table}")  # noqa: S608
+    return {
+        (r["bucket"], *(r[d] for d in DIMENSIONS)): {
+            **{c: r[c] for c in COUNTERS},
+            "latency_hist": list(r["latency_hist"]),
+        }
+        for r in rows
+    }
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[Pool]:
+    async with migrated_pool(database_url) as p:
+        yield p
+
+
+@pytest.fixture
+def fold(pool: Pool) -> Fold:
+    return partial(fold_events, pool)
+
+
+@pytest.fixture(params=["sequential", "concurrent"])
+async def folded(request: pytest.FixtureRequest, pool: Pool, fold: Fold) -> Pool:
+    parts = batches(random_events(seed=42), seed=43)
+    if request.param == "sequential":
+        for part in parts:
+            await fold(part)
+    else:
+        # Batches that share rollup keys commit concurrently; none may lose another's facts.
+        for i in range(0, len(parts), 8):
+            await asyncio.gather(*(fold(p) for p in parts[i : i + 8]))
+    return pool
+
+
+class TestAgainstBruteForce:
+    async def test_hourly_and_daily_rollups_equal_brute_force(self, folded: Pool) -> None:
+        cells = await brute_force(folded, "hour")
+        assert sum(c["volume"] for c in cells.values()) > 250
+        assert await rollup_rows(folded, "rollup_hour") == expected_rows(cells)
+        assert await rollup_rows(folded, "rollup_day") == expected_rows(
+            await brute_force(folded, "day")
+        )
+
+    async def test_rate_answers_equal_brute_force(self, folded: Pool) -> None:
+        cells = await brute_force(folded, "day")
+        for metric in METRICS.values():
+            if not isinstance(metric, RateMetric):
+                continue
+            sums: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+            for key, cell in cells.items():
+                week = key[0] - timedelta(days=key[0].weekday())
+                group = (week, key[3])  # region
+                sums[group][0] += cell[metric.numerator]
+                sums[group][1] += cell[metric.denominator]
+            query = service.TrendQuery(
+                metric=metric.name, interval=Interval.WEEK, group_by=("region",)
+            )
+            answer = await service.trends(folded, query=query)
+            got = {
+                (r["bucket"], r["region"]): [r["numerator"], r["denominator"]] for r in answer.rows
+            }
+            assert got == {k: v for k, v in sums.items() if v[1] > 0}, metric.name
+
+    async def test_latency_quantiles_lie_in_the_exact_values_bin(self, folded: Pool) -> None:
+        weekly: dict[datetime, list[float]] = defaultdict(list)
+        for key, cell in (await brute_force(folded, "day")).items():
+            weekly[key[0] - timedelta(days=key[0].weekday())] += cell["latencies"]
+        query = service.TrendQuery(metric="decision_latency", interval=Interval.WEEK)
+        rows = (await service.trends(folded, query=query)).rows
+        assert [(r["bucket"], r["count"]) for r in rows] == sorted(
+            (week, len(values)) for week, values in weekly.items() if values
+        )
+        h = LATENCY_HISTOGRAM
+        for row in rows:
+            values = sorted(weekly[row["bucket"]])
+            for q in (0.5, 0.9):
+                exact = values[math.ceil(q * len(values)) - 1]  # nearest rank
+                b = h.bin_of(exact)
+                low = h.edges[b - 1] if b > 0 else 0.0
+                high = h.edges[b] if b < len(h.edges) else math.inf
+                # Answers carry 0.1 s, so allow that much around the bin.
+                assert low - 0.05 <= row[f"p{round(q * 100)}"] <= high + 0.05
