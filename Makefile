@@ -35,7 +35,9 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy shared services tests
+	$(VENV)/bin/mypy shared/pp_shared services/*/pp_* tests
+	@# Each service's tests/ maps to the module name "tests", so check them one at a time.
+	@for d in shared/tests services/*/tests; do echo "mypy $$d"; $(VENV)/bin/mypy $$d || exit 1; done
 
 schemas: install
 	$(PY) -m pp_shared.schemas docs/schemas
