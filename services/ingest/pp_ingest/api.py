@@ -1,19 +1,35 @@
-"""HTTP adapter of ingest: parse, call the service, map errors."""
+"""HTTP adapter of ingest: read the request, call the service, shape the answer."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
+import asyncpg
+import orjson
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, Depends, Request
-from pydantic import ValidationError
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import AwareDatetime
 
 from pp_ingest import service
+from pp_ingest.errors import PayloadTooLarge
+from pp_ingest.schemas import (
+    BatchResult,
+    DeadLetter,
+    DeadLetterPage,
+    Receipt,
+    ReplayRequest,
+    ReplayResult,
+)
 from pp_ingest.settings import IngestSettings
-from pp_shared.events import EVENT_ADAPTER, Event, parse_event
-from pp_shared.problems import InvalidInput, field_errors
+from pp_shared.events import EVENT_ADAPTER
 
-router = APIRouter(prefix="/v1", tags=["events"])
+router = APIRouter(prefix="/v1")
+
+NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson"})
+
+
+def _pool(request: Request) -> asyncpg.Pool:
+    return request.app.state.runtime.pool
 
 
 def _producer(request: Request) -> AIOKafkaProducer:
@@ -26,35 +42,113 @@ def _settings(request: Request) -> IngestSettings:
     return settings
 
 
+async def _body(request: Request) -> bytes:
+    """The request body, refused with 413 as soon as it passes the limit."""
+    limit = _settings(request).max_body_bytes
+    too_large = PayloadTooLarge(f"the body may be at most {limit} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 ProducerDep = Annotated[AIOKafkaProducer, Depends(_producer)]
 SettingsDep = Annotated[IngestSettings, Depends(_settings)]
+BodyDep = Annotated[bytes, Depends(_body)]
 
+_EVENT_SCHEMA = EVENT_ADAPTER.json_schema(ref_template="#/components/schemas/{model}")
 _EVENT_BODY: dict[str, Any] = {
+    "requestBody": {"required": True, "content": {"application/json": {"schema": _EVENT_SCHEMA}}}
+}
+_BATCH_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
             "application/json": {
-                "schema": EVENT_ADAPTER.json_schema(ref_template="#/components/schemas/{model}")
-            }
+                "schema": {"type": "array", "maxItems": 10_000, "items": _EVENT_SCHEMA}
+            },
+            "application/x-ndjson": {
+                "schema": {"type": "string", "description": "One JSON event per line."}
+            },
         },
     }
 }
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    413: {"description": "Body or batch over the limit (10 MiB, 10,000 events)."},
+    422: {"description": "Not JSON / not UTF-8, or (single event) not a valid event."},
+    503: {"description": "The broker did not acknowledge in time; retry after Retry-After."},
+}
 
 
-async def parse_body(request: Request) -> Event:
-    raw = await request.body()
-    try:
-        return parse_event(raw)
-    except ValidationError as exc:
-        errors = field_errors(exc.errors())
-        raise InvalidInput(
-            f"the event failed validation ({len(errors)} error(s))", errors=errors
-        ) from exc
-
-
-@router.post("/events", status_code=202, openapi_extra=_EVENT_BODY)
+@router.post(
+    "/events",
+    status_code=202,
+    tags=["events"],
+    openapi_extra=_EVENT_BODY,
+    responses={
+        200: {"model": Receipt, "description": "The same event was already stored."},
+        409: {"description": "The event id was already accepted with a different body."},
+        **_PROBLEMS,
+    },
+)
 async def submit_event(
-    producer: ProducerDep, settings: SettingsDep, event: Annotated[Event, Depends(parse_body)]
-) -> service.Accepted:
-    """Accept one moderation event; 202 once the broker has it."""
-    return await service.submit(producer, settings, event=event)
+    body: BodyDep, response: Response, pool: PoolDep, producer: ProducerDep, settings: SettingsDep
+) -> Receipt:
+    """Accept one moderation event; 202 once the broker has it, 200 if already stored."""
+    receipt = await service.submit(pool, producer, settings, body=body)
+    response.status_code = 200 if receipt.status == "duplicate" else 202
+    return receipt
+
+
+@router.post(
+    "/events:batch",
+    tags=["events"],
+    response_model=BatchResult,
+    openapi_extra=_BATCH_BODY,
+    responses=_PROBLEMS,
+)
+async def submit_events(
+    body: BodyDep, request: Request, pool: PoolDep, producer: ProducerDep, settings: SettingsDep
+) -> Response:
+    """Accept up to 10,000 events (JSON array or NDJSON); 200 with an outcome per item."""
+    ndjson = request.headers.get("content-type", "").split(";")[0].strip().lower() in NDJSON_TYPES
+    result = await service.submit_batch(pool, producer, settings, body=body, ndjson=ndjson)
+    return Response(orjson.dumps(result), media_type="application/json")
+
+
+@router.get("/dead-letters", tags=["dead letters"])
+async def list_dead_letters(
+    pool: PoolDep,
+    reason: Annotated[str | None, Query(description="undecodable or invalid")] = None,
+    since: Annotated[AwareDatetime | None, Query(description="received at or after")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="received before")] = None,
+    replayed: Annotated[bool | None, Query(description="replayed at least once")] = None,
+    cursor: Annotated[str | None, Query(description="next_cursor of the last page")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> DeadLetterPage:
+    """Dead letters in arrival order, filtered; follow next_cursor for the next page."""
+    return await service.list_dead_letters(
+        pool, reason=reason, since=since, until=until, replayed=replayed, cursor=cursor, limit=limit
+    )
+
+
+@router.get("/dead-letters/{dead_letter_id}", tags=["dead letters"])
+async def get_dead_letter(dead_letter_id: int, pool: PoolDep) -> DeadLetter:
+    """One dead letter with its raw key, value and headers."""
+    return await service.get_dead_letter(pool, dead_letter_id=dead_letter_id)
+
+
+@router.post("/dead-letters:replay", tags=["dead letters"], responses={503: _PROBLEMS[503]})
+async def replay_dead_letters(
+    body: ReplayRequest, pool: PoolDep, producer: ProducerDep, settings: SettingsDep
+) -> ReplayResult:
+    """Write dead letters back to the raw topic; replayed_at is set once the broker has them."""
+    return await service.replay(pool, producer, settings, ids=body.ids)

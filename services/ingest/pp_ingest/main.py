@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from pp_ingest import api, service
+from pp_ingest.metrics import RequestMetrics
 from pp_ingest.settings import IngestSettings
 from pp_shared.db import apply_migrations
 from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
@@ -45,6 +46,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             await runtime.close()
 
     app = FastAPI(title="PolicyPulse ingest", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(RequestMetrics)
     install_problem_handlers(app)
     attach_ops(app)
     app.include_router(api.router)

@@ -1,8 +1,17 @@
+"""Prometheus metrics of ingest. Labels stay low-cardinality: never an id or free text."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
 from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 EVENTS = Counter(
     "pp_ingest_events_total",
-    "Events seen by ingest, by type and outcome.",
+    "Events seen by ingest, by path (http, kafka), type and outcome (http: accepted, duplicate, "
+    "rejected, conflict, unavailable; kafka: stored, duplicate, conflict).",
     ["path", "event_type", "outcome"],
 )
 PRODUCE_SECONDS = Histogram(
@@ -13,3 +22,61 @@ PRODUCE_SECONDS = Histogram(
 DEAD_LETTERS = Counter(
     "pp_ingest_dead_letters_total", "Raw messages dead-lettered, by reason.", ["reason"]
 )
+DEAD_LETTER_REPLAYS = Counter(
+    "pp_ingest_dead_letter_replays_total",
+    "Dead letters asked to be replayed, by outcome (replayed, not_found, unavailable).",
+    ["outcome"],
+)
+BATCH_EVENTS = Histogram(
+    "pp_ingest_batch_size_events",
+    "Events per batch request.",
+    buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10_000),
+)
+DEDUPE_LOOKUP_FAILURES = Counter(
+    "pp_ingest_dedupe_lookup_failures_total",
+    "Duplicate lookups that failed or timed out; intake went on without them.",
+)
+HTTP_SECONDS = Histogram(
+    "pp_ingest_http_request_seconds",
+    "HTTP request latency, by method, route template and status class.",
+    ["method", "route", "status_class"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+EVENT_TYPES = frozenset({"escalation.created", "decision.made", "appeal.resolved", "qa.reviewed"})
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
+def event_type_label(data: Any) -> str:
+    """The event type of a rejected payload when it names a known one, else ``unknown``."""
+    event_type = data.get("event_type") if isinstance(data, dict) else None
+    return event_type if event_type in EVENT_TYPES else "unknown"
+
+
+class RequestMetrics:
+    """ASGI middleware timing each HTTP request under its route template (``/v1/dead-letters/
+    {dead_letter_id}``, not the path), so the label set stays small."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = scope.get("route")
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            HTTP_SECONDS.labels(
+                method, getattr(route, "path", "unmatched"), f"{status // 100}xx"
+            ).observe(time.perf_counter() - started)

@@ -8,4 +8,21 @@ class IngestSettings(ServiceSettings):
     produce_timeout_seconds: float = Field(
         default=1.5, gt=0, description="Longest wait for the broker's ack before answering 503."
     )
+    batch_produce_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest wait for the broker's acks of one batch request (or replay).",
+    )
     retry_after_seconds: int = Field(default=5, ge=1, description="Retry-After on a 503.")
+    max_future_skew_seconds: int = Field(
+        default=300, ge=0, description="How far in the future an occurred_at may lie."
+    )
+    batch_max_events: int = Field(default=10_000, ge=1, description="Events per batch request.")
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Largest request body ingest reads."
+    )
+    dedupe_timeout_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="Longest wait for the duplicate lookup; past it, intake goes on without it.",
+    )

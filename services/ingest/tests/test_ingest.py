@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import asyncpg
 import orjson
+from prometheus_client import REGISTRY
 
 from pp_ingest.main import create_app
 from pp_ingest.settings import IngestSettings
@@ -83,6 +86,60 @@ class TestHttpIntake:
         assert response.status_code == 422
         assert response.json()["errors"][0]["pointer"] == ""
 
+    async def test_stored_duplicate_is_200_and_another_body_is_409(
+        self, servers: Servers, database_url: str, topic_prefix: str
+    ) -> None:
+        settings = make_settings(servers, database_url, topic_prefix)
+        async with running_app(create_app(settings)) as client:
+            assert (await client.post("/v1/events", json=escalation())).status_code == 202
+            await eventually(lambda: counts(database_url), lambda c: c == (1, 0, 0))
+            again = await client.post("/v1/events", json=escalation())
+            changed = await client.post("/v1/events", json=escalation(region="FR"))
+            changed_twice = await client.post("/v1/events", json=escalation(region="FR"))
+        assert again.status_code == 200
+        assert again.json() == {
+            "event_id": "6f1c2d3e-0000-4000-8000-000000000001",
+            "status": "duplicate",
+        }
+        assert changed.status_code == 409
+        assert changed.headers["content-type"] == "application/problem+json"
+        problem = changed.json()
+        assert problem["type"] == "https://policypulse.dev/problems/conflict"
+        assert problem["errors"][0]["pointer"] == "/event_id"
+        assert problem["errors"][0]["code"] == "conflict"
+        assert changed_twice.status_code == 409
+        # The conflicting body is kept once; neither re-send reached the raw topic.
+        assert await counts(database_url) == (1, 1, 0)
+        raw = await read_topic(
+            servers.kafka_bootstrap, topic_name(Topic.EVENTS_RAW, topic_prefix), expect=1
+        )
+        assert len(raw) == 1
+
+    async def test_control_characters_future_times_and_bad_utf8_are_422(
+        self, servers: Servers, database_url: str, topic_prefix: str
+    ) -> None:
+        settings = make_settings(servers, database_url, topic_prefix)
+        soon = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+        later = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+        async with running_app(create_app(settings)) as client:
+            control = await client.post("/v1/events", json=escalation(source="console\x00"))
+            future = await client.post("/v1/events", json=escalation(occurred_at=later))
+            not_utf8 = await client.post(
+                "/v1/events",
+                content=orjson.dumps(escalation()).replace(b"review-console", b"r\xe9view"),
+                headers={"content-type": "application/json"},
+            )
+            fine = await client.post(
+                "/v1/events", json=escalation(occurred_at=soon, text_excerpt="a\n\tb")
+            )
+        assert control.status_code == 422
+        assert [e["pointer"] for e in control.json()["errors"]] == ["/source"]
+        assert future.status_code == 422
+        assert [e["pointer"] for e in future.json()["errors"]] == ["/occurred_at"]
+        assert not_utf8.status_code == 422
+        assert not_utf8.json()["detail"].startswith("the body is not valid UTF-8: byte 0xe9")
+        assert fine.status_code == 202
+
     async def test_broker_unreachable_answers_503_with_retry_after(
         self, servers: Servers, database_url: str, topic_prefix: str
     ) -> None:
@@ -148,3 +205,49 @@ class TestRawTopicConsumer:
                 lambda records: len(records) == 4,
             )
         assert await counts(database_url) == (2, 0, 0)
+
+
+class TestMetrics:
+    async def test_requests_are_timed_by_route_template_and_batches_sized(
+        self, servers: Servers, database_url: str, topic_prefix: str
+    ) -> None:
+        def sample(name: str, **labels: str) -> float:
+            return REGISTRY.get_sample_value(name, labels) or 0.0
+
+        batch_ok = {"method": "POST", "route": "/v1/events:batch", "status_class": "2xx"}
+        by_id = {
+            "method": "GET",
+            "route": "/v1/dead-letters/{dead_letter_id}",
+            "status_class": "4xx",
+        }
+        unmatched = {"method": "GET", "route": "unmatched", "status_class": "4xx"}
+        accepted = {"path": "http", "event_type": "escalation.created", "outcome": "accepted"}
+        rejected = {"path": "http", "event_type": "escalation.created", "outcome": "rejected"}
+        before = {
+            "batch": sample("pp_ingest_http_request_seconds_count", **batch_ok),
+            "by_id": sample("pp_ingest_http_request_seconds_count", **by_id),
+            "unmatched": sample("pp_ingest_http_request_seconds_count", **unmatched),
+            "sizes": sample("pp_ingest_batch_size_events_sum"),
+            "accepted": sample("pp_ingest_events_total", **accepted),
+            "rejected": sample("pp_ingest_events_total", **rejected),
+        }
+        settings = make_settings(servers, database_url, topic_prefix)
+        async with running_app(create_app(settings)) as client:
+            batch = [
+                escalation(event_id="e1"),
+                escalation(event_id="e2"),
+                escalation(event_id="e3", region="x"),
+            ]
+            assert (await client.post("/v1/events:batch", json=batch)).status_code == 200
+            assert (await client.get("/v1/dead-letters/987654")).status_code == 404
+            assert (await client.get("/v1/nothing")).status_code == 404
+            exposition = (await client.get("/metrics")).text
+        assert sample("pp_ingest_http_request_seconds_count", **batch_ok) == before["batch"] + 1
+        assert sample("pp_ingest_http_request_seconds_count", **by_id) == before["by_id"] + 1
+        assert sample("pp_ingest_http_request_seconds_count", **unmatched) == (
+            before["unmatched"] + 1
+        )
+        assert sample("pp_ingest_batch_size_events_sum") == before["sizes"] + 3
+        assert sample("pp_ingest_events_total", **accepted) == before["accepted"] + 2
+        assert sample("pp_ingest_events_total", **rejected) == before["rejected"] + 1
+        assert "pp_ingest_http_request_seconds_bucket" in exposition

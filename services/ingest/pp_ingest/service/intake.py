@@ -1,0 +1,271 @@
+"""HTTP intake: validate, answer duplicates and conflicts from the event log, and hand the rest
+to the raw topic, answering only once the broker acknowledged them.
+
+The log lookup gives senders an immediate, exact answer for events already stored. Events
+still in flight in Kafka (accepted but not yet stored) are not in the log yet; the consumer
+deduplicates those and records their conflicts, so a re-send is always harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from pp_ingest import publishing, repository
+from pp_ingest.errors import EventConflict, PayloadTooLarge
+from pp_ingest.metrics import BATCH_EVENTS, DEDUPE_LOOKUP_FAILURES, EVENTS, event_type_label
+from pp_ingest.schemas import BatchItem, BatchResult, Receipt
+from pp_ingest.service.validation import (
+    Rules,
+    UndecodableJson,
+    canonical,
+    load_json,
+    validate_event,
+)
+from pp_ingest.settings import IngestSettings
+from pp_shared.events import Event
+from pp_shared.problems import InvalidInput, Unavailable
+from pp_shared.topics import Topic, topic_name
+
+log = logging.getLogger(__name__)
+
+# Enough to show a sender what is wrong with a body without echoing all of it back.
+MAX_FRAMING_ERRORS = 100
+_DB_ERRORS = (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+def conflict_error(event_id: str) -> dict[str, Any]:
+    return {
+        "pointer": "/event_id",
+        "detail": f"event {event_id} was already accepted with a different body; this one is "
+        "kept for inspection and not processed",
+        "code": "conflict",
+    }
+
+
+async def submit(
+    pool: asyncpg.Pool, producer: AIOKafkaProducer, settings: IngestSettings, *, body: bytes
+) -> Receipt:
+    """Validate one event and hand it to the raw topic; answer ``duplicate`` at once when the
+    log already holds the same event, and raise EventConflict when it holds another body."""
+    try:
+        data = load_json(body)
+    except UndecodableJson as exc:
+        EVENTS.labels("http", "unknown", "rejected").inc()
+        raise _undecodable(exc) from None
+    event, errors = validate_event(data, now=datetime.now(UTC), rules=Rules.of(settings))
+    if event is None:
+        EVENTS.labels("http", event_type_label(data), "rejected").inc()
+        raise InvalidInput(f"the event failed validation ({len(errors)} error(s))", errors=errors)
+    stored, encoded, sha = canonical(event)
+    known = (await _stored_hashes(pool, settings, [event.event_id])).get(event.event_id)
+    if known == sha:
+        EVENTS.labels("http", event.event_type, "duplicate").inc()
+        return Receipt(event_id=event.event_id, status="duplicate")
+    if known is not None:
+        await _record_conflicts(pool, settings, [(event.event_id, stored, sha)])
+        EVENTS.labels("http", event.event_type, "conflict").inc()
+        log.info("event id conflict", extra={"event_id": event.event_id, "path": "http"})
+        raise EventConflict(
+            f"event {event.event_id} was already accepted with a different body",
+            errors=[conflict_error(event.event_id)],
+        )
+    try:
+        await publishing.publish_one(
+            producer,
+            topic_name(Topic.EVENTS_RAW, settings.topic_prefix),
+            (event.escalation_id.encode(), encoded, ()),
+            timeout=settings.produce_timeout_seconds,
+        )
+    except publishing.BrokerFailed as exc:
+        EVENTS.labels("http", event.event_type, "unavailable").inc()
+        raise Unavailable(
+            "the event broker did not acknowledge the event; nothing was accepted",
+            headers={"Retry-After": str(settings.retry_after_seconds)},
+            extra={"reason": str(exc)},
+        ) from exc
+    EVENTS.labels("http", event.event_type, "accepted").inc()
+    return Receipt(event_id=event.event_id)
+
+
+async def submit_batch(
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    settings: IngestSettings,
+    *,
+    body: bytes,
+    ndjson: bool,
+) -> BatchResult:
+    """Validate each item on its own, answer duplicates and conflicts from one log lookup, and
+    hand the rest to the raw topic; return once the broker acknowledged every accepted item."""
+    payloads = split_ndjson(body, settings) if ndjson else split_json_array(body, settings)
+    BATCH_EVENTS.observe(len(payloads))
+    now = datetime.now(UTC)
+    rules = Rules.of(settings)
+    tally: Counter[tuple[str, str]] = Counter()
+    items: list[BatchItem] = []
+    valid: list[tuple[int, Event, dict[str, Any], bytes, bytes]] = []
+    for index, data in enumerate(payloads):
+        event, errors = validate_event(data, now=now, rules=rules)
+        if event is None:
+            event_id = data.get("event_id") if isinstance(data, dict) else None
+            items.append(_rejected(index, event_id, "invalid", errors))
+            tally[event_type_label(data), "rejected"] += 1
+            continue
+        items.append({"index": index, "event_id": event.event_id, "status": "accepted"})
+        valid.append((index, event, *canonical(event)))
+
+    # The first body an id was stored or seen with binds it: the same body again is a
+    # duplicate, another body a conflict.
+    bound = await _stored_hashes(pool, settings, list({v[1].event_id for v in valid}))
+    accepted: list[publishing.Message] = []
+    conflicts: list[tuple[str, dict[str, Any], bytes]] = []
+    for index, event, stored, encoded, sha in valid:
+        first = bound.get(event.event_id)
+        if first is None:
+            bound[event.event_id] = sha
+            accepted.append((event.escalation_id.encode(), encoded, ()))
+        elif first == sha:
+            items[index]["status"] = "duplicate"
+        else:
+            items[index] = _rejected(
+                index, event.event_id, "conflict", [conflict_error(event.event_id)]
+            )
+            conflicts.append((event.event_id, stored, sha))
+    if conflicts:
+        await _record_conflicts(pool, settings, conflicts)
+        log.info("event id conflicts", extra={"conflicts": len(conflicts), "path": "http"})
+    for index, event, *_ in valid:
+        status = items[index]["status"]
+        tally[event.event_type, "conflict" if status == "rejected" else status] += 1
+
+    try:
+        await publishing.publish(
+            producer,
+            {topic_name(Topic.EVENTS_RAW, settings.topic_prefix): accepted},
+            timeout=settings.batch_produce_timeout_seconds,
+        )
+    except publishing.BrokerFailed as exc:
+        for (event_type, outcome), n in tally.items():
+            outcome = "unavailable" if outcome == "accepted" else outcome
+            EVENTS.labels("http", event_type, outcome).inc(n)
+        raise Unavailable(
+            "the event broker did not acknowledge every event of the batch; send the whole "
+            "batch again: events it did take are recognised by their event_id",
+            headers={"Retry-After": str(settings.retry_after_seconds)},
+            extra={"reason": str(exc)},
+        ) from exc
+    for (event_type, outcome), n in tally.items():
+        EVENTS.labels("http", event_type, outcome).inc(n)
+    statuses = Counter(item["status"] for item in items)
+    return {
+        "counts": {
+            "received": len(items),
+            "accepted": statuses["accepted"],
+            "duplicate": statuses["duplicate"],
+            "rejected": statuses["rejected"],
+        },
+        "items": items,
+    }
+
+
+def _rejected(
+    index: int, event_id: Any, reason: Literal["invalid", "conflict"], errors: list[dict[str, Any]]
+) -> BatchItem:
+    if isinstance(event_id, str):
+        return {
+            "index": index,
+            "event_id": event_id,
+            "status": "rejected",
+            "reason": reason,
+            "errors": errors,
+        }
+    return {"index": index, "status": "rejected", "reason": reason, "errors": errors}
+
+
+def split_json_array(body: bytes, settings: IngestSettings) -> list[Any]:
+    """The items of a JSON array body; InvalidInput for anything else."""
+    try:
+        data = load_json(body)
+    except UndecodableJson as exc:
+        raise _undecodable(exc) from None
+    if not isinstance(data, list):
+        raise InvalidInput(
+            "the body must be a JSON array of events, or NDJSON sent as application/x-ndjson",
+            errors=[
+                {"pointer": "", "detail": "expected a JSON array", "found": type(data).__name__}
+            ],
+        )
+    _check_count(len(data), settings)
+    return data
+
+
+def split_ndjson(body: bytes, settings: IngestSettings) -> list[Any]:
+    """One item per non-blank line; InvalidInput naming every line that is not a JSON value."""
+    lines = [(n, line) for n, line in enumerate(body.split(b"\n"), 1) if line.strip()]
+    _check_count(len(lines), settings)
+    items: list[Any] = []
+    errors: list[dict[str, Any]] = []
+    for index, (number, line) in enumerate(lines):
+        try:
+            items.append(load_json(line))
+        except UndecodableJson as exc:
+            errors.append({"pointer": f"/{index}", "detail": f"line {number}: {exc}"})
+    if errors:
+        raise InvalidInput(
+            f"{len(errors)} line(s) of the NDJSON body are not JSON values; nothing was accepted",
+            errors=errors[:MAX_FRAMING_ERRORS],
+        )
+    return items
+
+
+def _undecodable(exc: UndecodableJson) -> InvalidInput:
+    return InvalidInput(f"the body is {exc}", errors=[{"pointer": "", "detail": str(exc)}])
+
+
+def _check_count(count: int, settings: IngestSettings) -> None:
+    if count > settings.batch_max_events:
+        raise PayloadTooLarge(
+            f"a batch may hold at most {settings.batch_max_events} events; this one has {count}"
+        )
+
+
+async def _stored_hashes(
+    pool: asyncpg.Pool, settings: IngestSettings, event_ids: Sequence[str]
+) -> dict[str, bytes]:
+    """Hashes of the ids already in the log, or none when the database does not answer in
+    time: intake stays open, and the consumer still stores each event once."""
+    if not event_ids:
+        return {}
+    try:
+        async with asyncio.timeout(settings.dedupe_timeout_seconds):
+            return await repository.stored_hashes(pool, event_ids)
+    except _DB_ERRORS as exc:
+        DEDUPE_LOOKUP_FAILURES.inc()
+        log.warning(
+            "duplicate lookup failed; accepting without it",
+            extra={"error": type(exc).__name__, "events": len(event_ids)},
+        )
+        return {}
+
+
+async def _record_conflicts(
+    pool: asyncpg.Pool,
+    settings: IngestSettings,
+    conflicts: Sequence[tuple[str, dict[str, Any], bytes]],
+) -> None:
+    try:
+        await repository.insert_conflicts(pool, conflicts)
+    except _DB_ERRORS as exc:
+        raise Unavailable(
+            "a conflicting event could not be recorded; nothing was accepted",
+            headers={"Retry-After": str(settings.retry_after_seconds)},
+            extra={"reason": type(exc).__name__},
+        ) from exc

@@ -1,0 +1,188 @@
+"""The raw-topic consumer's logic: validate, store each event once, publish, dead-letter
+the rest."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from pp_ingest import publishing, repository
+from pp_ingest.metrics import DEAD_LETTERS, EVENTS
+from pp_ingest.service.dead_letters import encode_bytes
+from pp_ingest.service.validation import (
+    Rules,
+    UndecodableJson,
+    canonical,
+    load_json,
+    validate_event,
+)
+from pp_ingest.settings import IngestSettings
+from pp_shared.events import Event
+from pp_shared.kafka import Record
+from pp_shared.topics import Topic, topic_name
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Valid:
+    record: Record
+    event: Event
+    body: dict[str, Any]
+    encoded: bytes
+    sha: bytes
+
+
+@dataclass
+class BatchOutcome:
+    stored: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    dead_letters: int = 0
+    published: list[_Valid] = field(default_factory=list)
+
+
+async def process_raw_batch(
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    settings: IngestSettings,
+    *,
+    records: Sequence[Record],
+) -> BatchOutcome:
+    """Validate a consumed batch, store it in one transaction, then publish; the caller
+    commits offsets afterwards. Safe to call again with the same records."""
+    outcome = BatchOutcome()
+    valid: dict[str, _Valid] = {}
+    in_batch_conflicts: list[_Valid] = []
+    dead: list[tuple[Record, str, list[dict[str, Any]]]] = []
+    now = datetime.now(UTC)
+    rules = Rules.of(settings)
+    for rec in records:
+        try:
+            data = load_json(rec.value or b"")
+        except UndecodableJson as exc:
+            dead.append((rec, "undecodable", [{"pointer": "", "detail": str(exc)}]))
+            continue
+        event, errors = validate_event(data, now=now, rules=rules)
+        if event is None:
+            dead.append((rec, "invalid", errors))
+            continue
+        body, encoded, sha = canonical(event)
+        item = _Valid(rec, event, body, encoded, sha)
+        seen = valid.get(event.event_id)
+        if seen is None:
+            valid[event.event_id] = item
+        elif seen.sha != sha:
+            in_batch_conflicts.append(item)
+
+    async with pool.acquire() as conn, conn.transaction():
+        rows = [
+            (
+                v.event.event_id,
+                v.event.event_type,
+                v.event.escalation_id,
+                v.event.occurred_at,
+                v.encoded.decode(),
+                v.sha,
+            )
+            for v in valid.values()
+        ]
+        inserted = await repository.insert_events(conn, rows)
+        existing = [eid for eid in valid if eid not in inserted]
+        hashes = await repository.stored_hashes(conn, existing) if existing else {}
+        conflicts = list(in_batch_conflicts)
+        for eid, v in valid.items():
+            if eid in inserted:
+                outcome.stored += 1
+                outcome.published.append(v)
+            elif hashes.get(eid) == v.sha:
+                # A redelivery, or a re-send of the same event: publish again (downstream is
+                # idempotent), so a crash between commit and publish loses nothing.
+                outcome.duplicates += 1
+                outcome.published.append(v)
+            else:
+                conflicts.append(v)
+        outcome.conflicts = len(conflicts)
+        await repository.insert_conflicts(
+            conn, [(c.event.event_id, c.body, c.sha) for c in conflicts]
+        )
+        await repository.insert_dead_letters(
+            conn, [_dead_row(rec, reason, errs) for rec, reason, errs in dead]
+        )
+    outcome.dead_letters = len(dead)
+
+    await publishing.publish(
+        producer,
+        {
+            topic_name(Topic.EVENTS_VALIDATED, settings.topic_prefix): [
+                (v.event.escalation_id.encode(), v.encoded, ()) for v in outcome.published
+            ],
+            topic_name(Topic.EVENTS_DEAD_LETTER, settings.topic_prefix): [
+                (rec.key, rec.value, _dead_letter_headers(rec, reason))
+                for rec, reason, _errors in dead
+            ],
+        },
+        timeout=settings.batch_produce_timeout_seconds,
+    )
+    _count(len(records), outcome, inserted, conflicts, dead)
+    return outcome
+
+
+def _dead_letter_headers(rec: Record, reason: str) -> publishing.Headers:
+    return [
+        *(rec.headers or ()),
+        ("pp-dead-letter-reason", reason.encode()),
+        ("pp-source-topic", rec.topic.encode()),
+        ("pp-source-offset", f"{rec.partition}:{rec.offset}".encode()),
+    ]
+
+
+def _count(
+    received: int,
+    outcome: BatchOutcome,
+    inserted: set[str],
+    conflicts: list[_Valid],
+    dead: list[tuple[Record, str, list[dict[str, Any]]]],
+) -> None:
+    tally: Counter[tuple[str, str]] = Counter()
+    for v in outcome.published:
+        tally[v.event.event_type, "stored" if v.event.event_id in inserted else "duplicate"] += 1
+    for c in conflicts:
+        tally[c.event.event_type, "conflict"] += 1
+    for (event_type, result), n in tally.items():
+        EVENTS.labels("kafka", event_type, result).inc(n)
+    for reason, n in Counter(reason for _rec, reason, _errors in dead).items():
+        DEAD_LETTERS.labels(reason).inc(n)
+    if conflicts or dead:
+        log.info(
+            "raw batch had rejects",
+            extra={"records": received, "conflicts": len(conflicts), "dead_letters": len(dead)},
+        )
+
+
+def _dead_row(rec: Record, reason: str, errors: list[dict[str, Any]]) -> repository.DeadLetterRow:
+    headers = [{"key": k, **encode_bytes(v)} for k, v in (rec.headers or ())]
+    return (
+        rec.topic,
+        rec.partition,
+        rec.offset,
+        reason,
+        _jsonable(errors),
+        rec.value,
+        rec.key,
+        headers,
+    )
+
+
+def _jsonable(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Keep error details JSON-safe; the raw bytes are stored beside them.
+    safe: list[dict[str, Any]] = orjson.loads(orjson.dumps(errors, default=str))
+    return safe

@@ -1,0 +1,37 @@
+"""Fixtures of the ingest tests: the app on this test's database and topics, and a client
+with its consumer running."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from pp_ingest.main import create_app
+from pp_ingest.settings import IngestSettings
+from pp_shared.testing.apps import running_app
+from pp_shared.testing.servers import Servers
+
+
+@pytest.fixture
+def settings(servers: Servers, database_url: str, topic_prefix: str) -> IngestSettings:
+    return IngestSettings(
+        database_url=database_url,
+        kafka_bootstrap_servers=servers.kafka_bootstrap,
+        topic_prefix=topic_prefix,
+        kafka_session_timeout_ms=servers.session_timeout_ms,
+    )
+
+
+@pytest.fixture
+def app(settings: IngestSettings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client on the app, with its consumer running (the lifespan applies migrations)."""
+    async with running_app(app) as c:
+        yield c

@@ -1,0 +1,308 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+import pytest
+from fastapi import FastAPI
+
+from pp_ingest.main import create_app
+from pp_ingest.settings import IngestSettings
+from pp_shared.testing.apps import read_topic, running_app
+from pp_shared.testing.plugin import eventually
+from pp_shared.testing.samples import decision, escalation
+from pp_shared.testing.servers import Servers
+from pp_shared.topics import Topic, topic_name
+
+BATCH = "/v1/events:batch"
+NDJSON = {"content-type": "application/x-ndjson"}
+
+
+class Db:
+    """Queries on the ingest schema of this test's database."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def counts(self) -> tuple[int, int, int]:
+        """(events, conflicts, dead letters)."""
+        row = await self.conn.fetchrow(
+            "SELECT (SELECT count(*) FROM ingest.events) AS e,"
+            " (SELECT count(*) FROM ingest.conflicts) AS c,"
+            " (SELECT count(*) FROM ingest.dead_letters) AS d"
+        )
+        assert row is not None
+        return (row["e"], row["c"], row["d"])
+
+    async def events(self) -> dict[str, dict[str, Any]]:
+        rows = await self.conn.fetch("SELECT event_id, body::text FROM ingest.events")
+        return {r["event_id"]: orjson.loads(r["body"]) for r in rows}
+
+    async def conflicts(self) -> list[tuple[str, dict[str, Any]]]:
+        rows = await self.conn.fetch(
+            "SELECT event_id, body::text FROM ingest.conflicts ORDER BY id"
+        )
+        return [(r["event_id"], orjson.loads(r["body"])) for r in rows]
+
+
+@pytest.fixture
+async def db(database_url: str, client: httpx.AsyncClient) -> AsyncIterator[Db]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        yield Db(conn)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def raw_topic(topic_prefix: str) -> str:
+    return topic_name(Topic.EVENTS_RAW, topic_prefix)
+
+
+def esc(n: int, **over: Any) -> dict[str, Any]:
+    return escalation(event_id=f"e{n}", escalation_id=f"esc-{n}", **over)
+
+
+def counts(**over: int) -> dict[str, int]:
+    return {"received": 0, "accepted": 0, "duplicate": 0, "rejected": 0, **over}
+
+
+def statuses(answer: dict[str, Any]) -> list[tuple[int, str | None, str, str | None]]:
+    """(index, event_id, status, reason) per item."""
+    return [(i["index"], i.get("event_id"), i["status"], i.get("reason")) for i in answer["items"]]
+
+
+class TestBatchOutcomes:
+    async def test_each_item_gets_its_exact_status_and_rows(
+        self, client: httpx.AsyncClient, db: Db, servers: Servers, raw_topic: str
+    ) -> None:
+        first = await client.post(BATCH, json=[esc(1), esc(2)])
+        assert first.status_code == 200
+        assert first.json()["counts"] == counts(received=2, accepted=2)
+        await eventually(db.counts, lambda c: c == (2, 0, 0))
+
+        bad_region = esc(90, region="Germany")
+        no_id = esc(91, severity=9)
+        del no_id["event_id"]
+        batch = [
+            esc(3),  # new
+            bad_region,  # invalid
+            esc(1),  # already stored, same body
+            esc(2, region="FR"),  # already stored, another body
+            esc(4),  # new
+            esc(3),  # twice in this batch, same body
+            esc(4, queue="other-queue"),  # twice in this batch, another body
+            42,  # not an object
+            no_id,  # invalid, id unreadable
+            decision(event_id="d5", escalation_id="esc-5"),  # new
+        ]
+        response = await client.post(BATCH, json=batch)
+
+        assert response.status_code == 200
+        answer = response.json()
+        assert answer["counts"] == counts(received=10, accepted=3, duplicate=2, rejected=5)
+        assert statuses(answer) == [
+            (0, "e3", "accepted", None),
+            (1, "e90", "rejected", "invalid"),
+            (2, "e1", "duplicate", None),
+            (3, "e2", "rejected", "conflict"),
+            (4, "e4", "accepted", None),
+            (5, "e3", "duplicate", None),
+            (6, "e4", "rejected", "conflict"),
+            (7, None, "rejected", "invalid"),
+            (8, None, "rejected", "invalid"),
+            (9, "d5", "accepted", None),
+        ]
+        items = answer["items"]
+        assert [e["pointer"] for e in items[1]["errors"]] == ["/region"]
+        assert items[1]["errors"][0]["found"] == "Germany"
+        assert items[3]["errors"] == [
+            {
+                "pointer": "/event_id",
+                "detail": "event e2 was already accepted with a different body; this one is "
+                "kept for inspection and not processed",
+                "code": "conflict",
+            }
+        ]
+        assert items[6]["errors"][0]["code"] == "conflict"
+        assert [e["pointer"] for e in items[7]["errors"]] == [""]
+        assert [e["pointer"] for e in items[8]["errors"]] == ["/event_id", "/severity"]
+        assert "errors" not in items[0]
+
+        await eventually(db.counts, lambda c: c == (5, 2, 0))
+        stored = await db.events()
+        assert sorted(stored) == ["d5", "e1", "e2", "e3", "e4"]
+        assert stored["e2"]["region"] == "DE"
+        assert stored["e4"]["queue"] == "hate-tier2"
+        conflicts = await db.conflicts()
+        assert [(eid, body.get("region"), body.get("queue")) for eid, body in conflicts] == [
+            ("e2", "FR", "hate-tier2"),
+            ("e4", "DE", "other-queue"),
+        ]
+        produced = await read_topic(servers.kafka_bootstrap, raw_topic, expect=5)
+        assert sorted(orjson.loads(r.value or b"")["event_id"] for r in produced) == [
+            "d5",
+            "e1",
+            "e2",
+            "e3",
+            "e4",
+        ]
+
+    async def test_resending_a_batch_stores_each_event_once(
+        self, client: httpx.AsyncClient, db: Db
+    ) -> None:
+        batch = [esc(n) for n in range(1, 6)]
+        first = await client.post(BATCH, json=batch)
+        # Sent again before the consumer stored the first copies: they are in flight, not yet
+        # in the log, so they are accepted again and the consumer keeps one of each.
+        again = await client.post(BATCH, json=batch)
+        assert first.json()["counts"]["accepted"] == 5
+        assert again.json()["counts"]["accepted"] + again.json()["counts"]["duplicate"] == 5
+        await eventually(db.counts, lambda c: c == (5, 0, 0))
+        third = await client.post(BATCH, json=batch)
+        assert third.json()["counts"] == counts(received=5, duplicate=5)
+        assert await db.counts() == (5, 0, 0)
+
+    async def test_empty_array_is_an_empty_answer(self, client: httpx.AsyncClient) -> None:
+        response = await client.post(BATCH, content=b"[]")
+        assert response.status_code == 200
+        assert response.json() == {
+            "counts": counts(),
+            "items": [],
+        }
+
+
+class TestNdjson:
+    async def test_one_event_per_line(self, client: httpx.AsyncClient, db: Db) -> None:
+        lines = [orjson.dumps(esc(1)), orjson.dumps(esc(2, region="x")), orjson.dumps(esc(1))]
+        # CRLF line ends, a blank line and a final newline are all fine.
+        body = lines[0] + b"\r\n\r\n" + lines[1] + b"\n" + lines[2] + b"\n"
+        response = await client.post(
+            BATCH, content=body, headers={"content-type": "application/x-ndjson; charset=utf-8"}
+        )
+        assert response.status_code == 200
+        assert statuses(response.json()) == [
+            (0, "e1", "accepted", None),
+            (1, "e2", "rejected", "invalid"),
+            (2, "e1", "duplicate", None),
+        ]
+        await eventually(db.counts, lambda c: c == (1, 0, 0))
+
+    async def test_a_line_that_is_not_json_rejects_the_request(
+        self, client: httpx.AsyncClient, db: Db
+    ) -> None:
+        body = orjson.dumps(esc(1)) + b"\n{oops\n" + orjson.dumps(esc(2)) + b"\n\xff\n"
+        response = await client.post(BATCH, content=body, headers=NDJSON)
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["detail"] == (
+            "2 line(s) of the NDJSON body are not JSON values; nothing was accepted"
+        )
+        assert [e["pointer"] for e in problem["errors"]] == ["/1", "/3"]
+        assert problem["errors"][0]["detail"].startswith("line 2: not valid JSON")
+        assert problem["errors"][1]["detail"] == "line 4: not valid UTF-8: byte 0xff at offset 0"
+        assert await db.counts() == (0, 0, 0)
+
+
+class TestRequestLevelErrors:
+    async def test_body_that_is_not_an_array_is_422(self, client: httpx.AsyncClient) -> None:
+        response = await client.post(BATCH, json=esc(1))
+        assert response.status_code == 422
+        problem = response.json()
+        assert problem["detail"] == (
+            "the body must be a JSON array of events, or NDJSON sent as application/x-ndjson"
+        )
+        assert problem["errors"] == [
+            {"pointer": "", "detail": "expected a JSON array", "found": "dict"}
+        ]
+
+    async def test_body_that_is_not_json_or_not_utf8_is_422(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        not_json = await client.post(BATCH, content=b"[{")
+        not_utf8 = await client.post(BATCH, content=b'[{"source": "caf\xe9"}]')
+        assert not_json.status_code == 422
+        assert not_json.json()["detail"].startswith("the body is not valid JSON")
+        assert not_utf8.status_code == 422
+        assert not_utf8.json()["detail"] == ("the body is not valid UTF-8: byte 0xe9 at offset 16")
+
+    async def test_broker_failure_is_503_and_nothing_is_reported_accepted(
+        self, app: FastAPI, client: httpx.AsyncClient, db: Db
+    ) -> None:
+        await app.state.runtime.producer.stop()
+        response = await client.post(BATCH, json=[esc(1), esc(2)])
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert "send the whole batch again" in response.json()["detail"]
+        assert await db.counts() == (0, 0, 0)
+
+
+class TestDatabaseDown:
+    async def test_intake_goes_on_without_the_duplicate_lookup(
+        self, app: FastAPI, client: httpx.AsyncClient, db: Db, servers: Servers, raw_topic: str
+    ) -> None:
+        assert (await client.post(BATCH, json=[esc(1)])).json()["counts"]["accepted"] == 1
+        await eventually(db.counts, lambda c: c == (1, 0, 0))
+        await app.state.runtime.pool.close()
+
+        batch = await client.post(BATCH, json=[esc(1), esc(2)])
+        single = await client.post("/v1/events", json=esc(3))
+        in_batch_conflict = await client.post(BATCH, json=[esc(4), esc(4, region="FR")])
+
+        # Without the log, a stored event cannot be told apart from a new one: it is accepted
+        # and the consumer deduplicates it once the database is back.
+        assert statuses(batch.json()) == [(0, "e1", "accepted", None), (1, "e2", "accepted", None)]
+        assert single.status_code == 202
+        # A conflict must be recorded before it is reported; without the database it is not.
+        assert in_batch_conflict.status_code == 503
+        assert in_batch_conflict.headers["retry-after"] == "5"
+        produced = await read_topic(servers.kafka_bootstrap, raw_topic, expect=4)
+        assert sorted(orjson.loads(r.value or b"")["event_id"] for r in produced) == [
+            "e1",
+            "e1",
+            "e2",
+            "e3",
+        ]
+
+
+class TestLimits:
+    async def test_10000_events_are_taken_and_10001_are_413(
+        self, client: httpx.AsyncClient, db: Db
+    ) -> None:
+        events = [
+            escalation(event_id=f"e{n}", escalation_id=f"esc-{n % 500}", text_excerpt="x" * 200)
+            for n in range(10_000)
+        ]
+        over = await client.post(BATCH, content=orjson.dumps([*events, esc(10_000)]))
+        assert over.status_code == 413
+        assert over.json()["detail"] == "a batch may hold at most 10000 events; this one has 10001"
+
+        response = await client.post(BATCH, content=orjson.dumps(events))
+        assert response.status_code == 200
+        assert response.json()["counts"]["accepted"] == 10_000
+        await eventually(db.counts, lambda c: c == (10_000, 0, 0))
+
+    async def test_body_over_10_mib_is_413(self, client: httpx.AsyncClient) -> None:
+        body = b"[" + b" " * (10 * 1024 * 1024) + b"]"
+        response = await client.post(BATCH, content=body)
+        assert response.status_code == 413
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["detail"] == "the body may be at most 10485760 bytes"
+
+    async def test_limits_follow_the_settings_for_ndjson_too(
+        self, servers: Servers, settings: IngestSettings
+    ) -> None:
+        small = settings.model_copy(update={"batch_max_events": 3, "max_body_bytes": 2048})
+        async with running_app(create_app(small)) as client:
+            four = b"\n".join(orjson.dumps(esc(n)) for n in range(4))
+            too_many = await client.post(BATCH, content=four, headers=NDJSON)
+            too_big = await client.post(BATCH, content=b"[" + b" " * 2048 + b"]")
+            single = await client.post("/v1/events", content=b" " * 2049)
+        assert too_many.status_code == 413
+        assert too_many.json()["detail"] == "a batch may hold at most 3 events; this one has 4"
+        assert too_big.status_code == 413
+        assert single.status_code == 413
