@@ -1,0 +1,96 @@
+"""Rules, then the model: the tags of one text, best first.
+
+A lexicon hit is explicit evidence a moderator can check, so rule tags come first (by
+score); the model adds its clause when no rule named it. With neither, the text is
+``unclassified``. A declared clause from upstream still wins over both; that decision
+belongs to the caller, which sees the whole event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pp_classifier.model.classifier import NONE_LABEL, ClauseModel, Prediction
+from pp_classifier.rules import RuleHit, RuleTagger, normalise
+from pp_shared.events import UNCLASSIFIED, Tag, TagMethod, area_of
+
+MAX_TAGS = 3
+NO_MODEL = "none"
+
+
+class LayeredTagger:
+    """Tags texts with a rule layer and an optional model layer for one taxonomy version."""
+
+    def __init__(
+        self, rules: RuleTagger, model: ClauseModel | None = None, *, max_tags: int = MAX_TAGS
+    ) -> None:
+        if model is not None and model.taxonomy_version != rules.taxonomy_version:
+            raise ValueError(
+                f"model {model.version} was trained for taxonomy {model.taxonomy_version},"
+                f" the rules are taxonomy {rules.taxonomy_version}"
+            )
+        self.rules = rules
+        self.model = model
+        self.max_tags = max_tags
+        self.taxonomy_version = rules.taxonomy_version
+        self.model_version = model.version if model is not None else NO_MODEL
+        self._unclassified = (self._tag(UNCLASSIFIED, TagMethod.NONE, 0.0),)
+
+    def _tag(self, clause_id: str, method: TagMethod, confidence: float) -> Tag:
+        return Tag(
+            clause_id=clause_id,
+            area=area_of(clause_id),
+            method=method,
+            confidence=round(min(max(confidence, 0.0), 1.0), 4),
+            taxonomy_version=self.taxonomy_version,
+            model_version=self.model_version,
+        )
+
+    def _combine(self, hits: list[RuleHit], prediction: Prediction | None) -> tuple[Tag, ...]:
+        best: dict[str, float] = {}
+        for hit in hits:
+            if hit.score > best.get(hit.clause_id, -1.0):
+                best[hit.clause_id] = hit.score
+        # sorted() is stable: equal scores keep the order the clauses appeared in the text.
+        ranked = sorted(best.items(), key=lambda item: -item[1])
+        tags = [self._tag(clause, TagMethod.RULE, score) for clause, score in ranked]
+        if (
+            prediction is not None
+            and prediction.clause_id != UNCLASSIFIED
+            and prediction.clause_id not in best
+        ):
+            tags.append(self._tag(prediction.clause_id, TagMethod.MODEL, prediction.confidence))
+        return tuple(tags[: self.max_tags]) or self._unclassified
+
+    def tag_texts(self, texts: Sequence[str]) -> list[tuple[Tag, ...]]:
+        """The tags of each text, best first; ``unclassified`` when no layer names a clause."""
+        normalised = [normalise(text) for text in texts]
+        hits = [self.rules.match_normalised(text) for text in normalised]
+        if self.model is None:
+            return [self._combine(h, None) for h in hits]
+        predictions = self.model.predict_normalised(normalised)
+        return [self._combine(h, p) for h, p in zip(hits, predictions, strict=True)]
+
+    def tag_text(self, text: str) -> tuple[Tag, ...]:
+        """The tags of one text, best first."""
+        return self.tag_texts([text])[0]
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """The first tag of each text as a prediction, for :func:`evaluate`."""
+        normalised = [normalise(text) for text in texts]
+        hits = [self.rules.match_normalised(text) for text in normalised]
+        predictions: Sequence[Prediction | None] = (
+            self.model.predict_normalised(normalised)
+            if self.model is not None
+            else [None] * len(texts)
+        )
+        out: list[Prediction] = []
+        for h, p in zip(hits, predictions, strict=True):
+            first = self._combine(h, p)[0]
+            top_label, top_p = (p.top_label, p.top_probability) if p else (NONE_LABEL, 1.0)
+            out.append(
+                Prediction(
+                    first.clause_id, first.area, first.confidence, first.method, top_label, top_p
+                )
+            )
+        return out

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from pp_classifier.model.classifier import ModelError
+from pp_classifier.model.seed import (
+    check_labels,
+    davidson_examples,
+    read_label_map,
+    seed_training_data,
+)
+from pp_classifier.taxonomy import load_taxonomy
+
+SEED = load_taxonomy()
+
+
+class TestSeedData:
+    def test_every_clause_has_examples(self) -> None:
+        counts = Counter(e.label for e in seed_training_data(SEED))
+        assert set(counts) == {"none", *SEED.clause_ids()}
+        assert min(counts.values()) >= 3
+
+    def test_davidson_subset_is_mapped_through_the_label_map(self) -> None:
+        counts = Counter(e.label for e in davidson_examples())
+        assert counts == {"HATE.SLURS": 300, "none": 1200}
+
+    def test_unknown_labels_are_named(self) -> None:
+        with pytest.raises(ModelError, match=r"HATE\.NOPE, X"):
+            check_labels(["none", "HATE.SLURS", "X", "HATE.NOPE"], SEED)
+
+    def test_label_map_must_map_strings_to_strings(self, tmp_path: Path) -> None:
+        good = tmp_path / "good.json"
+        good.write_text('{"0": "HATE.SLURS", "1": "none"}')
+        assert read_label_map(good) == {"0": "HATE.SLURS", "1": "none"}
+        bad = tmp_path / "bad.json"
+        bad.write_text('{"0": 1}')
+        with pytest.raises(ModelError, match="JSON object of strings"):
+            read_label_map(bad)
+        with pytest.raises(ModelError, match="cannot read label map"):
+            read_label_map(tmp_path / "missing.json")
