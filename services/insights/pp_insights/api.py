@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
-from pp_insights import service
-from pp_insights.metrics_def import DIMENSIONS, METRICS, Dimension, Interval
+from pp_insights import analysis, service
+from pp_insights.metrics_def import (
+    DIMENSIONS,
+    METRICS,
+    CountMetric,
+    Dimension,
+    Interval,
+    RateMetric,
+)
 from pp_insights.tabular import CSV_RESPONSE, tabular
 from pp_shared.problems import InvalidInput
 
@@ -51,10 +59,10 @@ def _order_errors(start: datetime | None, end: datetime | None) -> list[dict[str
     return [{"pointer": "/query/to", "detail": "must be later than from"}]
 
 
-def _duplicate_errors(dims: list[str]) -> list[dict[str, Any]]:
+def _duplicate_errors(dims: list[str], name: str = "group_by") -> list[dict[str, Any]]:
     if len(set(dims)) == len(dims):
         return []
-    return [{"pointer": "/query/group_by", "detail": "duplicate"}]
+    return [{"pointer": f"/query/{name}", "detail": "duplicate"}]
 
 
 def _raise(errors: list[dict[str, Any]]) -> None:
@@ -94,30 +102,16 @@ _FILTER_DOCS: list[dict[str, Any]] = [
 ]
 
 
-def _trend_query(
-    request: Request,
-    metric: Annotated[str, Query(json_schema_extra={"enum": list(METRICS)})],
-    interval: Interval = Interval.DAY,
-    group_by: Annotated[list[Dimension] | None, Query(max_length=3)] = None,
-    start: Start = None,
-    end: End = None,
-) -> service.TrendQuery:
-    errors: list[dict[str, Any]] = [
+def _filters(
+    request: Request, allowed: frozenset[str], errors: list[dict[str, Any]]
+) -> dict[str, tuple[str, ...]]:
+    """The dimension filters of the query string; appends to ``errors`` every unknown
+    parameter (a misspelt filter must never silently widen an answer) and every bad value."""
+    errors += [
         {"pointer": f"/query/{name}", "detail": "unknown query parameter"}
         for name in dict.fromkeys(request.query_params)
-        if name not in _TREND_PARAMS
+        if name not in allowed
     ]
-    if metric not in METRICS:
-        errors.append(
-            {
-                "pointer": "/query/metric",
-                "detail": "unknown metric",
-                "expected": ", ".join(METRICS),
-                "found": metric,
-            }
-        )
-    dims = [d.value for d in group_by or []]
-    errors += _duplicate_errors(dims) + _time_errors(start, end) + _order_errors(start, end)
     filters: dict[str, tuple[str, ...]] = {}
     for dim in DIMENSIONS:
         values = request.query_params.getlist(dim)
@@ -132,6 +126,35 @@ def _trend_query(
         ]
         if values:
             filters[dim] = tuple(dict.fromkeys(values))
+    return filters
+
+
+def _metric_errors(metric: str, known: Sequence[str]) -> list[dict[str, Any]]:
+    if metric in known:
+        return []
+    return [
+        {
+            "pointer": "/query/metric",
+            "detail": "unknown metric" if metric not in METRICS else "not answered here",
+            "expected": ", ".join(known),
+            "found": metric,
+        }
+    ]
+
+
+def _trend_query(
+    request: Request,
+    metric: Annotated[str, Query(json_schema_extra={"enum": list(METRICS)})],
+    interval: Interval = Interval.DAY,
+    group_by: Annotated[list[Dimension] | None, Query(max_length=3)] = None,
+    start: Start = None,
+    end: End = None,
+) -> service.TrendQuery:
+    errors: list[dict[str, Any]] = []
+    filters = _filters(request, _TREND_PARAMS, errors)
+    errors += _metric_errors(metric, list(METRICS))
+    dims = [d.value for d in group_by or []]
+    errors += _duplicate_errors(dims) + _time_errors(start, end) + _order_errors(start, end)
     _raise(errors)
     return service.TrendQuery(
         metric=metric,
@@ -162,3 +185,127 @@ async def get_trends(
 async def list_metrics() -> list[service.MetricInfo]:
     """The metrics the trends API answers and what each one counts."""
     return service.metric_catalogue()
+
+
+# Comparisons: a period and the one of equal length before it.
+MAX_RANGE = timedelta(days=400)
+RequiredStart = Annotated[datetime, Query(alias="from")]
+RequiredEnd = Annotated[datetime, Query(alias="to")]
+_CARD_PARAMS = frozenset({"from", "to", *DIMENSIONS})
+_MOVER_PARAMS = frozenset(
+    {"metric", "dimension", "from", "to", "min_sample", "limit", "direction", *DIMENSIONS}
+)
+_DRILL_PARAMS = frozenset({"metric", "dimension", "from", "to", "limit", "examples", *DIMENSIONS})
+# Quantiles do not add up, so a latency change has no per-value contributions or z here.
+ADDITIVE_METRICS = [m.name for m in METRICS.values() if isinstance(m, CountMetric | RateMetric)]
+
+
+def _range_errors(start: datetime, end: datetime) -> list[dict[str, Any]]:
+    errors = _time_errors(start, end) + _order_errors(start, end)
+    if not errors and end - start > MAX_RANGE:
+        errors.append(
+            {"pointer": "/query/to", "detail": f"at most {MAX_RANGE.days} days after from"}
+        )
+    return errors
+
+
+def _additive(metric: str) -> CountMetric | RateMetric:
+    m = METRICS[metric]
+    assert isinstance(m, CountMetric | RateMetric)
+    return m
+
+
+@router.get(
+    "/cards",
+    response_model=analysis.CardAnswer,
+    responses=CSV_RESPONSE,
+    openapi_extra={"parameters": _FILTER_DOCS},
+)
+async def get_card(
+    request: Request,
+    pool: PoolDep,
+    start: RequiredStart,
+    end: RequiredEnd,
+    accept: AcceptDep = None,
+) -> Response:
+    """Performance card of a clause or area: every metric beside the previous period."""
+    errors: list[dict[str, Any]] = []
+    filters = _filters(request, _CARD_PARAMS, errors)
+    if "clause_id" not in filters and "area" not in filters:
+        errors.append({"pointer": "/query/clause_id", "detail": "a card needs clause_id or area"})
+    _raise(errors + _range_errors(start, end))
+    return tabular(await analysis.card(pool, start=start, end=end, filters=filters), accept)
+
+
+@router.get(
+    "/movers",
+    response_model=analysis.MoversAnswer,
+    responses=CSV_RESPONSE,
+    openapi_extra={"parameters": _FILTER_DOCS},
+)
+async def get_movers(
+    request: Request,
+    pool: PoolDep,
+    metric: Annotated[str, Query(json_schema_extra={"enum": ADDITIVE_METRICS})],
+    dimension: Dimension,
+    start: RequiredStart,
+    end: RequiredEnd,
+    min_sample: Annotated[int, Query(ge=1, le=1_000_000)] = 30,
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+    direction: analysis.Direction = analysis.Direction.ANY,
+    accept: AcceptDep = None,
+) -> Response:
+    """Values of a dimension whose metric changed most, ranked by significance (|z|)."""
+    errors: list[dict[str, Any]] = []
+    filters = _filters(request, _MOVER_PARAMS, errors)
+    _raise(errors + _metric_errors(metric, ADDITIVE_METRICS) + _range_errors(start, end))
+    answer = await analysis.movers(
+        pool,
+        metric=_additive(metric),
+        dimension=dimension.value,
+        start=start,
+        end=end,
+        filters=filters,
+        min_sample=min_sample,
+        limit=limit,
+        direction=direction,
+    )
+    return tabular(answer, accept)
+
+
+@router.get(
+    "/drilldown",
+    response_model=analysis.DrilldownAnswer,
+    responses=CSV_RESPONSE,
+    openapi_extra={"parameters": _FILTER_DOCS},
+)
+async def get_drilldown(
+    request: Request,
+    pool: PoolDep,
+    metric: Annotated[str, Query(json_schema_extra={"enum": ADDITIVE_METRICS})],
+    start: RequiredStart,
+    end: RequiredEnd,
+    dimension: Annotated[list[Dimension] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 10,
+    examples: Annotated[int, Query(ge=0, le=20)] = 3,
+    accept: AcceptDep = None,
+) -> Response:
+    """Which dimension values explain a metric's change in a scope versus the previous period."""
+    errors: list[dict[str, Any]] = []
+    filters = _filters(request, _DRILL_PARAMS, errors)
+    dims = [d.value for d in dimension or []]
+    errors += _duplicate_errors(dims, "dimension")
+    _raise(errors + _metric_errors(metric, ADDITIVE_METRICS) + _range_errors(start, end))
+    # A dimension the scope pins to one value explains nothing.
+    dims = dims or [d for d in DIMENSIONS if len(filters.get(d, ())) != 1]
+    answer = await analysis.drilldown(
+        pool,
+        metric=_additive(metric),
+        start=start,
+        end=end,
+        filters=filters,
+        dimensions=dims,
+        limit=limit,
+        examples=examples,
+    )
+    return tabular(answer, accept)

@@ -73,4 +73,7 @@ def _cell(value: Any) -> str:
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        # Ids never hold spaces, so one cell keeps a spreadsheet's row per answer row.
+        return " ".join(_cell(v) for v in value)
     return str(value)

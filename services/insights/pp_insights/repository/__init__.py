@@ -12,6 +12,11 @@ from pp_insights.repository.facts import (
     refresh_rollups,
     truncate_derived,
 )
+from pp_insights.repository.periods import (
+    example_escalations,
+    sum_histogram_periods,
+    sum_periods,
+)
 from pp_insights.repository.queries import sum_counters, sum_histograms
 from pp_insights.repository.tables import Grain, RollupKey
 
@@ -21,12 +26,15 @@ __all__ = [
     "RollupKey",
     "claim_pending_rebuilds",
     "escalation_ids_in_log",
+    "example_escalations",
     "finish_rebuilds",
     "insert_event_log",
     "lock_refresh",
     "refresh_facts",
     "refresh_rollups",
     "sum_counters",
+    "sum_histogram_periods",
     "sum_histograms",
+    "sum_periods",
     "truncate_derived",
 ]
