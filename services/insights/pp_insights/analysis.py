@@ -408,10 +408,9 @@ def _rate_parts(
     period's rate there, so its whole contribution is mix."""
     w1, w0 = n1 / total1, n0 / total0
     r1, r0 = _ratio(x1, n1), _ratio(x0, n0)
-    a1 = r1 if r1 is not None else r0
-    a0 = r0 if r0 is not None else r1
-    assert a1 is not None
-    assert a0 is not None
+    # Without a sample in either period the value has no rate at all and moves nothing.
+    a1 = next((r for r in (r1, r0) if r is not None), mean_rate)
+    a0 = next((r for r in (r0, r1) if r is not None), mean_rate)
     rate_effect = (a1 - a0) * (w1 + w0) / 2
     mix_effect = (w1 - w0) * ((a1 + a0) / 2 - mean_rate)
     return {

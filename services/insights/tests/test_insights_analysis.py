@@ -10,7 +10,7 @@ import pytest
 
 from pp_insights.testing import fold_events, migrated_pool, query_app, sample_events
 from pp_shared.db import Pool
-from pp_shared.testing.samples import escalation
+from pp_shared.testing.samples import appeal, escalation
 
 # Policy-unclear escalations per region: (previous day, current day) as (unclear, all).
 REGIONS = {"DE": ((10, 40), (30, 40)), "FR": ((1, 4), (4, 4)), "US": ((50, 100), (90, 200))}
@@ -372,6 +372,31 @@ class TestDrilldown:
         body = r.json()
         assert body["rows"] == []
         assert body["total"]["change"] is None
+
+    async def test_values_missing_from_a_period(
+        self, sample: httpx.AsyncClient, pool: Pool
+    ) -> None:
+        await fold_events(
+            pool,
+            [appeal(event_id="a5", escalation_id="esc-5", appeal_id="ap-5", outcome="overturned")],
+        )
+        r = await sample.get(
+            "/v1/insights/drilldown",
+            params={"metric": "overturn_rate", "dimension": "clause_id", **NOV_21},
+        )
+        # 1/1 overturned on the 21st (esc-5) against 2/4 on the 20th: change 0.5, mean 0.75.
+        # HATE.SLURS w 3/4 -> 1, r 2/3 -> 1: rate (1/3)(1.75)/2, mix (1/4)(5/6 - 0.75).
+        # VBDA.THREATS (0/1 on the 20th only) keeps its rate 0: mix (-1/4)(0 - 0.75) = 0.1875.
+        # unclassified (esc-6) had no appeal in either period: no rate, no contribution.
+        assert [
+            (row["value"], row["rate_effect"], row["mix_effect"], row["contribution"],
+             row["examples"])
+            for row in r.json()["rows"]
+        ] == [
+            ("HATE.SLURS", 0.291667, 0.020833, 0.3125, ["esc-5"]),
+            ("VBDA.THREATS", 0.0, 0.1875, 0.1875, []),
+            ("unclassified", 0.0, 0.0, 0.0, []),
+        ]  # fmt: skip
 
     @pytest.mark.parametrize(
         ("params", "pointers"),

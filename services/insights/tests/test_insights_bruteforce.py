@@ -7,15 +7,16 @@ import asyncio
 import math
 import random
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 import pytest
 
-from pp_insights import service
+from pp_insights import analysis, service
 from pp_insights.metrics_def import DIMENSIONS, LATENCY_HISTOGRAM, METRICS, Interval, RateMetric
+from pp_insights.stats import poisson_z, two_proportion_z
 from pp_insights.testing import Fold, fold_events, migrated_pool
 from pp_shared.db import Pool
 from pp_shared.testing.samples import appeal, decision, escalation, qa_review
@@ -279,3 +280,186 @@ class TestAgainstBruteForce:
                 high = h.edges[b] if b < len(h.edges) else math.inf
                 # Answers carry 0.1 s, so allow that much around the bin.
                 assert low - 0.05 <= row[f"p{round(q * 100)}"] <= high + 0.05
+
+
+# Comparison queries sampled over the random data set: (from, to) pairs whose previous
+# periods reach before the data, across it, and in hours that cut days.
+RANGES = [
+    (datetime(2026, 11, 21, tzinfo=UTC), datetime(2026, 11, 24, tzinfo=UTC)),
+    (datetime(2026, 11, 18, tzinfo=UTC), datetime(2026, 11, 26, tzinfo=UTC)),
+    (datetime(2026, 11, 19, 5, tzinfo=UTC), datetime(2026, 11, 20, 17, tzinfo=UTC)),
+]
+RATES = [m for m in METRICS.values() if isinstance(m, RateMetric)]
+
+
+def period_sums(
+    cells: dict[tuple[Any, ...], dict[str, Any]],
+    start: datetime,
+    end: datetime,
+    dimension: str | None = None,
+    scope: Mapping[str, Sequence[str]] | None = None,
+) -> dict[Any, dict[bool, dict[str, Any]]]:
+    """Brute-force counters of the current (True) and previous (False) period, per value
+    of ``dimension`` (or under None), from hourly brute-force cells."""
+    previous_start = start - (end - start)
+    out: dict[Any, dict[bool, dict[str, Any]]] = defaultdict(
+        lambda: defaultdict(lambda: {**dict.fromkeys(COUNTERS, 0), "latencies": []})
+    )
+    for key, cell in cells.items():
+        bucket, dims = key[0], dict(zip(DIMENSIONS, key[1:], strict=True))
+        if not previous_start <= bucket < end or any(
+            dims[k] not in v for k, v in (scope or {}).items()
+        ):
+            continue
+        sums = out[dims[dimension] if dimension else None][bucket >= start]
+        for c in COUNTERS:
+            sums[c] += cell[c]
+        sums["latencies"] += cell["latencies"]
+    return out
+
+
+def _round(z: float | None) -> float | None:
+    return None if z is None else round(z, 6)
+
+
+class TestComparisonsAgainstBruteForce:
+    async def test_cards(self, folded: Pool) -> None:
+        cells = await brute_force(folded, "hour")
+        for start, end in RANGES:
+            for clause in (*(c for c in CLAUSES if c), "unclassified"):
+                card = await analysis.card(
+                    folded, start=start, end=end, filters={"clause_id": (clause,)}
+                )
+                sums = period_sums(cells, start, end, None, {"clause_id": (clause,)})[None]
+                now, before = sums[True], sums[False]
+                rows = {(r["metric"], r["statistic"]): r for r in card.rows}
+                volume = rows[("volume", "value")]
+                assert (volume["current"], volume["previous"]) == (
+                    now["volume"],
+                    before["volume"],
+                )
+                assert volume["z"] == _round(poisson_z(now["volume"], before["volume"]))
+                for m in RATES:
+                    row = rows[(m.name, "value")]
+                    got = [row[k] for k in ("current_numerator", "current_sample")]
+                    got += [row[k] for k in ("previous_numerator", "previous_sample")]
+                    expected = [now[m.numerator], now[m.denominator]]
+                    expected += [before[m.numerator], before[m.denominator]]
+                    assert got == expected, (m.name, clause, start)
+                    assert row["z"] == _round(two_proportion_z(*expected))
+                latency = rows[("decision_latency", "p50")]
+                assert (latency["current_sample"], latency["previous_sample"]) == (
+                    len(now["latencies"]),
+                    len(before["latencies"]),
+                )
+
+    async def test_movers(self, folded: Pool) -> None:
+        cells = await brute_force(folded, "hour")
+        for start, end in RANGES:
+            for dimension in ("region", "clause_id", "queue"):
+                values = period_sums(cells, start, end, dimension)
+                for m in RATES:
+                    answer = await analysis.movers(
+                        folded,
+                        metric=m,
+                        dimension=dimension,
+                        start=start,
+                        end=end,
+                        filters={},
+                        min_sample=3,
+                        limit=100,
+                        direction=analysis.Direction.ANY,
+                    )
+                    expected = []
+                    for value, per in values.items():
+                        x1, n1 = per[True][m.numerator], per[True][m.denominator]
+                        x0, n0 = per[False][m.numerator], per[False][m.denominator]
+                        if min(n1, n0) >= 3:
+                            z = two_proportion_z(x1, n1, x0, n0)
+                            assert z is not None
+                            expected.append((value, x1, n1, x0, n0, round(z, 6)))
+                    expected.sort(key=lambda e: (-abs(e[-1]), e[0]))
+                    got = [
+                        (
+                            r[dimension],
+                            r["current_numerator"],
+                            r["current_denominator"],
+                            r["previous_numerator"],
+                            r["previous_denominator"],
+                            r["score"],
+                        )
+                        for r in answer.rows
+                    ]
+                    assert got == expected, (m.name, dimension, start)
+
+    async def test_drilldowns(self, folded: Pool) -> None:
+        cells = await brute_force(folded, "hour")
+        facts = {
+            r["escalation_id"]: r
+            for r in await folded.fetch("SELECT * FROM insights.escalation_facts")
+        }
+        scope = {"region": ("DE", "FR")}
+        for start, end in RANGES:
+            totals = period_sums(cells, start, end, None, scope)[None]
+            for m in RATES:
+                num, den = m.numerator, m.denominator
+                answer = await analysis.drilldown(
+                    folded,
+                    metric=m,
+                    start=start,
+                    end=end,
+                    filters=scope,
+                    dimensions=DIMENSIONS,
+                    limit=100,
+                    examples=2,
+                )
+                x1, n1 = totals[True][num], totals[True][den]
+                x0, n0 = totals[False][num], totals[False][den]
+                t = answer.total
+                sides = [
+                    "current_numerator",
+                    "current_denominator",
+                    "previous_numerator",
+                    "previous_denominator",
+                ]
+                assert [t[k] for k in sides] == [x1, n1, x0, n0]
+                if not (n1 and n0):
+                    assert answer.rows == []
+                    continue
+                for dimension in DIMENSIONS:
+                    rows = [r for r in answer.rows if r["dimension"] == dimension]
+                    expected = {
+                        v: (p[True][num], p[True][den], p[False][num], p[False][den])
+                        for v, p in period_sums(cells, start, end, dimension, scope).items()
+                    }
+                    got = {
+                        r["value"]: (
+                            r["current_numerator"],
+                            r["current_denominator"],
+                            r["previous_numerator"],
+                            r["previous_denominator"],
+                        )
+                        for r in rows
+                    }
+                    assert got == expected, (m.name, dimension, start)
+                    # Contributions of one dimension add up to the change (6-digit rounding).
+                    change = x1 / n1 - x0 / n0
+                    assert abs(sum(r["contribution"] for r in rows) - change) < 1e-6 * (
+                        len(rows) + 1
+                    )
+                    for r in rows:
+                        for esc in r["examples"]:
+                            f = facts[esc]
+                            assert start <= f["created_at"] < end
+                            assert f["region"] in scope["region"]
+                            assert (f[dimension] or "") == r["value"]
+                            counted = {
+                                "policy_unclear": f["escalation_reason"] == "policy_unclear",
+                                "volume": 1,
+                                "decided": f["first_decision_at"] is not None,
+                                "tag_agreed": bool(f["tag_agrees"]),
+                            }
+                            # Other counters are fact columns of the same name.
+                            n = counted[num] if num in counted else f[num]
+                            d = counted[den] if den in counted else f[den]
+                            assert (n > 0) if r["contribution"] >= 0 else (d > n)
