@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 
 from pp_ingest import service
-from pp_ingest.errors import PayloadTooLarge
+from pp_ingest.errors import PayloadTooLarge, UnsupportedMediaType
 from pp_ingest.schemas import (
     BatchResult,
     DeadLetter,
@@ -20,6 +20,7 @@ from pp_ingest.schemas import (
     ReplayRequest,
     ReplayResult,
 )
+from pp_ingest.service import dsa_import
 from pp_ingest.settings import IngestSettings
 from pp_shared.events import EVENT_ADAPTER
 
@@ -152,3 +153,53 @@ async def replay_dead_letters(
 ) -> ReplayResult:
     """Write dead letters back to the raw topic; replayed_at is set once the broker has them."""
     return await service.replay(pool, producer, settings, ids=body.ids)
+
+
+_DSA_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "description": "One statement of reasons as the DSA Transparency Database "
+                    "API takes it, or a list of them."
+                }
+            },
+            "text/csv": {
+                "schema": {
+                    "type": "string",
+                    "description": "A DSA CSV export: the 38-column layout or the earlier "
+                    "37-column one (without content_id_ean), with its header row.",
+                }
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/imports/dsa",
+    tags=["imports"],
+    openapi_extra=_DSA_BODY,
+    responses={415: {"description": "Neither JSON nor CSV."}, **_PROBLEMS},
+)
+async def import_dsa(
+    body: BodyDep, request: Request, pool: PoolDep, producer: ProducerDep, settings: SettingsDep
+) -> Response:
+    """Import DSA statements of reasons (JSON or CSV export); 200 with an outcome per statement."""
+    media_type = dsa_import.media_type_of(request.headers.get("content-type", ""))
+    if media_type is None:
+        raise UnsupportedMediaType(
+            "send DSA statements as application/json or text/csv",
+            errors=[
+                {
+                    "pointer": "/headers/content-type",
+                    "detail": "expected application/json or text/csv",
+                    "found": request.headers.get("content-type", ""),
+                }
+            ],
+        )
+    result = await dsa_import.import_statements(
+        pool, producer, settings, body=body, media_type=media_type
+    )
+    return Response(orjson.dumps(result), media_type="application/json")

@@ -15,3 +15,9 @@ class PayloadTooLarge(ProblemError):
     status_code = 413
     problem_type = "payload-too-large"
     title = "Request body too large"
+
+
+class UnsupportedMediaType(ProblemError):
+    status_code = 415
+    problem_type = "unsupported-media-type"
+    title = "The body's media type is not one this endpoint reads"

@@ -80,3 +80,11 @@ class RequestMetrics:
             HTTP_SECONDS.labels(
                 method, getattr(route, "path", "unmatched"), f"{status // 100}xx"
             ).observe(time.perf_counter() - started)
+
+
+DSA_STATEMENTS = Counter(
+    "pp_ingest_dsa_statements_total",
+    "DSA statements of reasons imported, by format (json, csv, csv_v1) and outcome (accepted, "
+    "duplicate, rejected).",
+    ["format", "outcome"],
+)

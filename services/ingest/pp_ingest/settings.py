@@ -26,3 +26,6 @@ class IngestSettings(ServiceSettings):
         gt=0,
         description="Longest wait for the duplicate lookup; past it, intake goes on without it.",
     )
+    dsa_import_max_statements: int = Field(
+        default=5_000, ge=1, description="Statements of reasons per DSA import request."
+    )

@@ -111,7 +111,7 @@ async def submit_batch(
     rules = Rules.of(settings)
     tally: Counter[tuple[str, str]] = Counter()
     items: list[BatchItem] = []
-    valid: list[tuple[int, Event, dict[str, Any], bytes, bytes]] = []
+    valid: list[tuple[int, Event]] = []
     for index, data in enumerate(payloads):
         event, errors = validate_event(data, now=now, rules=rules)
         if event is None:
@@ -120,50 +120,16 @@ async def submit_batch(
             tally[event_type_label(data), "rejected"] += 1
             continue
         items.append({"index": index, "event_id": event.event_id, "status": "accepted"})
-        valid.append((index, event, *canonical(event)))
+        valid.append((index, event))
 
-    # The first body an id was stored or seen with binds it: the same body again is a
-    # duplicate, another body a conflict.
-    bound = await _stored_hashes(pool, settings, list({v[1].event_id for v in valid}))
-    accepted: list[publishing.Message] = []
-    conflicts: list[tuple[str, dict[str, Any], bytes]] = []
-    for index, event, stored, encoded, sha in valid:
-        first = bound.get(event.event_id)
-        if first is None:
-            bound[event.event_id] = sha
-            accepted.append((event.escalation_id.encode(), encoded, ()))
-        elif first == sha:
+    outcomes = await accept(pool, producer, settings, [v[1] for v in valid], tally=tally)
+    for (index, event), outcome in zip(valid, outcomes, strict=True):
+        if outcome == "duplicate":
             items[index]["status"] = "duplicate"
-        else:
+        elif outcome == "conflict":
             items[index] = _rejected(
                 index, event.event_id, "conflict", [conflict_error(event.event_id)]
             )
-            conflicts.append((event.event_id, stored, sha))
-    if conflicts:
-        await _record_conflicts(pool, settings, conflicts)
-        log.info("event id conflicts", extra={"conflicts": len(conflicts), "path": "http"})
-    for index, event, *_ in valid:
-        status = items[index]["status"]
-        tally[event.event_type, "conflict" if status == "rejected" else status] += 1
-
-    try:
-        await publishing.publish(
-            producer,
-            {topic_name(Topic.EVENTS_RAW, settings.topic_prefix): accepted},
-            timeout=settings.batch_produce_timeout_seconds,
-        )
-    except publishing.BrokerFailed as exc:
-        for (event_type, outcome), n in tally.items():
-            outcome = "unavailable" if outcome == "accepted" else outcome
-            EVENTS.labels("http", event_type, outcome).inc(n)
-        raise Unavailable(
-            "the event broker did not acknowledge every event of the batch; send the whole "
-            "batch again: events it did take are recognised by their event_id",
-            headers={"Retry-After": str(settings.retry_after_seconds)},
-            extra={"reason": str(exc)},
-        ) from exc
-    for (event_type, outcome), n in tally.items():
-        EVENTS.labels("http", event_type, outcome).inc(n)
     statuses = Counter(item["status"] for item in items)
     return {
         "counts": {
@@ -174,6 +140,66 @@ async def submit_batch(
         },
         "items": items,
     }
+
+
+Outcome = Literal["accepted", "duplicate", "conflict"]
+
+
+async def accept(
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    settings: IngestSettings,
+    events: Sequence[Event],
+    *,
+    tally: Counter[tuple[str, str]] | None = None,
+    path: str = "http",
+) -> list[Outcome]:
+    """The outcome of each valid event, in order: answer duplicates and conflicts from one log
+    lookup, record the conflicts, and hand the rest to the raw topic; return once the broker
+    acknowledged every accepted event, else raise Unavailable. ``tally`` holds outcomes
+    counted so far (rejected items, say), so the metrics are counted once, at the end."""
+    tally = Counter() if tally is None else tally
+    encoded_events = [(event, *canonical(event)) for event in events]
+    # The first body an id was stored or seen with binds it: the same body again is a
+    # duplicate, another body a conflict.
+    bound = await _stored_hashes(pool, settings, list({e.event_id for e in events}))
+    outcomes: list[Outcome] = []
+    accepted: list[publishing.Message] = []
+    conflicts: list[tuple[str, dict[str, Any], bytes]] = []
+    for event, stored, encoded, sha in encoded_events:
+        first = bound.get(event.event_id)
+        if first is None:
+            bound[event.event_id] = sha
+            accepted.append((event.escalation_id.encode(), encoded, ()))
+            outcomes.append("accepted")
+        elif first == sha:
+            outcomes.append("duplicate")
+        else:
+            conflicts.append((event.event_id, stored, sha))
+            outcomes.append("conflict")
+        tally[event.event_type, outcomes[-1]] += 1
+    if conflicts:
+        await _record_conflicts(pool, settings, conflicts)
+        log.info("event id conflicts", extra={"conflicts": len(conflicts), "path": path})
+    try:
+        await publishing.publish(
+            producer,
+            {topic_name(Topic.EVENTS_RAW, settings.topic_prefix): accepted},
+            timeout=settings.batch_produce_timeout_seconds,
+        )
+    except publishing.BrokerFailed as exc:
+        for (event_type, outcome), n in tally.items():
+            outcome = "unavailable" if outcome == "accepted" else outcome
+            EVENTS.labels(path, event_type, outcome).inc(n)
+        raise Unavailable(
+            "the event broker did not acknowledge every event of the request; send the whole "
+            "batch again: events it did take are recognised by their event_id",
+            headers={"Retry-After": str(settings.retry_after_seconds)},
+            extra={"reason": str(exc)},
+        ) from exc
+    for (event_type, outcome), n in tally.items():
+        EVENTS.labels(path, event_type, outcome).inc(n)
+    return outcomes
 
 
 def _rejected(

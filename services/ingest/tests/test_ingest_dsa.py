@@ -1,0 +1,350 @@
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import date
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+
+from pp_ingest.service.dsa_import import (
+    CSV_COLUMNS,
+    CSV_COLUMNS_V1,
+    EVENT_NAMESPACE,
+    action_of,
+    read_csv,
+    to_events,
+    validate_statement,
+)
+from pp_shared.testing.plugin import eventually
+
+IMPORT = "/v1/imports/dsa"
+TODAY = date(2026, 12, 1)
+
+
+def statement(**changes: Any) -> dict[str, Any]:
+    """A valid statement of reasons in the API form; ``None`` removes a field."""
+    base: dict[str, Any] = {
+        "puid": "post-1001",
+        "decision_visibility": ["DECISION_VISIBILITY_CONTENT_REMOVED"],
+        "decision_ground": "DECISION_GROUND_INCOMPATIBLE_CONTENT",
+        "incompatible_content_ground": "Community guidelines, section 4 (hate speech)",
+        "incompatible_content_explanation": "Attacks people on the basis of their religion.",
+        "incompatible_content_illegal": "No",
+        "category": "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+        "category_specification": ["KEYWORD_HATE_SPEECH"],
+        "content_type": ["CONTENT_TYPE_TEXT"],
+        "content_language": "DE",
+        "content_date": "2025-03-10",
+        "application_date": "2025-03-12",
+        "territorial_scope": ["DE"],
+        "decision_facts": "The post was reviewed against the hate speech policy.",
+        "source_type": "SOURCE_ARTICLE_16",
+        "automated_detection": "No",
+        "automated_decision": "AUTOMATED_DECISION_NOT_AUTOMATED",
+    }
+    base.update(changes)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def csv_body(rows: list[dict[str, Any]], columns: tuple[str, ...] = CSV_COLUMNS) -> bytes:
+    """A DSA CSV export of API-form statements: arrays as JSON text, puid as uuid."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        cells = dict(row)
+        cells["uuid"] = cells.pop("puid", "")
+        writer.writerow(
+            [
+                orjson.dumps(cells[c]).decode()
+                if isinstance(cells.get(c), list)
+                else cells.get(c, "")
+                for c in columns
+            ]
+        )
+    return out.getvalue().encode()
+
+
+def event_id(key: str, kind: str) -> str:
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{key}/{kind}"))
+
+
+class TestValidation:
+    def test_a_valid_statement_has_no_errors(self) -> None:
+        st, errors = validate_statement(statement(), today=TODAY)
+        assert errors == []
+        assert st is not None
+        assert st.key == "post-1001"
+
+    def test_errors_name_dsa_fields(self) -> None:
+        st, errors = validate_statement(
+            statement(
+                category="STATEMENT_CATEGORY_HATE",
+                content_date="10/03/2025",
+                decision_ground=None,
+                territorial_scope=["DE", "US"],
+            ),
+            today=TODAY,
+        )
+        assert st is None
+        assert sorted((e["field"], e["pointer"]) for e in errors) == [
+            ("category", "/category"),
+            ("content_date", "/content_date"),
+            ("decision_ground", "/decision_ground"),
+            ("territorial_scope", "/territorial_scope/1"),
+        ]
+
+    def test_cross_field_rules(self) -> None:
+        _st, errors = validate_statement(
+            statement(
+                puid=None,
+                decision_visibility=["DECISION_VISIBILITY_OTHER"],
+                incompatible_content_explanation=None,
+                source_type="SOURCE_VOLUNTARY",
+                source_identity="Trusted flagger X",
+                content_date="2025-03-13",
+            ),
+            today=TODAY,
+        )
+        assert [e["field"] for e in errors] == [
+            "puid",
+            "incompatible_content_explanation",
+            "decision_visibility_other",
+            "source_identity",
+            "content_date",
+        ]
+
+    def test_a_restriction_is_required_and_illegal_content_needs_its_ground(self) -> None:
+        _st, errors = validate_statement(
+            statement(decision_visibility=None, decision_ground="DECISION_GROUND_ILLEGAL_CONTENT"),
+            today=TODAY,
+        )
+        assert [e["field"] for e in errors] == [
+            "decision_visibility",
+            "illegal_content_legal_ground",
+            "illegal_content_explanation",
+        ]
+
+    def test_future_application_date_is_an_error(self) -> None:
+        _st, errors = validate_statement(statement(application_date="2026-12-02"), today=TODAY)
+        assert [(e["field"], e["detail"]) for e in errors] == [
+            ("application_date", "lies in the future")
+        ]
+
+    def test_legacy_category_and_keyword_are_accepted(self) -> None:
+        st, errors = validate_statement(
+            statement(
+                category="STATEMENT_CATEGORY_NON_CONSENSUAL_BEHAVIOUR",
+                category_specification=["KEYWORD_IMAGE_BASED_SEXUAL_ABUSE"],
+            ),
+            today=TODAY,
+        )
+        assert errors == []
+        assert st is not None
+        assert to_events(st)[0]["suggested_clause_id"] == "HEX.NON_CONSENSUAL_INTIMATE_IMAGERY"
+
+
+class TestMapping:
+    def test_statement_becomes_an_escalation_and_a_decision(self) -> None:
+        st, _ = validate_statement(statement(), today=TODAY)
+        assert st is not None
+        escalation, decision = to_events(st)
+        assert escalation == {
+            "schema_version": 1,
+            "source": "dsa-import",
+            "escalation_id": "dsa:post-1001",
+            "event_id": event_id("post-1001", "escalation"),
+            "event_type": "escalation.created",
+            "occurred_at": "2025-03-10T00:00:00Z",
+            "content_id": "dsa:post-1001",
+            "content_type": "text",
+            "product_feature": "unspecified",
+            "region": "DE",
+            "language": "de",
+            "queue": "dsa-import",
+            "escalation_reason": "other",
+            "reporter_type": "user_report",
+            "suggested_clause_id": "HATE.INCITEMENT_TO_HATRED",
+        }
+        assert decision == {
+            "schema_version": 1,
+            "source": "dsa-import",
+            "escalation_id": "dsa:post-1001",
+            "event_id": event_id("post-1001", "decision"),
+            "event_type": "decision.made",
+            "occurred_at": "2025-03-12T00:00:00Z",
+            "decision_id": "dsa:post-1001:decision",
+            "moderator_id": "dsa:human",
+            "tier": "frontline",
+            "action": "remove",
+            "clause_id": "HATE.INCITEMENT_TO_HATRED",
+        }
+
+    def test_many_countries_are_eu_and_voluntary_automated_is_automated_detection(self) -> None:
+        st, _ = validate_statement(
+            statement(
+                territorial_scope=["DE", "FR"],
+                source_type="SOURCE_VOLUNTARY",
+                automated_detection="Yes",
+                automated_decision="AUTOMATED_DECISION_FULLY",
+                content_language=None,
+            ),
+            today=TODAY,
+        )
+        assert st is not None
+        escalation, decision = to_events(st)
+        assert (escalation["region"], escalation["language"], escalation["reporter_type"]) == (
+            "EU",
+            "und",
+            "automated_detection",
+        )
+        assert decision["moderator_id"] == "dsa:automated"
+
+    def test_the_most_severe_restriction_is_the_action(self) -> None:
+        cases: list[tuple[dict[str, Any], str]] = [
+            ({"decision_account": "DECISION_ACCOUNT_TERMINATED"}, "account_ban"),
+            ({"decision_provision": "DECISION_PROVISION_TOTAL_TERMINATION"}, "account_ban"),
+            ({"decision_account": "DECISION_ACCOUNT_SUSPENDED"}, "account_strike"),
+            (
+                {"decision_visibility": ["DECISION_VISIBILITY_CONTENT_AGE_RESTRICTED"]},
+                "age_gate",
+            ),
+            ({"decision_visibility": ["DECISION_VISIBILITY_CONTENT_LABELLED"]}, "label"),
+            ({"decision_visibility": ["DECISION_VISIBILITY_CONTENT_DEMOTED"]}, "restrict"),
+            (
+                {"decision_visibility": None, "decision_monetary": "DECISION_MONETARY_SUSPENSION"},
+                "restrict",
+            ),
+        ]
+        for changes, action in cases:
+            st, errors = validate_statement(statement(**changes), today=TODAY)
+            assert st is not None, errors
+            assert (changes, action_of(st)) == (changes, action)
+
+    def test_a_long_puid_gives_ids_that_fit(self) -> None:
+        st, _ = validate_statement(statement(puid="p" * 500), today=TODAY)
+        assert st is not None
+        escalation, decision = to_events(st)
+        assert len(escalation["escalation_id"]) == len("dsa:sha256-") + 40
+        assert len(decision["decision_id"]) <= 128
+
+
+class TestCsv:
+    def test_both_layouts_are_recognised(self) -> None:
+        layout, rows = read_csv(csv_body([statement()]))
+        assert (layout, len(rows)) == ("csv", 1)
+        layout, rows = read_csv(csv_body([statement()], CSV_COLUMNS_V1))
+        assert (layout, len(rows)) == ("csv_v1", 1)
+        assert rows[0].line == 2
+        assert rows[0].data["decision_visibility"] == ["DECISION_VISIBILITY_CONTENT_REMOVED"]
+        assert rows[0].data["uuid"] == "post-1001"
+        assert "puid" not in rows[0].data
+
+    def test_comma_separated_arrays_are_read_too(self) -> None:
+        body = csv_body([statement()]).replace(b'"[""DE""]"', b'"DE, FR"')
+        _layout, rows = read_csv(body)
+        assert rows[0].data["territorial_scope"] == ["DE", "FR"]
+
+
+class TestImportApi:
+    async def stored(self, database_url: str) -> dict[str, dict[str, Any]]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            rows = await conn.fetch("SELECT event_id, body::text FROM ingest.events")
+        finally:
+            await conn.close()
+        return {r["event_id"]: orjson.loads(r["body"]) for r in rows}
+
+    async def test_json_statement_is_stored_once(
+        self, client: httpx.AsyncClient, database_url: str
+    ) -> None:
+        first = await client.post(IMPORT, json=statement())
+        assert first.status_code == 200, first.text
+        item = first.json()["items"][0]
+        assert first.json()["counts"] == {
+            "received": 1,
+            "accepted": 1,
+            "duplicate": 0,
+            "rejected": 0,
+        }
+        assert (item["status"], item["puid"], item["escalation_id"]) == (
+            "accepted",
+            "post-1001",
+            "dsa:post-1001",
+        )
+        ids = {event_id("post-1001", "escalation"), event_id("post-1001", "decision")}
+        stored = await eventually(lambda: self.stored(database_url), lambda s: len(s) == 2)
+        assert set(stored) == ids
+        again = await client.post(IMPORT, json=[statement()])
+        assert again.json()["items"][0]["status"] == "duplicate"
+        changed = await client.post(IMPORT, json=statement(application_date="2025-03-13"))
+        assert changed.json()["items"][0]["reason"] == "conflict"
+        assert changed.json()["items"][0]["errors"][0]["field"] == "puid"
+        assert set(await self.stored(database_url)) == ids
+
+    async def test_csv_of_both_layouts_with_per_row_results(
+        self, client: httpx.AsyncClient, database_url: str
+    ) -> None:
+        rows = [
+            statement(puid="u-1"),
+            statement(puid="u-2", category="STATEMENT_CATEGORY_VIOLENCE", decision_facts=None),
+            statement(puid="u-3", category="STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE"),
+        ]
+        answer = await client.post(
+            IMPORT, content=csv_body(rows), headers={"content-type": "text/csv"}
+        )
+        assert answer.status_code == 200, answer.text
+        result = answer.json()
+        assert result["format"] == "csv"
+        assert result["counts"] == {"received": 3, "accepted": 2, "duplicate": 0, "rejected": 1}
+        assert [(i["index"], i["line"], i["puid"], i["status"]) for i in result["items"]] == [
+            (0, 2, "u-1", "accepted"),
+            (1, 3, "u-2", "rejected"),
+            (2, 4, "u-3", "accepted"),
+        ]
+        assert result["items"][1]["errors"][0]["field"] == "decision_facts"
+        old = await client.post(
+            IMPORT,
+            content=csv_body([statement(puid="u-4")], CSV_COLUMNS_V1),
+            headers={"content-type": "text/csv; charset=utf-8"},
+        )
+        assert old.json()["format"] == "csv_v1"
+        assert old.json()["counts"]["accepted"] == 1
+        stored = await eventually(lambda: self.stored(database_url), lambda s: len(s) == 6)
+        decisions = {b["escalation_id"]: b for b in stored.values() if "decision_id" in b}
+        assert {k: v["clause_id"] for k, v in decisions.items()} == {
+            "dsa:u-1": "HATE.INCITEMENT_TO_HATRED",
+            "dsa:u-3": "INA.SPAM",
+            "dsa:u-4": "HATE.INCITEMENT_TO_HATRED",
+        }
+
+    async def test_request_level_errors(self, client: httpx.AsyncClient) -> None:
+        wrong_type = await client.post(
+            IMPORT, content=b"<xml/>", headers={"content-type": "application/xml"}
+        )
+        assert wrong_type.status_code == 415
+        assert wrong_type.headers["content-type"] == "application/problem+json"
+        bad_header = await client.post(
+            IMPORT, content=b"uuid,category\nx,y\n", headers={"content-type": "text/csv"}
+        )
+        assert bad_header.status_code == 422
+        fields = {e["field"] for e in bad_header.json()["errors"]}
+        assert "decision_ground" in fields
+        assert len(fields) == len(CSV_COLUMNS_V1) - 2
+        not_json = await client.post(
+            IMPORT, content=b"{", headers={"content-type": "application/json"}
+        )
+        assert not_json.status_code == 422
+        not_object = await client.post(IMPORT, json=[1])
+        assert not_object.json()["items"] == [
+            {
+                "index": 0,
+                "status": "rejected",
+                "reason": "invalid",
+                "errors": [{"pointer": "", "detail": "expected a statement object"}],
+            }
+        ]
