@@ -1,4 +1,4 @@
-"""HTTP adapter of the classifier: taxonomy versions."""
+"""HTTP adapter of the classifier: taxonomy versions and clause models."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
-from pp_classifier import catalog
+from pp_classifier import catalog, learner
 from pp_classifier.taxonomy import Taxonomy, TaxonomyDiff
+from pp_shared.problems import NotFound
 
 router = APIRouter(prefix="/v1/taxonomy", tags=["taxonomy"])
 
@@ -19,6 +20,14 @@ def _pool(request: Request) -> asyncpg.Pool:
 
 
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
+
+
+def _classifier(request: Request) -> learner.Classifier:
+    classifier: learner.Classifier = request.app.state.classifier
+    return classifier
+
+
+ClassifierDep = Annotated[learner.Classifier, Depends(_classifier)]
 
 
 @router.get("")
@@ -61,3 +70,32 @@ async def diff_versions(
 ) -> TaxonomyDiff:
     """Clauses added, removed and changed from one version to another."""
     return await catalog.compare(pool, old=old, new=new)
+
+
+models_router = APIRouter(prefix="/v1/models", tags=["models"])
+
+
+@models_router.get("")
+async def list_models(pool: PoolDep) -> list[learner.ModelSummary]:
+    """Every trained model, newest first, with its held-out evaluation and status."""
+    return await learner.list_models(pool)
+
+
+@models_router.get("/active")
+async def active_model(pool: PoolDep, classifier: ClassifierDep) -> learner.ModelSummary:
+    """The model this replica tags with."""
+    if classifier.model is None:
+        raise NotFound("no model is active (the model layer is disabled or not trained)")
+    return await learner.get_model(pool, classifier.model.version)
+
+
+@models_router.get("/{version}")
+async def get_model(pool: PoolDep, version: str) -> learner.ModelSummary:
+    """One trained model and its evaluation."""
+    return await learner.get_model(pool, version)
+
+
+@models_router.post("/retrain")
+async def retrain(pool: PoolDep, classifier: ClassifierDep) -> learner.RetrainResult:
+    """Train a candidate on every label now; promoted only if its macro-F1 is not worse."""
+    return await classifier.retrain(pool)

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from pp_classifier import api, catalog, service
+from pp_classifier import api, catalog, learner, service
 from pp_classifier.settings import ClassifierSettings
 from pp_shared.db import apply_migrations
 from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
@@ -34,8 +34,16 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
             await catalog.publish_seed(pool)
             active = catalog.ActiveTaxonomy(await catalog.get(pool))
             app.state.active_taxonomy = active
+            classifier = learner.Classifier(settings, active)
+            await classifier.start(pool)
+            app.state.classifier = classifier
             runtime.run_periodic(
-                "taxonomy-refresh", settings.taxonomy_refresh_seconds, lambda: active.refresh(pool)
+                "layers-refresh",
+                settings.taxonomy_refresh_seconds,
+                lambda: classifier.refresh(pool),
+            )
+            runtime.run_periodic(
+                "retrain", settings.retrain_check_seconds, lambda: classifier.retrain_if_due(pool)
             )
             await ensure_topics(settings, list(Topic))
             producer = await runtime.open_producer()
@@ -43,7 +51,9 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
             await consumer.start()
 
             async def handle(records: Sequence[Record]) -> None:
-                await service.tag_batch(pool, producer, settings, active=active, records=records)
+                await service.tag_batch(
+                    pool, producer, settings, layers=classifier.layers, records=records
+                )
 
             runtime.run_loop(BatchLoop(consumer, handle, service=SERVICE))
             yield
@@ -54,4 +64,5 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
     install_problem_handlers(app)
     attach_ops(app)
     app.include_router(api.router)
+    app.include_router(api.models_router)
     return app

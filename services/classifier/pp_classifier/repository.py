@@ -156,3 +156,150 @@ async def labels_since(conn: asyncpg.Connection, since: datetime | None) -> int:
         since,
     )
     return n
+
+
+# -- models ---------------------------------------------------------------------------------
+
+_MODEL_SUMMARY = (
+    "version, taxonomy_version, status, reason, metadata, evaluation, training_texts,"
+    " decision_labels, labels_through, trained_at, promoted_at"
+)
+
+
+async def insert_model(
+    conn: asyncpg.Connection,
+    *,
+    version: str,
+    taxonomy_version: str,
+    status: str,
+    reason: str,
+    artifact: bytes,
+    metadata: dict[str, Any],
+    evaluation: dict[str, Any],
+    training_texts: int,
+    decision_labels: int,
+    labels_through: datetime | None,
+) -> bool:
+    """Store a trained model; False when that version is already stored."""
+    row = await conn.fetchrow(
+        """
+        INSERT INTO classifier.models
+            (version, taxonomy_version, status, reason, artifact, metadata, evaluation,
+             training_texts, decision_labels, labels_through, promoted_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+                CASE WHEN $3 = 'active' THEN clock_timestamp() END)
+        ON CONFLICT (version) DO NOTHING
+        RETURNING version
+        """,
+        version,
+        taxonomy_version,
+        status,
+        reason,
+        artifact,
+        metadata,
+        evaluation,
+        training_texts,
+        decision_labels,
+        labels_through,
+    )
+    return row is not None
+
+
+async def retire_active_model(conn: asyncpg.Connection) -> None:
+    await conn.execute("UPDATE classifier.models SET status = 'retired' WHERE status = 'active'")
+
+
+async def advance_labels_through(
+    conn: asyncpg.Connection, version: str, labels_through: datetime | None
+) -> None:
+    await conn.execute(
+        "UPDATE classifier.models SET labels_through = greatest(labels_through, $2)"
+        " WHERE version = $1",
+        version,
+        labels_through,
+    )
+
+
+async def active_model(conn: asyncpg.Connection) -> asyncpg.Record | None:
+    """The active model with its artifact."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"SELECT {_MODEL_SUMMARY}, artifact FROM classifier.models WHERE status = 'active'"  # noqa: S608
+    )
+    return row
+
+
+async def active_model_version(conn: asyncpg.Connection) -> str | None:
+    version: str | None = await conn.fetchval(
+        "SELECT version FROM classifier.models WHERE status = 'active'"
+    )
+    return version
+
+
+async def list_models(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Every stored model without its artifact, newest first."""
+    return list(
+        await conn.fetch(
+            f"SELECT {_MODEL_SUMMARY} FROM classifier.models"  # noqa: S608
+            " ORDER BY trained_at DESC, version"
+        )
+    )
+
+
+async def model_row(conn: asyncpg.Connection, version: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"SELECT {_MODEL_SUMMARY} FROM classifier.models WHERE version = $1",  # noqa: S608
+        version,
+    )
+    return row
+
+
+async def last_training(conn: asyncpg.Connection) -> asyncpg.Record | None:
+    """When the newest model was trained and the newest label it saw."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT max(trained_at) AS trained_at, max(labels_through) AS labels_through"
+        " FROM classifier.models"
+    )
+    return row
+
+
+async def try_training_lock(conn: asyncpg.Connection) -> bool:
+    """One replica trains at a time; the lock is held by ``conn``'s session."""
+    locked: bool = await conn.fetchval("SELECT pg_try_advisory_lock($1)", _TRAINING_LOCK)
+    return locked
+
+
+async def release_training_lock(conn: asyncpg.Connection) -> None:
+    await conn.execute("SELECT pg_advisory_unlock($1)", _TRAINING_LOCK)
+
+
+async def lock_models(conn: asyncpg.Connection) -> None:
+    """Serialise promotions (inside a transaction)."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _PROMOTION_LOCK)
+
+
+async def labelled_examples_with_time(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Every escalation with both a text and a label, oldest first, with when the pair was
+    complete."""
+    return list(
+        await conn.fetch(
+            "SELECT t.escalation_id, t.text, t.language, l.clause_id,"
+            " greatest(t.stored_at, l.stored_at) AS stored_at"
+            " FROM classifier.texts t JOIN classifier.labels l USING (escalation_id)"
+            " ORDER BY stored_at, t.escalation_id"
+        )
+    )
+
+
+async def examples_since(conn: asyncpg.Connection, since: datetime | None) -> int:
+    """Labelled texts completed (text and label both stored) after ``since``."""
+    n: int = await conn.fetchval(
+        "SELECT count(*) FROM classifier.labels l JOIN classifier.texts t USING (escalation_id)"
+        " WHERE $1::timestamptz IS NULL OR greatest(t.stored_at, l.stored_at) > $1",
+        since,
+    )
+    return n
+
+
+# Fixed keys of this service's advisory locks (arbitrary, distinct from the migration lock).
+_TRAINING_LOCK = 0x70705F636C617331
+_PROMOTION_LOCK = 0x70705F636C617332

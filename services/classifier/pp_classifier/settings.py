@@ -6,5 +6,44 @@ from pp_shared.settings import ServiceSettings
 class ClassifierSettings(ServiceSettings):
     port: int = 8082
     taxonomy_refresh_seconds: float = Field(
-        default=5.0, gt=0, description="How often to look for a newly published taxonomy."
+        default=5.0,
+        gt=0,
+        description="How often to look for a newly published taxonomy or a newly promoted model.",
+    )
+    model_enabled: bool = Field(
+        default=True,
+        description="Tag with the statistical layer; when false only declared and rule tags.",
+    )
+    model_threshold: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="The model abstains ('unclassified') below this calibrated probability.",
+    )
+    retrain_min_new_labels: int = Field(
+        default=100,
+        ge=1,
+        description="Retrain once this many decision labels arrived since the last training.",
+    )
+    retrain_interval_seconds: float = Field(
+        default=86_400.0,
+        ge=0,
+        description="Also retrain this long after the last training if any label arrived"
+        " (0: only by label count).",
+    )
+    retrain_check_seconds: float = Field(
+        default=30.0, gt=0, description="How often to check whether retraining is due."
+    )
+    holdout_percent: int = Field(
+        default=20,
+        ge=1,
+        le=50,
+        description="Share of texts (chosen by a stable hash of the text) kept out of every"
+        " model's training to compare candidate and active model.",
+    )
+    decision_label_weight: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="How many times a moderator's label counts against one seed example.",
     )

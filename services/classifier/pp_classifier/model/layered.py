@@ -8,7 +8,7 @@ belongs to the caller, which sees the whole event.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from pp_classifier.model.classifier import NONE_LABEL, ClauseModel, Prediction
 from pp_classifier.rules import RuleHit, RuleTagger, normalise
@@ -22,13 +22,26 @@ class LayeredTagger:
     """Tags texts with a rule layer and an optional model layer for one taxonomy version."""
 
     def __init__(
-        self, rules: RuleTagger, model: ClauseModel | None = None, *, max_tags: int = MAX_TAGS
+        self,
+        rules: RuleTagger,
+        model: ClauseModel | None = None,
+        *,
+        clauses: Collection[str] | None = None,
+        max_tags: int = MAX_TAGS,
     ) -> None:
-        if model is not None and model.taxonomy_version != rules.taxonomy_version:
+        """``clauses`` are the clause ids of the rules' taxonomy. A model trained for another
+        taxonomy version may then serve until its successor is trained: its predictions of
+        clauses outside ``clauses`` become ``unclassified``."""
+        if (
+            model is not None
+            and model.taxonomy_version != rules.taxonomy_version
+            and clauses is None
+        ):
             raise ValueError(
                 f"model {model.version} was trained for taxonomy {model.taxonomy_version},"
                 f" the rules are taxonomy {rules.taxonomy_version}"
             )
+        self._clauses = frozenset(clauses) if clauses is not None else None
         self.rules = rules
         self.model = model
         self.max_tags = max_tags
@@ -58,6 +71,7 @@ class LayeredTagger:
             prediction is not None
             and prediction.clause_id != UNCLASSIFIED
             and prediction.clause_id not in best
+            and (self._clauses is None or prediction.clause_id in self._clauses)
         ):
             tags.append(self._tag(prediction.clause_id, TagMethod.MODEL, prediction.confidence))
         return tuple(tags[: self.max_tags]) or self._unclassified

@@ -1,0 +1,353 @@
+"""The layers running classifiers tag with, and the loop that improves them.
+
+At start a replica loads the active model from Postgres, or, on a fresh install, trains the
+seed model and stores it as active. Every replica then follows the database: a newly
+published taxonomy rebuilds the rules, a newly promoted model replaces the model. One
+replica at a time (an advisory lock) retrains when enough decision labels arrived or the
+schedule says so, evaluates the candidate on the held-out texts, and promotes it only when
+its macro-F1 is not worse than the active model's. Training runs in a worker thread so the
+consumer and the API keep answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+from pydantic import BaseModel
+
+from pp_classifier import catalog, repository
+from pp_classifier.catalog import ActiveTaxonomy
+from pp_classifier.learning import (
+    Candidate,
+    DecisionLabel,
+    Verdict,
+    evaluation_json,
+    judge,
+    train_candidate,
+)
+from pp_classifier.metrics import MODEL_TRAININGS, TRAINING_SECONDS
+from pp_classifier.model.classifier import ClauseModel, ModelError, TrainingParams
+from pp_classifier.model.layered import LayeredTagger
+from pp_classifier.rules import RuleTagger
+from pp_classifier.settings import ClassifierSettings
+from pp_classifier.taxonomy import Taxonomy
+from pp_shared.problems import NotFound
+
+log = logging.getLogger(__name__)
+
+# Seed models are deterministic for a taxonomy version and settings; replicas in one process
+# (tests, the benchmark) share them instead of training again.
+_SEED_CACHE: dict[tuple[str, str, int, int], Candidate] = {}
+
+
+def training_params(settings: ClassifierSettings) -> TrainingParams:
+    return TrainingParams(threshold=settings.model_threshold)
+
+
+def seed_candidate(taxonomy: Taxonomy, settings: ClassifierSettings) -> Candidate:
+    """The seed model of ``taxonomy`` (trained once per process)."""
+    params = training_params(settings)
+    key = (
+        taxonomy.version,
+        repr(params),
+        settings.holdout_percent,
+        settings.decision_label_weight,
+    )
+    cached = _SEED_CACHE.get(key)
+    if cached is None:
+        cached = train_candidate(
+            taxonomy,
+            [],
+            params=params,
+            holdout_percent=settings.holdout_percent,
+            decision_weight=settings.decision_label_weight,
+        )
+        _SEED_CACHE[key] = cached
+    return cached
+
+
+class ModelSummary(BaseModel):
+    """A stored model and its evaluation on the held-out texts."""
+
+    version: str
+    taxonomy_version: str
+    status: str
+    reason: str
+    training_texts: int
+    decision_labels: int
+    labels_through: datetime | None
+    trained_at: datetime
+    promoted_at: datetime | None
+    labels: list[str]
+    threshold: float
+    evaluation: dict[str, object]
+
+
+class RetrainResult(BaseModel):
+    status: str  # "promoted", "rejected", "unchanged" or "busy"
+    version: str | None
+    reason: str
+
+
+def _summary(row: asyncpg.Record) -> ModelSummary:
+    meta = row["metadata"]
+    return ModelSummary(
+        version=row["version"],
+        taxonomy_version=row["taxonomy_version"],
+        status=row["status"],
+        reason=row["reason"],
+        training_texts=row["training_texts"],
+        decision_labels=row["decision_labels"],
+        labels_through=row["labels_through"],
+        trained_at=row["trained_at"],
+        promoted_at=row["promoted_at"],
+        labels=list(meta["labels"]),
+        threshold=float(meta["params"]["threshold"]),
+        evaluation=row["evaluation"],
+    )
+
+
+async def list_models(pool: asyncpg.Pool) -> list[ModelSummary]:
+    async with pool.acquire() as conn:
+        return [_summary(r) for r in await repository.list_models(conn)]
+
+
+async def get_model(pool: asyncpg.Pool, version: str) -> ModelSummary:
+    async with pool.acquire() as conn:
+        row = await repository.model_row(conn, version)
+    if row is None:
+        raise NotFound(f"no model version {version}")
+    return _summary(row)
+
+
+@dataclass(frozen=True)
+class Layers:
+    """One consistent pair of rules and model; a batch is tagged with one ``Layers``."""
+
+    taxonomy: Taxonomy
+    tagger: LayeredTagger
+    lexicon_languages: frozenset[str]
+
+
+def build_layers(taxonomy: Taxonomy, rules: RuleTagger, model: ClauseModel | None) -> Layers:
+    languages = frozenset(lang for c in taxonomy.clauses() for lang in c.lexicon)
+    tagger = LayeredTagger(rules, model, clauses=taxonomy.clause_ids())
+    return Layers(taxonomy, tagger, languages)
+
+
+class Classifier:
+    """The current layers of this replica, and retraining."""
+
+    def __init__(self, settings: ClassifierSettings, taxonomy: ActiveTaxonomy) -> None:
+        self.settings = settings
+        self.active_taxonomy = taxonomy
+        self.model: ClauseModel | None = None
+        self._rules: RuleTagger | None = None
+        self._layers: Layers | None = None
+        self._training = asyncio.Lock()
+
+    @property
+    def layers(self) -> Layers:
+        if self._layers is None:
+            raise RuntimeError("the classifier has not started")
+        return self._layers
+
+    async def start(self, pool: asyncpg.Pool) -> None:
+        """Rules for the active taxonomy; the active model, trained first on a fresh install."""
+        taxonomy = self.active_taxonomy.taxonomy
+        self._rules = await asyncio.to_thread(RuleTagger.from_taxonomy, taxonomy)
+        if self.settings.model_enabled:
+            self.model = await self._load_active(pool)
+            if self.model is None:
+                await self._store_seed(pool, taxonomy)
+                self.model = await self._load_active(pool)
+        self._layers = build_layers(taxonomy, self._rules, self.model)
+        log.info(
+            "classifier layers ready",
+            extra={**self._rules.describe(), "model_version": self.layers.tagger.model_version},
+        )
+
+    async def _load_active(self, pool: asyncpg.Pool) -> ClauseModel | None:
+        async with pool.acquire() as conn:
+            row = await repository.active_model(conn)
+        if row is None:
+            return None
+        try:
+            return await asyncio.to_thread(ClauseModel.from_bytes, bytes(row["artifact"]))
+        except ModelError:
+            log.exception("active model cannot be loaded", extra={"model_version": row["version"]})
+            return None
+
+    async def _store_seed(self, pool: asyncpg.Pool, taxonomy: Taxonomy) -> None:
+        started = time.perf_counter()
+        candidate = await asyncio.to_thread(seed_candidate, taxonomy, self.settings)
+        TRAINING_SECONDS.observe(time.perf_counter() - started)
+        async with pool.acquire() as conn, conn.transaction():
+            await repository.lock_models(conn)
+            if await repository.active_model_version(conn) is not None:
+                return  # another replica stored one first
+            await self._insert(conn, candidate, "active", "seed model", None)
+        MODEL_TRAININGS.labels("seed").inc()
+        log.info(
+            "seed model trained",
+            extra={
+                "model_version": candidate.model.version,
+                "seconds": round(time.perf_counter() - started, 3),
+                "macro_f1": round(candidate.evaluation.clauses.macro_f1, 4),
+            },
+        )
+
+    async def _insert(
+        self,
+        conn: asyncpg.Connection,
+        candidate: Candidate,
+        status: str,
+        reason: str,
+        verdict: Verdict | None,
+        labels_through: datetime | None = None,
+    ) -> bool:
+        artifact = await asyncio.to_thread(candidate.model.to_bytes)
+        return await repository.insert_model(
+            conn,
+            version=candidate.model.version,
+            taxonomy_version=candidate.model.taxonomy_version,
+            status=status,
+            reason=reason,
+            artifact=artifact,
+            metadata=candidate.model.metadata(),
+            evaluation=evaluation_json(candidate, verdict),
+            training_texts=len(candidate.data.train_texts),
+            decision_labels=candidate.data.decisions,
+            labels_through=labels_through,
+        )
+
+    async def refresh(self, pool: asyncpg.Pool) -> bool:
+        """Follow the latest taxonomy and the active model; True when the layers changed.
+
+        The new rules are built before anything switches, so the taxonomy version that
+        ``active_taxonomy`` reports is always the one the layers tag with.
+        """
+        async with pool.acquire() as conn:
+            latest = await repository.latest_taxonomy_version(conn)
+            model_version = await repository.active_model_version(conn)
+        taxonomy, rules = self.active_taxonomy.taxonomy, self._rules
+        if latest is not None and latest != taxonomy.version:
+            taxonomy = await catalog.get(pool, latest)
+            rules = await asyncio.to_thread(RuleTagger.from_taxonomy, taxonomy)
+            log.info("taxonomy version switched", extra={"version": latest})
+        model = self.model
+        if (
+            self.settings.model_enabled
+            and model_version is not None
+            and (model is None or model_version != model.version)
+        ):
+            model = await self._load_active(pool) or model
+            if model is not None and model is not self.model:
+                log.info("model switched", extra={"model_version": model.version})
+        if rules is None or (rules is self._rules and model is self.model):
+            return False
+        self._rules, self.model = rules, model
+        self.active_taxonomy.taxonomy = taxonomy
+        self._layers = build_layers(taxonomy, rules, model)
+        return True
+
+    async def retrain_if_due(self, pool: asyncpg.Pool) -> RetrainResult | None:
+        """Retrain when enough labels arrived, the schedule is due, or the taxonomy changed."""
+        if not self.settings.model_enabled:
+            return None
+        async with pool.acquire() as conn:
+            last = await repository.last_training(conn)
+            trained_at = last["trained_at"] if last else None
+            fresh = await repository.examples_since(conn, last["labels_through"] if last else None)
+        taxonomy_changed = (
+            self.model is not None
+            and self.model.taxonomy_version != self.active_taxonomy.taxonomy.version
+        )
+        interval = self.settings.retrain_interval_seconds
+        scheduled = (
+            interval > 0
+            and fresh > 0
+            and trained_at is not None
+            and (time.time() - trained_at.timestamp()) >= interval
+        )
+        if fresh >= self.settings.retrain_min_new_labels or scheduled or taxonomy_changed:
+            return await self.retrain(pool)
+        return None
+
+    async def retrain(self, pool: asyncpg.Pool) -> RetrainResult:
+        """Train a candidate on every label now, evaluate it and promote it if not worse."""
+        if self._training.locked():
+            return RetrainResult(status="busy", version=None, reason="training in progress")
+        async with self._training, pool.acquire() as lock_conn:
+            if not await repository.try_training_lock(lock_conn):
+                return RetrainResult(
+                    status="busy", version=None, reason="another replica is training"
+                )
+            try:
+                return await self._retrain(pool)
+            finally:
+                await repository.release_training_lock(lock_conn)
+
+    async def _retrain(self, pool: asyncpg.Pool) -> RetrainResult:
+        taxonomy = self.active_taxonomy.taxonomy
+        async with pool.acquire() as conn:
+            rows = await repository.labelled_examples_with_time(conn)
+        decisions = [DecisionLabel(r["text"], r["clause_id"]) for r in rows]
+        labels_through = max((r["stored_at"] for r in rows), default=None)
+        started = time.perf_counter()
+        candidate = await asyncio.to_thread(
+            train_candidate,
+            taxonomy,
+            decisions,
+            params=training_params(self.settings),
+            holdout_percent=self.settings.holdout_percent,
+            decision_weight=self.settings.decision_label_weight,
+        )
+        active = self.model
+        verdict = await asyncio.to_thread(
+            judge, candidate, active, taxonomy_version=taxonomy.version
+        )
+        seconds = time.perf_counter() - started
+        TRAINING_SECONDS.observe(seconds)
+        version = candidate.model.version
+        async with pool.acquire() as conn, conn.transaction():
+            await repository.lock_models(conn)
+            if await repository.model_row(conn, version) is not None:
+                # The same data and settings as a stored model: nothing new to learn. Its
+                # label mark moves on so these labels do not trigger training again.
+                await repository.advance_labels_through(conn, version, labels_through)
+                return RetrainResult(
+                    status="unchanged", version=version, reason="no new usable labels"
+                )
+            if verdict.promote:
+                await repository.retire_active_model(conn)
+            await self._insert(
+                conn,
+                candidate,
+                "active" if verdict.promote else "rejected",
+                verdict.reason,
+                verdict,
+                labels_through,
+            )
+        outcome = "promoted" if verdict.promote else "rejected"
+        MODEL_TRAININGS.labels(outcome).inc()
+        log.info(
+            "model trained",
+            extra={
+                "model_version": version,
+                "outcome": outcome,
+                "reason": verdict.reason,
+                "decision_labels": candidate.data.decisions,
+                "seconds": round(seconds, 3),
+            },
+        )
+        if verdict.promote and self.active_taxonomy.taxonomy.version == taxonomy.version:
+            # This replica switches now; the others follow at their next refresh.
+            self.model = candidate.model
+            self._layers = build_layers(taxonomy, self.layers.tagger.rules, candidate.model)
+        return RetrainResult(status=outcome, version=version, reason=verdict.reason)

@@ -1,0 +1,181 @@
+"""Training sets, candidate models and the promotion rule: pure functions, no I/O.
+
+Every model, the seed model included, learns from the same kind of set: the packaged seed
+examples plus the texts moderators labelled through their decisions, one label per
+normalised text (a moderator's label replaces a seed label; a later decision replaces an
+earlier one). A stable hash of the normalised text keeps ``holdout_percent`` of the texts
+out of every model's training, so a candidate and the active model are compared on texts
+that neither has seen, and a text never moves between training and evaluation as the data
+grows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pp_classifier.model.classifier import (
+    NONE_LABEL,
+    ClauseModel,
+    TrainingParams,
+    text_digest,
+    train_model,
+)
+from pp_classifier.model.evaluation import Evaluation, LevelReport, evaluate
+from pp_classifier.model.seed import SEED_NAME, seed_training_data
+from pp_classifier.rules import normalise
+from pp_classifier.taxonomy import Taxonomy
+
+RETRAINED_NAME = "retrained"
+# Macro-F1 differences below this are floating-point noise, not a worse model.
+F1_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionLabel:
+    """A moderator's clause (or ``none``) for an escalation text."""
+
+    text: str
+    label: str
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    train_texts: list[str]
+    train_labels: list[str]
+    test_texts: list[str]
+    test_labels: list[str]
+    # Decision labels used (after de-duplication), and those dropped because their clause
+    # is not in the taxonomy the model is trained for.
+    decisions: int
+    unknown_clauses: int
+
+
+def held_out(normalised: str, percent: int) -> bool:
+    """Whether a text belongs to the evaluation share; the same answer on every run."""
+    return text_digest(normalised) % 100 < percent
+
+
+def training_set(
+    taxonomy: Taxonomy,
+    decisions: Sequence[DecisionLabel],
+    *,
+    holdout_percent: int,
+    decision_weight: int,
+) -> TrainingSet:
+    """Seed examples and decision labels for ``taxonomy``, split into training and held-out
+    texts; decision labels in the training share count ``decision_weight`` times."""
+    known = set(taxonomy.clause_ids()) | {NONE_LABEL}
+    by_text: dict[str, tuple[str, str, bool]] = {}
+    for example in seed_training_data(taxonomy):
+        by_text.setdefault(normalise(example.text), (example.text, example.label, False))
+    unknown = 0
+    for decision in decisions:
+        if decision.label not in known:
+            unknown += 1
+            continue
+        by_text[normalise(decision.text)] = (decision.text, decision.label, True)
+    train_texts: list[str] = []
+    train_labels: list[str] = []
+    test_texts: list[str] = []
+    test_labels: list[str] = []
+    used = 0
+    for key, (text, label, from_decision) in by_text.items():
+        if not key:
+            continue
+        used += from_decision
+        if held_out(key, holdout_percent):
+            test_texts.append(text)
+            test_labels.append(label)
+        else:
+            repeat = decision_weight if from_decision else 1
+            train_texts.extend([text] * repeat)
+            train_labels.extend([label] * repeat)
+    return TrainingSet(train_texts, train_labels, test_texts, test_labels, used, unknown)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    model: ClauseModel
+    evaluation: Evaluation
+    data: TrainingSet
+
+
+def train_candidate(
+    taxonomy: Taxonomy,
+    decisions: Sequence[DecisionLabel],
+    *,
+    params: TrainingParams,
+    holdout_percent: int,
+    decision_weight: int,
+) -> Candidate:
+    """Train on the training share and evaluate on the held-out share (CPU-bound: seconds)."""
+    data = training_set(
+        taxonomy, decisions, holdout_percent=holdout_percent, decision_weight=decision_weight
+    )
+    model = train_model(
+        data.train_texts,
+        data.train_labels,
+        taxonomy_version=taxonomy.version,
+        clause_order=taxonomy.clause_ids(),
+        name=RETRAINED_NAME if data.decisions else SEED_NAME,
+        params=params,
+    )
+    return Candidate(model, evaluate(model, data.test_texts, data.test_labels), data)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    promote: bool
+    reason: str
+    active_macro_f1: float | None
+
+
+def judge(candidate: Candidate, active: ClauseModel | None, *, taxonomy_version: str) -> Verdict:
+    """Promote when there is no comparable active model, or when the candidate's macro-F1 on
+    the held-out texts is not worse than the active model's on the same texts."""
+    if active is None:
+        return Verdict(True, "no active model", None)
+    if active.taxonomy_version != taxonomy_version:
+        return Verdict(True, f"taxonomy changed from {active.taxonomy_version}", None)
+    data = candidate.data
+    baseline = evaluate(active, data.test_texts, data.test_labels).clauses.macro_f1
+    mine = candidate.evaluation.clauses.macro_f1
+    if mine + F1_TOLERANCE >= baseline:
+        return Verdict(True, f"macro-F1 {mine:.4f} >= active {baseline:.4f}", baseline)
+    return Verdict(False, f"macro-F1 {mine:.4f} < active {baseline:.4f}", baseline)
+
+
+def _level_json(report: LevelReport) -> dict[str, Any]:
+    return {
+        "macro_f1": round(report.macro_f1, 6),
+        "accuracy": round(report.accuracy, 6),
+        "per_class": [
+            {
+                "label": row.label,
+                "precision": round(row.precision, 6),
+                "recall": round(row.recall, 6),
+                "f1": round(row.f1, 6),
+                "support": row.support,
+            }
+            for row in report.per_class
+        ],
+    }
+
+
+def evaluation_json(candidate: Candidate, verdict: Verdict | None = None) -> dict[str, Any]:
+    """What is stored with a model and served by the API (no texts)."""
+    evaluation = candidate.evaluation
+    out: dict[str, Any] = {
+        "held_out_texts": evaluation.texts,
+        "training_texts": len(candidate.data.train_texts),
+        "decision_labels": candidate.data.decisions,
+        "unknown_clause_labels": candidate.data.unknown_clauses,
+        "clauses": _level_json(evaluation.clauses),
+        "areas": _level_json(evaluation.areas),
+        "calibration_error": round(evaluation.calibration_error, 6),
+    }
+    if verdict is not None and verdict.active_macro_f1 is not None:
+        out["active_macro_f1"] = round(verdict.active_macro_f1, 6)
+    return out

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from pp_classifier.learning import (
+    Candidate,
+    DecisionLabel,
+    held_out,
+    judge,
+    train_candidate,
+    training_set,
+)
+from pp_classifier.model.classifier import TrainingParams
+from pp_classifier.model.features import FeatureSpec
+from pp_classifier.model.seed import seed_training_data
+from pp_classifier.rules import normalise
+from pp_classifier.taxonomy import load_taxonomy
+
+SEED = load_taxonomy()
+IN_TRAINING = "my cousin says the factory keeps everyone's papers until the debt is paid"
+HELD_OUT = "the shipment of workers arrives at the dock on friday, passports kept by the boss"
+
+
+class TestHeldOut:
+    def test_the_split_is_a_stable_function_of_the_normalised_text(self) -> None:
+        assert (held_out(normalise(IN_TRAINING), 20), held_out(normalise(HELD_OUT), 20)) == (
+            False,
+            True,
+        )
+        assert held_out(normalise(HELD_OUT.upper() + "!!"), 20)
+
+    def test_about_the_configured_share_is_held_out(self) -> None:
+        texts = {normalise(e.text) for e in seed_training_data(SEED)}
+        share = sum(held_out(t, 20) for t in texts) / len(texts)
+        assert 0.15 < share < 0.25
+
+
+class TestTrainingSet:
+    def test_decisions_override_seed_labels_and_count_their_weight(self) -> None:
+        seed = seed_training_data(SEED)
+        seed_text = next(
+            e.text for e in seed if e.label != "none" and not held_out(normalise(e.text), 20)
+        )
+        decisions = [
+            DecisionLabel(IN_TRAINING, "INA.SCAMS"),
+            DecisionLabel(IN_TRAINING.upper(), "HEX.FORCED_LABOUR"),  # same text, later
+            DecisionLabel(HELD_OUT, "HEX.TRAFFICKING"),
+            DecisionLabel(seed_text, "none"),
+            DecisionLabel("a clause from nowhere", "HATE.NOT_A_CLAUSE"),
+        ]
+        data = training_set(SEED, decisions, holdout_percent=20, decision_weight=3)
+        assert (data.decisions, data.unknown_clauses) == (3, 1)
+        train = Counter(zip(data.train_texts, data.train_labels, strict=True))
+        assert train[(IN_TRAINING.upper(), "HEX.FORCED_LABOUR")] == 3
+        assert train[(seed_text, "none")] == 3
+        assert not any(text == IN_TRAINING for text, _ in train)
+        assert (
+            list(zip(data.test_texts, data.test_labels, strict=True)).count(
+                (HELD_OUT, "HEX.TRAFFICKING")
+            )
+            == 1
+        )
+        assert not set(map(normalise, data.train_texts)) & set(map(normalise, data.test_texts))
+
+
+PARAMS = TrainingParams(features=FeatureSpec(hash_bits=18), calibration_folds=0)
+
+
+@pytest.fixture(scope="module")
+def seed() -> Candidate:
+    return train_candidate(SEED, [], params=PARAMS, holdout_percent=20, decision_weight=3)
+
+
+class TestJudge:
+    def test_promotes_without_an_active_model_and_when_not_worse(self, seed: Candidate) -> None:
+        assert judge(seed, None, taxonomy_version=SEED.version).reason == "no active model"
+        same = judge(seed, seed.model, taxonomy_version=SEED.version)
+        assert same.promote
+        assert same.active_macro_f1 == pytest.approx(seed.evaluation.clauses.macro_f1)
+
+    def test_rejects_a_worse_candidate(self, seed: Candidate) -> None:
+        # Every seed text in the training share relabelled 'none' except one: a bad model.
+        data = training_set(SEED, [], holdout_percent=20, decision_weight=1)
+        poison = [
+            DecisionLabel(t, "none" if i else "HATE.SLURS") for i, t in enumerate(data.train_texts)
+        ]
+        bad = train_candidate(SEED, poison, params=PARAMS, holdout_percent=20, decision_weight=1)
+        verdict = judge(bad, seed.model, taxonomy_version=SEED.version)
+        assert not verdict.promote
+        assert verdict.reason.startswith("macro-F1 ")
+        assert " < active " in verdict.reason
+
+    def test_a_model_of_another_taxonomy_is_replaced(self, seed: Candidate) -> None:
+        verdict = judge(seed, seed.model, taxonomy_version="2026.12.0")
+        assert (verdict.promote, verdict.reason) == (True, "taxonomy changed from 2026.11.0")

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from pp_classifier.learner import Classifier
+from pp_classifier.learning import held_out
+from pp_classifier.main import create_app
+from pp_classifier.rules import normalise
+from pp_classifier.settings import ClassifierSettings
+from pp_shared.events import TaggedEvent, TagMethod
+from pp_shared.testing.apps import produce, read_topic, running_app
+from pp_shared.testing.plugin import eventually
+from pp_shared.testing.samples import decision, escalation
+from pp_shared.testing.servers import Servers
+from pp_shared.topics import Topic, topic_name
+
+# No lexicon term of the seed taxonomy occurs in it, and its hash puts it in the training
+# share (checked below), so only the model can answer, and it can learn the answer.
+TEXT = "my cousin says the factory keeps everyone's papers until the debt is paid"
+CLAUSE = "INA.SCAMS"
+
+
+class TestLearningFromDecisions:
+    async def test_a_decision_becomes_a_label_and_the_retrained_model_answers_it(
+        self, servers: Servers, database_url: str, topic_prefix: str
+    ) -> None:
+        settings = ClassifierSettings(
+            database_url=database_url,
+            kafka_bootstrap_servers=servers.kafka_bootstrap,
+            topic_prefix=topic_prefix,
+            kafka_session_timeout_ms=servers.session_timeout_ms,
+            taxonomy_refresh_seconds=0.1,
+            retrain_check_seconds=0.1,
+            retrain_min_new_labels=1,
+        )
+        assert not held_out(normalise(TEXT), settings.holdout_percent)
+        validated = topic_name(Topic.EVENTS_VALIDATED, topic_prefix)
+        tagged_topic = topic_name(Topic.EVENTS_TAGGED, topic_prefix)
+
+        def esc(n: int) -> tuple[bytes, bytes]:
+            body = escalation(
+                event_id=f"e{n}",
+                escalation_id=f"esc-{n}",
+                suggested_clause_id=None,
+                text_excerpt=TEXT,
+                language="en",
+            )
+            return f"esc-{n}".encode(), orjson.dumps(body)
+
+        app = create_app(settings)
+        async with running_app(app) as client:
+            classifier: Classifier = app.state.classifier
+            await produce(servers.kafka_bootstrap, validated, [esc(1)])
+            (first,) = await read_topic(servers.kafka_bootstrap, tagged_topic, expect=1)
+            before = TaggedEvent.model_validate_json(first.value or b"").tags[0]
+            seed_version = before.model_version
+            assert before.clause_id != CLAUSE
+
+            label = decision(event_id="d1", escalation_id="esc-1", clause_id=CLAUSE)
+            await produce(servers.kafka_bootstrap, validated, [(b"esc-1", orjson.dumps(label))])
+
+            def promoted(models: list[dict[str, Any]]) -> bool:
+                return any(m["status"] == "active" and m["decision_labels"] == 1 for m in models)
+
+            async def models() -> list[dict[str, Any]]:
+                listed: list[dict[str, Any]] = (await client.get("/v1/models")).json()
+                return listed
+
+            listed = await eventually(models, promoted, timeout=120, interval=0.2)
+            retrained, seed = listed
+
+            async def serving() -> str | None:
+                return classifier.model.version if classifier.model else None
+
+            await eventually(serving, lambda v: v == retrained["version"])
+            active = (await client.get("/v1/models/active")).json()
+
+            await produce(servers.kafka_bootstrap, validated, [esc(2)])
+            out = await read_topic(servers.kafka_bootstrap, tagged_topic, expect=3)
+
+        after = {
+            t.event.event_id: t.tags
+            for t in (TaggedEvent.model_validate_json(r.value or b"") for r in out)
+            if t.tags
+        }["e2"][0]
+        assert (after.clause_id, after.area, after.method) == (CLAUSE, "INA", TagMethod.MODEL)
+        assert after.model_version == retrained["version"] != seed_version
+        assert (seed["version"], seed["status"]) == (seed_version, "retired")
+        assert retrained["version"].startswith("retrained-")
+        assert retrained["reason"].startswith("macro-F1 ")
+        assert active["version"] == retrained["version"]
+        evaluation = retrained["evaluation"]
+        assert evaluation["decision_labels"] == 1
+        assert evaluation["held_out_texts"] == seed["evaluation"]["held_out_texts"]
+        assert evaluation["clauses"]["macro_f1"] >= evaluation["active_macro_f1"]
