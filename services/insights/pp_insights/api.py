@@ -10,6 +10,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from pp_insights import analysis, service
+from pp_insights.metrics import QUERY_SECONDS
 from pp_insights.metrics_def import (
     DIMENSIONS,
     METRICS,
@@ -83,7 +84,8 @@ async def get_volume(
     """Escalations created per time bucket, grouped by up to two dimensions."""
     dims = [d.value for d in group_by or []]
     _raise(_duplicate_errors(dims) + _time_errors(start, end))
-    answer = await service.volume(pool, interval=interval, group_by=dims, start=start, end=end)
+    with QUERY_SECONDS.labels("volume").time():
+        answer = await service.volume(pool, interval=interval, group_by=dims, start=start, end=end)
     return tabular(answer, accept)
 
 
@@ -178,7 +180,9 @@ async def get_trends(
     accept: AcceptDep = None,
 ) -> Response:
     """A metric per time bucket and group, with sample sizes and 95% Wilson intervals."""
-    return tabular(await service.trends(pool, query=query), accept)
+    with QUERY_SECONDS.labels("trends").time():
+        answer = await service.trends(pool, query=query)
+    return tabular(answer, accept)
 
 
 @router.get("/metrics")
@@ -234,7 +238,9 @@ async def get_card(
     if "clause_id" not in filters and "area" not in filters:
         errors.append({"pointer": "/query/clause_id", "detail": "a card needs clause_id or area"})
     _raise(errors + _range_errors(start, end))
-    return tabular(await analysis.card(pool, start=start, end=end, filters=filters), accept)
+    with QUERY_SECONDS.labels("cards").time():
+        answer = await analysis.card(pool, start=start, end=end, filters=filters)
+    return tabular(answer, accept)
 
 
 @router.get(
@@ -259,17 +265,18 @@ async def get_movers(
     errors: list[dict[str, Any]] = []
     filters = _filters(request, _MOVER_PARAMS, errors)
     _raise(errors + _metric_errors(metric, ADDITIVE_METRICS) + _range_errors(start, end))
-    answer = await analysis.movers(
-        pool,
-        metric=_additive(metric),
-        dimension=dimension.value,
-        start=start,
-        end=end,
-        filters=filters,
-        min_sample=min_sample,
-        limit=limit,
-        direction=direction,
-    )
+    with QUERY_SECONDS.labels("movers").time():
+        answer = await analysis.movers(
+            pool,
+            metric=_additive(metric),
+            dimension=dimension.value,
+            start=start,
+            end=end,
+            filters=filters,
+            min_sample=min_sample,
+            limit=limit,
+            direction=direction,
+        )
     return tabular(answer, accept)
 
 
@@ -298,14 +305,15 @@ async def get_drilldown(
     _raise(errors + _metric_errors(metric, ADDITIVE_METRICS) + _range_errors(start, end))
     # A dimension the scope pins to one value explains nothing.
     dims = dims or [d for d in DIMENSIONS if len(filters.get(d, ())) != 1]
-    answer = await analysis.drilldown(
-        pool,
-        metric=_additive(metric),
-        start=start,
-        end=end,
-        filters=filters,
-        dimensions=dims,
-        limit=limit,
-        examples=examples,
-    )
+    with QUERY_SECONDS.labels("drilldown").time():
+        answer = await analysis.drilldown(
+            pool,
+            metric=_additive(metric),
+            start=start,
+            end=end,
+            filters=filters,
+            dimensions=dims,
+            limit=limit,
+            examples=examples,
+        )
     return tabular(answer, accept)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 
@@ -15,6 +17,8 @@ from pp_shared.logging import configure_logging
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import Runtime, attach_ops
 from pp_shared.topics import Topic
+
+log = logging.getLogger(__name__)
 
 SERVICE = "insights"
 GROUP = "pp-insights"
@@ -32,6 +36,15 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
             pool = await runtime.open_pool()
             await apply_migrations(pool, schema="insights", package="pp_insights")
             await service.finish_pending_rebuilds(pool)
+            keep = timedelta(days=settings.detail_retention_days)
+
+            async def retain() -> None:
+                dropped = await service.apply_retention(pool, now=datetime.now(UTC), keep=keep)
+                if dropped:
+                    log.info("retention dropped partitions", extra={"partitions": dropped})
+
+            await retain()
+            runtime.run_periodic("retention", settings.retention_interval_seconds, retain)
             await ensure_topics(settings, list(Topic))
             await runtime.open_producer()
             consumer = make_consumer(settings, group=GROUP, topics=[Topic.EVENTS_TAGGED])

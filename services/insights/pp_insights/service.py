@@ -10,6 +10,13 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
 from pp_insights import repository
+from pp_insights.metrics import (
+    BATCH_EVENTS,
+    EVENTS,
+    PARTITIONS_DROPPED,
+    REFRESH_SECONDS,
+    ROWS_RECOMPUTED,
+)
 from pp_insights.metrics_def import (
     METRICS,
     NO_QUEUE,
@@ -54,9 +61,37 @@ async def fold_batch(pool: asyncpg.Pool, *, records: Sequence[Record]) -> int:
     # One insertion order for every batch, so concurrent batches sharing events cannot
     # deadlock on the event_log primary key.
     log_rows.sort(key=lambda row: row[0])
+    received = len(log_rows)
+    async with pool.acquire() as conn:
+        horizon, missing = await repository.partition_state(conn, [r[3] for r in log_rows])
+        if horizon is not None:
+            # Their month is gone: storing them again would rebuild partial facts and
+            # overwrite the kept daily rollups with partial sums.
+            log_rows = [r for r in log_rows if r[3] >= horizon]
+            missing = [m for m in missing if m >= horizon]
+        if missing:
+            await repository.create_partitions(conn, missing)
+        async with conn.transaction():
+            touched = await repository.insert_event_log(conn, log_rows)
+            new = await _refresh(conn, escalation_ids=sorted(set(touched)))
+    BATCH_EVENTS.labels("received").observe(received)
+    BATCH_EVENTS.labels("new").observe(len(touched))
+    EVENTS.labels("new").inc(len(touched))
+    EVENTS.labels("duplicate").inc(len(log_rows) - len(touched))
+    EVENTS.labels("beyond_retention").inc(received - len(log_rows))
+    return new
+
+
+async def apply_retention(pool: asyncpg.Pool, *, now: datetime, keep: timedelta) -> list[str]:
+    """Drop the monthly partitions of the event log, facts and hourly rollups that end
+    before ``now - keep``; daily rollups are kept. Returns the partitions dropped."""
     async with pool.acquire() as conn, conn.transaction():
-        touched = await repository.insert_event_log(conn, log_rows)
-        return await _refresh(conn, escalation_ids=sorted(set(touched)))
+        # No refresh may read facts of a month while it goes.
+        await repository.lock_refresh(conn)
+        dropped = await repository.drop_partitions_before(conn, now - keep)
+    for name in dropped:
+        PARTITIONS_DROPPED.labels(name.partition(":")[0]).inc()
+    return dropped
 
 
 async def finish_pending_rebuilds(pool: asyncpg.Pool) -> list[str]:
@@ -79,13 +114,16 @@ async def _refresh(conn: asyncpg.Connection, *, escalation_ids: Sequence[str]) -
     if not escalation_ids:
         return 0
     await repository.lock_refresh(conn)
-    rows = await repository.refresh_facts(
-        conn, escalation_ids, overturned=OVERTURNED_OUTCOMES, unclassified=UNCLASSIFIED
-    )
-    hours = {_rollup_key(r, "hour") for r in rows}
-    days = {_rollup_key(r, "day") for r in rows}
-    await repository.refresh_rollups(conn, "hour", sorted(hours), unclear_reason=UNCLEAR_REASON)
-    await repository.refresh_rollups(conn, "day", sorted(days), unclear_reason=UNCLEAR_REASON)
+    with REFRESH_SECONDS.labels("facts").time():
+        rows = await repository.refresh_facts(
+            conn, escalation_ids, overturned=OVERTURNED_OUTCOMES, unclassified=UNCLASSIFIED
+        )
+    ROWS_RECOMPUTED.labels("escalation_facts").inc(sum(1 for r in rows if r["is_new"]))
+    for grain in ("hour", "day"):
+        keys = sorted({_rollup_key(r, grain) for r in rows})
+        with REFRESH_SECONDS.labels(f"rollup_{grain}").time():
+            await repository.refresh_rollups(conn, grain, keys, unclear_reason=UNCLEAR_REASON)
+        ROWS_RECOMPUTED.labels(f"rollup_{grain}").inc(len(keys))
     had_facts = {r["escalation_id"] for r in rows if not r["is_new"]}
     return sum(1 for r in rows if r["is_new"] and r["escalation_id"] not in had_facts)
 

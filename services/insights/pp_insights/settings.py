@@ -1,5 +1,18 @@
+from pydantic import Field
+
 from pp_shared.settings import ServiceSettings
 
 
 class InsightsSettings(ServiceSettings):
     port: int = 8083
+    detail_retention_days: int = Field(
+        default=400,
+        ge=31,
+        description=(
+            "Keep the event log, facts and hourly rollups this many days (whole UTC months"
+            " are dropped once they end before the horizon); daily rollups are kept."
+        ),
+    )
+    retention_interval_seconds: float = Field(
+        default=3600, gt=0, description="How often retention runs (it also runs at start)."
+    )

@@ -31,7 +31,7 @@ async def insert_event_log(conn: asyncpg.Connection, rows: Sequence[LogRow]) -> 
         SELECT i, t, e, o, b::jsonb, g::jsonb
         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
                     $6::text[]) AS u(i, t, e, o, b, g)
-        ON CONFLICT (event_id) DO NOTHING
+        ON CONFLICT (event_id, occurred_at) DO NOTHING
         RETURNING escalation_id
         """,
         *cols[:4],
@@ -74,7 +74,20 @@ async def refresh_facts(
     Ties in ``occurred_at`` break by ``event_id`` so that the answer never depends on
     arrival order; an escalation.created sent twice counts from its earliest event.
     """
-    return list(
+    # Delete, then insert: an escalation's row can move to another partition (its created_at
+    # changes when an earlier escalation.created arrives), and no unique index across
+    # partitions could back an upsert. The caller's refresh lock keeps one row per escalation.
+    before = list(
+        await conn.fetch(
+            """
+            DELETE FROM insights.escalation_facts WHERE escalation_id = ANY($1::text[])
+            RETURNING false AS is_new, escalation_id, created_at, area, clause_id, region,
+                      language, product_feature, queue, escalation_reason
+            """,
+            list(escalation_ids),
+        )
+    )
+    after = list(
         await conn.fetch(
             """
             WITH ev AS (
@@ -122,13 +135,7 @@ async def refresh_facts(
                        count(*) FILTER (WHERE NOT (body ->> 'agrees')::boolean) AS disagreements
                 FROM ev WHERE event_type = 'qa.reviewed' GROUP BY escalation_id
             ),
-            before AS (
-                SELECT escalation_id, created_at, area, clause_id, region, language,
-                       product_feature, queue, escalation_reason
-                FROM insights.escalation_facts
-                WHERE escalation_id = ANY($1::text[])
-            ),
-            after AS (
+            inserted AS (
                 INSERT INTO insights.escalation_facts AS f (
                     escalation_id, created_event_id, created_at, area, clause_id, region,
                     language, product_feature, queue, escalation_reason, reporter_type,
@@ -159,48 +166,17 @@ async def refresh_facts(
                 LEFT JOIN decision_counts dc USING (escalation_id)
                 LEFT JOIN appeal_counts ac USING (escalation_id)
                 LEFT JOIN qa_counts qc USING (escalation_id)
-                ON CONFLICT (escalation_id) DO UPDATE SET
-                    created_event_id = EXCLUDED.created_event_id,
-                    created_at = EXCLUDED.created_at,
-                    area = EXCLUDED.area,
-                    clause_id = EXCLUDED.clause_id,
-                    region = EXCLUDED.region,
-                    language = EXCLUDED.language,
-                    product_feature = EXCLUDED.product_feature,
-                    queue = EXCLUDED.queue,
-                    escalation_reason = EXCLUDED.escalation_reason,
-                    reporter_type = EXCLUDED.reporter_type,
-                    content_type = EXCLUDED.content_type,
-                    severity = EXCLUDED.severity,
-                    taxonomy_version = EXCLUDED.taxonomy_version,
-                    decisions = EXCLUDED.decisions,
-                    first_decision_id = EXCLUDED.first_decision_id,
-                    first_decision_at = EXCLUDED.first_decision_at,
-                    first_action = EXCLUDED.first_action,
-                    first_clause_id = EXCLUDED.first_clause_id,
-                    final_decision_id = EXCLUDED.final_decision_id,
-                    final_decision_at = EXCLUDED.final_decision_at,
-                    final_action = EXCLUDED.final_action,
-                    final_clause_id = EXCLUDED.final_clause_id,
-                    decision_latency_s = EXCLUDED.decision_latency_s,
-                    appeals_resolved = EXCLUDED.appeals_resolved,
-                    appeals_overturned = EXCLUDED.appeals_overturned,
-                    qa_reviews = EXCLUDED.qa_reviews,
-                    qa_disagreements = EXCLUDED.qa_disagreements,
-                    tag_agrees = EXCLUDED.tag_agrees,
-                    refreshed_at = now()
                 RETURNING f.escalation_id, f.created_at, f.area, f.clause_id, f.region,
                           f.language, f.product_feature, f.queue, f.escalation_reason
             )
-            SELECT false AS is_new, * FROM before
-            UNION ALL
-            SELECT true AS is_new, * FROM after
+            SELECT true AS is_new, * FROM inserted
             """,
             list(escalation_ids),
             list(overturned),
             unclassified,
         )
     )
+    return before + after
 
 
 async def refresh_rollups(
@@ -276,10 +252,79 @@ async def refresh_rollups(
 
 
 async def truncate_derived(conn: asyncpg.Connection) -> None:
-    """Empty the tables that are derived from event_log."""
+    """Empty the tables that are derived from event_log, but keep the daily rollups of the
+    time retention dropped: their events are gone, so nothing could derive them again."""
+    await conn.execute("TRUNCATE insights.escalation_facts, insights.rollup_hour")
     await conn.execute(
-        "TRUNCATE insights.escalation_facts, insights.rollup_hour, insights.rollup_day"
+        "DELETE FROM insights.rollup_day WHERE bucket >= coalesce("
+        " (SELECT dropped_before FROM insights.retention), '-infinity')"
     )
+
+
+async def partition_state(
+    conn: asyncpg.Connection, times: Sequence[datetime]
+) -> tuple[datetime | None, list[datetime]]:
+    """Retention's horizon (None before the first drop) and the months of ``times`` that
+    have no partition yet."""
+    row = await conn.fetchrow(
+        """
+        SELECT (SELECT dropped_before FROM insights.retention) AS dropped_before,
+               array(
+                   SELECT DISTINCT date_trunc('month', t AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                   FROM unnest($1::timestamptz[]) AS t
+                   WHERE to_regclass('insights.event_log_'
+                                     || to_char(t AT TIME ZONE 'UTC', 'YYYY_MM')) IS NULL
+                   ORDER BY 1
+               ) AS missing
+        """,
+        list(times),
+    )
+    assert row is not None
+    return row["dropped_before"], list(row["missing"])
+
+
+async def create_partitions(conn: asyncpg.Connection, months: Sequence[datetime]) -> None:
+    """Create the partitions of these months in their own short transaction, so that no
+    batch holds the parent tables' locks while it writes."""
+    async with conn.transaction():
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('insights.partitions', 0))"
+        )
+        await conn.execute(
+            "SELECT insights.ensure_month_partitions(m) FROM unnest($1::timestamptz[]) AS m",
+            list(months),
+        )
+
+
+async def drop_partitions_before(conn: asyncpg.Connection, horizon: datetime) -> list[str]:
+    """Drop every monthly partition (event log, facts, hourly rollups) that ends at or
+    before ``horizon`` and move the retention horizon to the end of the last one dropped.
+    Returns the partitions dropped. The caller holds the refresh lock."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('insights.partitions', 0))")
+    rows = await conn.fetch(
+        """
+        SELECT c.relname AS name, p.relname AS parent,
+               (regexp_match(pg_get_expr(c.relpartbound, c.oid),
+                             'TO \\(''([^'']+)''\\)'))[1]::timestamptz AS upper
+        FROM pg_inherits i
+        JOIN pg_class c ON c.oid = i.inhrelid
+        JOIN pg_class p ON p.oid = i.inhparent
+        JOIN pg_namespace n ON n.oid = p.relnamespace
+        WHERE n.nspname = 'insights'
+          AND p.relname IN ('event_log', 'escalation_facts', 'rollup_hour')
+        """
+    )
+    doomed = [r for r in rows if r["upper"] <= horizon]
+    if not doomed:
+        return []
+    for r in doomed:
+        # Names come from the catalogue and are quoted.
+        await conn.execute(f'DROP TABLE insights."{r["name"]}"')
+    await conn.execute(
+        "UPDATE insights.retention SET dropped_before = greatest(dropped_before, $1)",
+        max(r["upper"] for r in doomed),
+    )
+    return sorted(f"{r['parent']}:{r['name']}" for r in doomed)
 
 
 async def claim_pending_rebuilds(conn: asyncpg.Connection) -> list[str]:
