@@ -26,6 +26,7 @@ from pp_classifier.learning import (
     Candidate,
     DecisionLabel,
     Verdict,
+    cached_seed_candidate,
     evaluation_json,
     judge,
     train_candidate,
@@ -40,35 +41,19 @@ from pp_shared.problems import NotFound
 
 log = logging.getLogger(__name__)
 
-# Seed models are deterministic for a taxonomy version and settings; replicas in one process
-# (tests, the benchmark) share them instead of training again.
-_SEED_CACHE: dict[tuple[str, str, int, int], Candidate] = {}
-
 
 def training_params(settings: ClassifierSettings) -> TrainingParams:
     return TrainingParams(threshold=settings.model_threshold)
 
 
 def seed_candidate(taxonomy: Taxonomy, settings: ClassifierSettings) -> Candidate:
-    """The seed model of ``taxonomy`` (trained once per process)."""
-    params = training_params(settings)
-    key = (
-        taxonomy.version,
-        repr(params),
-        settings.holdout_percent,
-        settings.decision_label_weight,
+    """The seed model of ``taxonomy`` for these settings (trained once per process)."""
+    return cached_seed_candidate(
+        taxonomy,
+        params=training_params(settings),
+        holdout_percent=settings.holdout_percent,
+        decision_weight=settings.decision_label_weight,
     )
-    cached = _SEED_CACHE.get(key)
-    if cached is None:
-        cached = train_candidate(
-            taxonomy,
-            [],
-            params=params,
-            holdout_percent=settings.holdout_percent,
-            decision_weight=settings.decision_label_weight,
-        )
-        _SEED_CACHE[key] = cached
-    return cached
 
 
 class ModelSummary(BaseModel):

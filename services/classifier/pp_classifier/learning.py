@@ -125,6 +125,29 @@ def train_candidate(
     return Candidate(model, evaluate(model, data.test_texts, data.test_labels), data)
 
 
+# Seed models are deterministic for a taxonomy version and parameters; replicas and commands
+# in one process (tests, the benchmark) share them instead of training again.
+_SEED_CACHE: dict[tuple[str, TrainingParams, int, int], Candidate] = {}
+
+
+def cached_seed_candidate(
+    taxonomy: Taxonomy, *, params: TrainingParams, holdout_percent: int, decision_weight: int
+) -> Candidate:
+    """The seed model of ``taxonomy`` (no decision labels), trained once per process."""
+    key = (taxonomy.version, params, holdout_percent, decision_weight)
+    cached = _SEED_CACHE.get(key)
+    if cached is None:
+        cached = train_candidate(
+            taxonomy,
+            [],
+            params=params,
+            holdout_percent=holdout_percent,
+            decision_weight=decision_weight,
+        )
+        _SEED_CACHE[key] = cached
+    return cached
+
+
 @dataclass(frozen=True)
 class Verdict:
     promote: bool
