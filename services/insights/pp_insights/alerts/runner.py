@@ -1,0 +1,91 @@
+"""The alerting tasks of one insights process: the evaluation scheduler and the outbox
+sender, started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from pp_insights.alerts.evaluator import Clock, evaluate_all, wall_clock
+from pp_insights.alerts.notifiers import Notifiers
+from pp_insights.alerts.sender import OutboxSender
+from pp_insights.alerts.service import seed_rules
+from pp_insights.alerts.settings import AlertSettings
+from pp_shared.topics import Topic, topic_name
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Alerts:
+    """What ``alerts_running`` started; tests drive ``evaluate`` and ``sender`` directly."""
+
+    sender: OutboxSender
+    evaluate: Callable[[], Awaitable[int]]
+    wake_sender: asyncio.Event
+
+
+async def _every(name: str, interval: float, job: Callable[[], Awaitable[object]],
+                 wake: asyncio.Event | None = None) -> None:  # fmt: skip
+    while True:
+        try:
+            await job()
+        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
+            # A database blip must not end the job: log it and try at the next tick.
+            log.exception("alerts job failed", extra={"job": name, "error": type(exc).__name__})
+        if wake is None:
+            await asyncio.sleep(interval)
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), interval)  # woken early by new outbox rows
+        wake.clear()
+
+
+@contextlib.asynccontextmanager
+async def alerts_running(
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer | None,
+    settings: AlertSettings,
+    *,
+    clock: Clock = wall_clock,
+    rng: random.Random | None = None,
+) -> AsyncIterator[Alerts]:
+    """Seed the rules, then evaluate every ``alert_evaluation_interval_seconds`` and deliver
+    the outbox until the block ends; both tasks are cancelled and awaited on the way out."""
+    await seed_rules(pool, settings=settings, now=clock())
+    topic = topic_name(Topic.BREACHES, getattr(settings, "topic_prefix", ""))
+    notifiers = Notifiers(settings, producer, topic)
+    sender = OutboxSender(pool, notifiers, settings, clock=clock, rng=rng)
+    wake = asyncio.Event()
+
+    async def evaluate() -> int:
+        evaluated = await evaluate_all(pool, now=clock(), settings=settings)
+        wake.set()
+        return evaluated
+
+    tasks = [
+        asyncio.create_task(
+            _every("evaluate", settings.alert_evaluation_interval_seconds, evaluate),
+            name="insights-alerts-evaluate",
+        ),
+        asyncio.create_task(
+            _every("send", settings.alert_sender_interval_seconds, sender.deliver_due, wake),
+            name="insights-alerts-send",
+        ),
+    ]
+    try:
+        yield Alerts(sender=sender, evaluate=evaluate, wake_sender=wake)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await notifiers.close()

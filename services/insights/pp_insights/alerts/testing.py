@@ -1,0 +1,234 @@
+"""Test helpers for alerting: a manual clock, a local HTTP receiver standing in for Slack
+(incoming webhooks and the Web API) and for JSON webhooks, an app that runs the alert tasks,
+and escalations folded into the rollups."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+from aiohttp import web
+from fastapi import FastAPI
+
+from pp_insights import service as insights_service
+from pp_insights.alerts.api import router
+from pp_insights.alerts.notifiers import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from pp_insights.alerts.runner import Alerts, alerts_running
+from pp_insights.alerts.settings import AlertSettings
+from pp_shared.db import apply_migrations
+from pp_shared.embedded import free_port
+from pp_shared.events import UNCLASSIFIED, Tag, TaggedEvent, TagMethod, area_of, parse_event
+from pp_shared.kafka import ensure_topics
+from pp_shared.problems import install_problem_handlers
+from pp_shared.service import Runtime
+from pp_shared.settings import ServiceSettings
+from pp_shared.testing.apps import record
+from pp_shared.testing.samples import escalation
+from pp_shared.topics import Topic
+
+
+class AlertTestSettings(ServiceSettings, AlertSettings):
+    """What the insights settings look like once they inherit AlertSettings."""
+
+
+class ManualClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+    def set(self, when: datetime) -> datetime:
+        self.now = when
+        return self.now
+
+
+@dataclass
+class Received:
+    """One request the receiver accepted."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """A real HTTP server on 127.0.0.1: ``/slack/<name>`` (incoming webhooks),
+    ``/api/<method>`` (Slack Web API) and ``/hook/<name>`` (signed JSON webhooks).
+
+    ``script`` holds responses ``(status, headers)`` to give before accepting again;
+    ``hang`` makes requests wait until the test ends (a sender killed mid-delivery);
+    ``stop()`` and ``start()`` take the server off and back on the same port."""
+
+    secret: str = ""
+    port: int = field(default_factory=free_port)
+    received: list[Received] = field(default_factory=list)
+    script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    hang: bool = False
+    hanging: int = 0
+    bad_signatures: int = 0
+    _release: asyncio.Event = field(default_factory=asyncio.Event)
+    _runner: web.AppRunner | None = None
+    _ts: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/{kind}/{name}", self._handle)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            self._release.set()
+            await self._runner.cleanup()
+            self._runner = None
+            self._release = asyncio.Event()
+
+    def of(self, prefix: str) -> list[Received]:
+        return [r for r in self.received if r.path.startswith(prefix)]
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        if self.hang:
+            self.hanging += 1
+            await self._release.wait()
+            return web.Response(status=503)
+        if self.script:
+            status, headers = self.script.pop(0)
+            return web.Response(status=status, headers=headers, text="scripted")
+        headers = {k: v for k, v in request.headers.items()}
+        kind = request.match_info["kind"]
+        if kind == "hook" and self.secret:
+            expected = sign(self.secret, headers.get(TIMESTAMP_HEADER, ""), body)
+            if not hmac.compare_digest(expected, headers.get(SIGNATURE_HEADER, "")):
+                self.bad_signatures += 1
+                return web.Response(status=401, text="bad signature")
+        self.received.append(Received(request.path, headers, body))
+        if kind == "api":
+            self._ts += 1
+            fields = orjson.loads(body) if body.startswith(b"{") else dict(await request.post())
+            channel = fields.get("channel", "C0")
+            answer = {"ok": True, "channel": channel, "ts": f"1700000000.{self._ts:06d}"}
+            return web.json_response(answer)
+        return web.Response(text="ok")
+
+
+def tagged(event: dict[str, Any], offset: int) -> Any:
+    """A tagged-topic record whose top tag is the escalation's declared clause."""
+    tags: tuple[Tag, ...] = ()
+    if event["event_type"] == "escalation.created":
+        clause = event.get("suggested_clause_id") or UNCLASSIFIED
+        tags = (
+            Tag(
+                clause_id=clause,
+                area=area_of(clause),
+                method=TagMethod.DECLARED,
+                confidence=1.0,
+                taxonomy_version="t1",
+                model_version="m1",
+            ),
+        )
+    body = TaggedEvent(event=parse_event(orjson.dumps(event)), tags=tags)
+    return record(
+        "tagged",
+        orjson.dumps(body.model_dump(mode="json", exclude_none=True)),
+        key=event["escalation_id"].encode(),
+        offset=offset,
+    )
+
+
+def escalations(
+    hour: datetime,
+    *,
+    clause: str,
+    region: str,
+    total: int,
+    unclear: int,
+    tag: str = "",
+) -> list[dict[str, Any]]:
+    """``total`` escalations created in ``hour`` for one clause and region, ``unclear`` of
+    them with reason policy_unclear."""
+    out = []
+    for i in range(total):
+        eid = f"{tag}{clause}-{region}-{hour:%Y%m%d%H}-{i}"
+        out.append(
+            escalation(
+                event_id=eid,
+                escalation_id=eid,
+                occurred_at=(hour + timedelta(minutes=i % 60)).isoformat(),
+                suggested_clause_id=clause,
+                region=region,
+                language=region.lower(),
+                escalation_reason="policy_unclear" if i < unclear else "other",
+            )
+        )
+    return out
+
+
+async def fold(pool: Any, events: Sequence[dict[str, Any]]) -> None:
+    """Fold events into facts and rollups as the consumer does, in batches."""
+    for start in range(0, len(events), 1000):
+        chunk = events[start : start + 1000]
+        await insights_service.fold_batch(
+            pool, records=[tagged(e, start + i) for i, e in enumerate(chunk)]
+        )
+
+
+def hour_at(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+@dataclass
+class RunningApp:
+    app: FastAPI
+    client: httpx.AsyncClient
+    alerts: Alerts
+    runtime: Runtime
+
+
+@contextlib.asynccontextmanager
+async def alerts_app(
+    settings: AlertTestSettings, clock: ManualClock, *, migrate: bool = True
+) -> AsyncIterator[RunningApp]:
+    """An app as insights will wire it: pool, producer, the alerts router and tasks."""
+    runtime = Runtime("insights", settings)
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.include_router(router)
+    app.state.runtime = runtime
+    app.state.alerts_clock = clock
+    try:
+        pool = await runtime.open_pool()
+        if migrate:
+            await apply_migrations(pool, schema="insights", package="pp_insights")
+            await insights_service.finish_pending_rebuilds(pool)
+        await ensure_topics(settings, [Topic.BREACHES])
+        producer = await runtime.open_producer()
+        async with alerts_running(pool, producer, settings, clock=clock) as alerts:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                yield RunningApp(app, client, alerts, runtime)
+    finally:
+        await runtime.close()
