@@ -51,5 +51,8 @@ test: lint typecheck
 bench: install
 	$(PY) tests/bench/bench_pipeline.py $(BENCH_ARGS)
 
+bench-insights: install
+	$(PY) tests/bench/bench_insights.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .policypulse .pytest_cache .mypy_cache .ruff_cache
