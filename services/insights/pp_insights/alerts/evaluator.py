@@ -221,10 +221,13 @@ def _judge(
     cond = spec.condition
     rising = cond.op.rising
     evidence["op"] = cond.op.value
+    # Unrounded, for the tests; the evidence shows 6 digits.
+    baseline: float | None = None
     if isinstance(cond, StaticCondition):
         evidence["threshold"] = cond.threshold
     elif isinstance(cond, ChangeCondition):
         base_value, _ = _value(metric, baselines[0].get(key), spec.quantile)
+        baseline = base_value
         evidence["baseline"] = _rounded(base_value)
         evidence["factor"] = cond.factor
         if base_value is not None:
@@ -242,12 +245,14 @@ def _judge(
             # Half a success of prior keeps a baseline of 0 of n from making every success
             # infinitely surprising (and 100% from making every failure so).
             p0 = (x0 + 0.5) / (n0 + 1) if n0 else None
+        baseline = p0
         evidence["baseline"] = _rounded(p0)
     else:
         assert isinstance(cond, StatisticalCondition)
         evidence["confidence"] = cond.confidence
         past = [b[key].counters[_counters_of(metric)[0]] if key in b else 0 for b in baselines]
-        evidence["baseline"] = _rounded(seasonal_mean(past))
+        baseline = seasonal_mean(past)
+        evidence["baseline"] = _rounded(baseline)
         evidence["baseline_counts"] = past
     if value is None:
         return False, "no_sample"
@@ -256,7 +261,7 @@ def _judge(
     if isinstance(cond, StaticCondition):
         return _verdict(cond.op.holds(value, cond.threshold))
     if isinstance(cond, ChangeCondition):
-        base_value = evidence["baseline"]
+        base_value = baseline
         if base_value is None:
             return False, "no_baseline"
         # From nothing to something is an infinite rise; nothing to nothing is no change.
@@ -264,15 +269,15 @@ def _judge(
         evidence["ratio"] = _rounded(ratio, 4) if not math.isinf(ratio) else None
         return _verdict(cond.op.holds(ratio, cond.factor))
     assert isinstance(cond, StatisticalCondition)
-    if evidence["baseline"] is None:
+    if baseline is None:
         return False, "no_baseline"
     if isinstance(metric, RateMetric):
         x = evidence["numerator"]
-        p = binomial_p(x, sample, evidence["baseline"], rising=rising)
+        p = binomial_p(x, sample, baseline, rising=rising)
     else:
-        p = poisson_p(int(value), evidence["baseline"], rising=rising)
+        p = poisson_p(int(value), baseline, rising=rising)
     evidence["p_value"] = float(f"{p:.6g}")
-    direction = value > evidence["baseline"] if rising else value < evidence["baseline"]
+    direction = value > baseline if rising else value < baseline
     return _verdict(direction and p < 1 - cond.confidence)
 
 

@@ -30,13 +30,21 @@ class Alerts:
     sender: OutboxSender
     evaluate: Callable[[], Awaitable[int]]
     wake_sender: asyncio.Event
+    passes: dict[str, int]
+    """Completed runs of each task, so tests can wait for one instead of for time."""
 
 
-async def _every(name: str, interval: float, job: Callable[[], Awaitable[object]],
-                 wake: asyncio.Event | None = None) -> None:  # fmt: skip
+async def _every(
+    name: str,
+    interval: float,
+    job: Callable[[], Awaitable[object]],
+    passes: dict[str, int],
+    wake: asyncio.Event | None = None,
+) -> None:
     while True:
         try:
             await job()
+            passes[name] = passes.get(name, 0) + 1
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
             # A database blip must not end the job: log it and try at the next tick.
             log.exception("alerts job failed", extra={"job": name, "error": type(exc).__name__})
@@ -64,6 +72,7 @@ async def alerts_running(
     notifiers = Notifiers(settings, producer, topic)
     sender = OutboxSender(pool, notifiers, settings, clock=clock, rng=rng)
     wake = asyncio.Event()
+    passes: dict[str, int] = {"evaluate": 0, "send": 0}
 
     async def evaluate() -> int:
         evaluated = await evaluate_all(pool, now=clock(), settings=settings)
@@ -72,16 +81,18 @@ async def alerts_running(
 
     tasks = [
         asyncio.create_task(
-            _every("evaluate", settings.alert_evaluation_interval_seconds, evaluate),
+            _every("evaluate", settings.alert_evaluation_interval_seconds, evaluate, passes),
             name="insights-alerts-evaluate",
         ),
         asyncio.create_task(
-            _every("send", settings.alert_sender_interval_seconds, sender.deliver_due, wake),
+            _every(
+                "send", settings.alert_sender_interval_seconds, sender.deliver_due, passes, wake
+            ),
             name="insights-alerts-send",
         ),
     ]
     try:
-        yield Alerts(sender=sender, evaluate=evaluate, wake_sender=wake)
+        yield Alerts(sender=sender, evaluate=evaluate, wake_sender=wake, passes=passes)
     finally:
         for task in tasks:
             task.cancel()

@@ -30,6 +30,7 @@ from pp_shared.problems import install_problem_handlers
 from pp_shared.service import Runtime
 from pp_shared.settings import ServiceSettings
 from pp_shared.testing.apps import record
+from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import escalation
 from pp_shared.topics import Topic
 
@@ -200,6 +201,15 @@ def hour_at(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
+async def wait_for_passes(alerts: Alerts, **at_least: int) -> None:
+    """Wait until each named task completed at least that many runs."""
+
+    async def probe() -> dict[str, int]:
+        return dict(alerts.passes)
+
+    await eventually(probe, lambda p: all(p[k] >= n for k, n in at_least.items()))
+
+
 @dataclass
 class RunningApp:
     app: FastAPI
@@ -227,6 +237,9 @@ async def alerts_app(
         await ensure_topics(settings, [Topic.BREACHES])
         producer = await runtime.open_producer()
         async with alerts_running(pool, producer, settings, clock=clock) as alerts:
+            # The tasks' first runs happen at start; tests begin once they are over, so
+            # that nothing the test writes is seen by a run it did not ask for.
+            await wait_for_passes(alerts, evaluate=1, send=1)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
                 yield RunningApp(app, client, alerts, runtime)
