@@ -29,6 +29,13 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Nothing to reset: the services change session state only inside transactions
+    (``SET LOCAL``, transaction-level advisory locks), and asyncpg still rolls back a
+    transaction left open. The default reset query (RESET ALL, UNLISTEN, CLOSE ALL, advisory
+    unlock) would cost a round trip on every release."""
+
+
 async def create_pool(url: str, *, max_size: int = 10, timeout: float = 5.0) -> Pool:
     """Open a pool; fails fast (``timeout`` seconds) when the server does not answer."""
     pool = await asyncpg.create_pool(
@@ -36,6 +43,7 @@ async def create_pool(url: str, *, max_size: int = 10, timeout: float = 5.0) -> 
         min_size=1,
         max_size=max_size,
         init=_init_connection,
+        reset=_keep_session,
         timeout=timeout,
         command_timeout=60,
     )

@@ -14,7 +14,7 @@ class TestMigrations:
             )
         finally:
             await pool.close()
-        assert first == ["001_event_log.sql"]
+        assert first == ["001_event_log.sql", "002_dead_letter_replay.sql"]
         assert second == []
         assert tables == 4  # events, conflicts, dead_letters, schema_migrations
 
@@ -25,3 +25,19 @@ class TestMigrations:
         finally:
             await pool.close()
         assert value == {"a": [1, {"b": None}]}
+
+    async def test_a_transaction_left_open_is_rolled_back_on_release(
+        self, database_url: str
+    ) -> None:
+        pool = await create_pool(database_url, max_size=1)
+        try:
+            await pool.execute("CREATE TABLE t (x int)")
+            conn = await pool.acquire()
+            await conn.execute("BEGIN")
+            await conn.execute("INSERT INTO t VALUES (1)")
+            await pool.release(conn)
+            async with pool.acquire() as again:
+                assert again.is_in_transaction() is False
+                assert await again.fetchval("SELECT count(*) FROM t") == 0
+        finally:
+            await pool.close()
