@@ -524,7 +524,7 @@ async def evaluate_all(pool: asyncpg.Pool, *, now: datetime, settings: AlertSett
                         continue
                     await evaluate_rule(conn, rule, now=now, settings=settings)
                     evaluated += 1
-            except (asyncpg.PostgresError, ValueError) as exc:
+            except Exception as exc:  # one bad rule must not stop the others
                 m.RULE_ERRORS.inc()
                 log.exception(
                     "rule evaluation failed",

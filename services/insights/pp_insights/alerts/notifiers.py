@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -36,6 +37,10 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from pp_insights.alerts.rules import ChannelType, url_problem
 from pp_insights.alerts.settings import AlertSettings
+
+# slack-sdk logs request URLs (a webhook URL is its secret) and bodies at DEBUG.
+_SLACK_LOG = logging.getLogger("pp_insights.alerts.slack")
+_SLACK_LOG.setLevel(logging.WARNING)
 
 TIMESTAMP_HEADER = "X-PolicyPulse-Timestamp"
 SIGNATURE_HEADER = "X-PolicyPulse-Signature"
@@ -266,6 +271,7 @@ class Notifiers:
             timeout=max(1, round(self.settings.alert_http_timeout_seconds)),
             session=self._aiohttp(),
             retry_handlers=[],
+            logger=_SLACK_LOG,
         )
         response = await client.send(text=text, blocks=blocks)
         return _http_outcome(response.status_code, _header(response.headers, "Retry-After"), now)
@@ -288,6 +294,7 @@ class Notifiers:
             timeout=max(1, round(self.settings.alert_http_timeout_seconds)),
             session=self._aiohttp(),
             retry_handlers=[],
+            logger=_SLACK_LOG,
         )
         text, blocks = message(payload, base_url=self.settings.alert_link_base_url)
         try:

@@ -45,8 +45,8 @@ async def _every(
         try:
             await job()
             passes[name] = passes.get(name, 0) + 1
-        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
-            # A database blip must not end the job: log it and try at the next tick.
+        except Exception as exc:  # the job must outlive any one failed run
+            # A database blip or one bad row must not end alerting: log and retry next tick.
             log.exception("alerts job failed", extra={"job": name, "error": type(exc).__name__})
         if wake is None:
             await asyncio.sleep(interval)

@@ -1,0 +1,179 @@
+"""The statistics, backoff, signatures and messages of alerting, and rule evaluation over
+real rollups for the count conditions (change versus last week, Poisson versus seasons)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from pp_insights import service as insights_service
+from pp_insights.alerts.evaluator import observe
+from pp_insights.alerts.notifiers import message, retry_after_seconds, sign
+from pp_insights.alerts.rules import RuleSpec
+from pp_insights.alerts.sender import backoff
+from pp_insights.alerts.stats import binomial_p, poisson_p, seasonal_mean
+from pp_insights.alerts.testing import AlertTestSettings, escalations, fold, hour_at
+from pp_shared.db import Pool, apply_migrations, create_pool
+
+NOW = hour_at("2026-11-20T10:20:00Z")
+HOUR = hour_at("2026-11-20T10:00:00Z")
+
+
+class TestStatistics:
+    def test_binomial_tail(self) -> None:
+        # P(X >= 3), X ~ Binomial(10, 0.1) = 1 - (0.9^10 + 10 * 0.1 * 0.9^9 + 45 * 0.01 * 0.9^8)
+        assert binomial_p(3, 10, 0.1, rising=True) == pytest.approx(0.0701908264, abs=1e-10)
+        # P(X <= 0), X ~ Binomial(10, 0.3) = 0.7^10
+        assert binomial_p(0, 10, 0.3, rising=False) == pytest.approx(0.7**10, abs=1e-12)
+        assert binomial_p(0, 0, 0.3, rising=True) == 1.0
+
+    def test_poisson_tail_and_seasonal_mean(self) -> None:
+        # P(X >= 5), X ~ Poisson(1) = 1 - e^-1 (1 + 1 + 1/2 + 1/6 + 1/24)
+        assert poisson_p(5, 1.0, rising=True) == pytest.approx(0.0036598468, abs=1e-10)
+        assert seasonal_mean([10, 12, 8, 10]) == 10.125
+        assert seasonal_mean([0, 0, 0, 0]) == 0.125
+
+
+class TestDelivery:
+    def test_backoff_doubles_up_to_the_cap(self) -> None:
+        settings = AlertTestSettings(
+            alert_retry_base_seconds=5, alert_retry_max_seconds=60, alert_retry_jitter=0
+        )
+        rng = random.Random(1)
+        assert [backoff(n, settings, rng) for n in range(1, 7)] == [5, 10, 20, 40, 60, 60]
+        jittered = AlertTestSettings(alert_retry_base_seconds=5, alert_retry_jitter=0.2)
+        delays = [backoff(1, jittered, random.Random(seed)) for seed in range(50)]
+        assert all(5 <= d <= 6 for d in delays)
+        assert len(set(delays)) == 50
+
+    def test_retry_after_as_seconds_or_date(self) -> None:
+        assert retry_after_seconds("120", NOW) == 120.0
+        assert retry_after_seconds("Fri, 20 Nov 2026 10:25:00 GMT", NOW) == 300.0
+        assert retry_after_seconds("soon", NOW) is None
+        assert retry_after_seconds("999999", NOW) == 3600.0
+
+    def test_signature_is_hmac_sha256_of_timestamp_dot_body(self) -> None:
+        body = b'{"type":"breach.firing"}'
+        expected = hmac.new(b"k", b"1763634000." + body, hashlib.sha256).hexdigest()
+        assert sign("k", "1763634000", body) == f"v1={expected}"
+
+    def test_block_kit_message(self) -> None:
+        evidence: dict[str, Any] = {
+            "value": 0.5,
+            "sample": 40,
+            "op": ">",
+            "threshold": 0.3,
+            "window": {"from": "2026-11-20T10:00:00Z", "to": "2026-11-20T11:00:00Z"},
+            "drilldown": "http://gw/v1/insights/drilldown?metric=overturn_rate",
+        }
+        payload = {
+            "breach_id": 7,
+            "transition": "firing",
+            "rule_id": "r",
+            "rule_version": 2,
+            "rule_name": "Overturns",
+            "metric": "overturn_rate",
+            "severity": "high",
+            "scope": {"filters": {"area": ["HATE"]}, "group": {"clause_id": "HATE.SLURS"}},
+            "evidence": evidence,
+            "peak_evidence": evidence,
+            "breach_url": "/v1/breaches/7",
+        }
+        text, blocks = message(payload, base_url="http://gw")
+        assert text == (
+            "FIRING: Overturns (clause_id=HATE.SLURS, area=HATE): 0.5 (n=40) > threshold 0.3"
+        )
+        rendered = [b.to_dict() for b in blocks]
+        assert [b["type"] for b in rendered] == ["header", "section", "actions", "context"]
+        fields = [f["text"] for f in rendered[1]["fields"]]
+        assert fields[:5] == [
+            "*Metric*\noverturn_rate",
+            "*Severity*\nhigh",
+            "*Area*\nHATE",
+            "*Clause*\nHATE.SLURS",
+            "*Value*\n0.5 (n=40) > threshold 0.3",
+        ]
+        assert [e["url"] for e in rendered[2]["elements"]] == [
+            "http://gw/v1/insights/drilldown?metric=overturn_rate",
+            "http://gw/v1/breaches/7",
+        ]
+        assert rendered[3]["elements"][0]["text"] == "breach 7 · rule r v2"
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[Pool]:
+    p = await create_pool(database_url)
+    try:
+        await apply_migrations(p, schema="insights", package="pp_insights")
+        await insights_service.finish_pending_rebuilds(p)
+        yield p
+    finally:
+        await p.close()
+
+
+def volume_rule(condition: dict[str, Any]) -> RuleSpec:
+    return RuleSpec.model_validate(
+        {
+            "id": "vbda-volume",
+            "name": "VBDA.THREATS volume",
+            "metric": "volume",
+            "scope": {"clause_id": "VBDA.THREATS"},
+            "group_by": ["region"],
+            "window": "1h",
+            "condition": condition,
+            "min_sample": 5,
+        }
+    )
+
+
+async def fold_weeks(pool: Pool) -> None:
+    """DE: 10, 12, 8, 10 escalations in this hour of the four weeks before, 30 now;
+    FR: 10 each week, 14 now."""
+    events = []
+    for weeks, (de, fr) in enumerate([(30, 14), (10, 10), (12, 10), (8, 10), (10, 10)]):
+        hour = HOUR - timedelta(weeks=weeks)
+        events += escalations(hour, clause="VBDA.THREATS", region="DE", total=de, unclear=0)
+        events += escalations(hour, clause="VBDA.THREATS", region="FR", total=fr, unclear=0)
+    await fold(pool, events)
+
+
+class TestCountConditions:
+    async def test_change_versus_the_same_hour_last_week(self, pool: Pool) -> None:
+        await fold_weeks(pool)
+        spec = volume_rule({"kind": "change", "op": ">=", "factor": 3, "offset": "7d"})
+        async with pool.acquire() as conn:
+            got = await observe(conn, spec, now=NOW, extra_groups=[], link_base_url="http://gw")
+        assert [(o.group, o.breaching, o.reason) for o in got] == [
+            ({"region": "DE"}, True, "breaching"),
+            ({"region": "FR"}, False, "within"),
+        ]
+        assert {k: got[0].evidence[k] for k in ("value", "baseline", "ratio", "threshold")} == {
+            "value": 30.0,
+            "baseline": 10.0,
+            "ratio": 3.0,
+            "threshold": 30.0,
+        }
+
+    async def test_poisson_against_four_seasons(self, pool: Pool) -> None:
+        await fold_weeks(pool)
+        spec = volume_rule({"kind": "statistical", "confidence": 0.99, "season": "7d"})
+        async with pool.acquire() as conn:
+            got = await observe(conn, spec, now=NOW, extra_groups=[], link_base_url="http://gw")
+        de, fr = got
+        assert (de.breaching, de.evidence["baseline_counts"], de.evidence["baseline"]) == (
+            True,
+            [10, 12, 8, 10],
+            10.125,
+        )
+        assert de.evidence["p_value"] == float(f"{poisson_p(30, 10.125, rising=True):.6g}")
+        assert de.evidence["p_value"] < 1e-6
+        # 14 against 10.125 is ordinary (p about 0.16).
+        assert (fr.breaching, fr.reason, fr.evidence["baseline"]) == (False, "within", 10.125)
+        assert fr.evidence["p_value"] == float(f"{poisson_p(14, 10.125, rising=True):.6g}")
+        assert fr.evidence["p_value"] > 0.01
