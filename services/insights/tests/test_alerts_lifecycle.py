@@ -530,6 +530,24 @@ class TestBadConfiguration:
             "the host is not in the webhook allowlist (PP_ALERT_WEBHOOK_ALLOWED_HOSTS)"
         )
 
+    async def test_redirects_are_never_followed(
+        self, running: RunningApp, receiver: Receiver, clock: ManualClock
+    ) -> None:
+        pool = pool_of(running)
+        assert (
+            await running.client.post("/v1/rules", json=threshold_rule(receiver))
+        ).status_code == 201
+        await fold_hour(pool, SPIKE, unclear=10)
+        await evaluate_at(running, clock, SPIKE + timedelta(minutes=10))
+        inside = {"Location": "http://169.254.169.254/latest/meta-data"}
+        receiver.script += [(302, inside), (307, inside)]
+        assert await running.alerts.sender.deliver_due() == 2  # topic only
+        assert await attempts(pool) == [
+            ("policy", "firing", "failed", None, "redirect refused (HTTP 302)"),
+            ("ops", "firing", "failed", 307, "HTTP 307"),
+        ]
+        assert receiver.script == []
+
 
 def _errors(kind: str, reason: str) -> float:
     value = REGISTRY.get_sample_value(

@@ -67,6 +67,18 @@ _SLACK_PERMANENT = frozenset(
 )
 
 
+class RedirectRefused(aiohttp.ClientError):
+    """A Slack target answered with a redirect, which is never followed."""
+
+
+async def _refuse_redirect(
+    session: aiohttp.ClientSession, context: Any, params: aiohttp.TraceRequestRedirectParams
+) -> None:
+    # aiohttp follows redirects by default and slack-sdk does not turn that off; a
+    # redirect could lead to an address outside the allowlist.
+    raise RedirectRefused(f"redirect refused (HTTP {params.response.status})")
+
+
 @dataclass
 class Outcome:
     """The result of one delivery attempt."""
@@ -215,8 +227,11 @@ class Notifiers:
 
     def _aiohttp(self) -> aiohttp.ClientSession:
         if self._session is None:
+            trace = aiohttp.TraceConfig()
+            trace.on_request_redirect.append(_refuse_redirect)
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.settings.alert_http_timeout_seconds)
+                timeout=aiohttp.ClientTimeout(total=self.settings.alert_http_timeout_seconds),
+                trace_configs=[trace],
             )
         return self._session
 
@@ -251,6 +266,8 @@ class Notifiers:
                 return await self._slack_api(channel, payload, now, firing_progress)
             assert url is not None
             return await self._webhook(url, outbox_id, payload, now)
+        except RedirectRefused as exc:
+            return Outcome(False, permanent=True, error=str(exc), reason="config")
         except (aiohttp.ClientError, httpx.TransportError, TimeoutError, OSError) as exc:
             # The exception text can carry the URL; its type says enough.
             return Outcome(False, error=f"unreachable: {type(exc).__name__}", reason="unreachable")
