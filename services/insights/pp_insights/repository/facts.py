@@ -207,11 +207,17 @@ async def refresh_rollups(
                    f.appeals_resolved, f.appeals_overturned, f.qa_reviews, f.qa_disagreements,
                    f.tag_agrees
             FROM keys k
-            JOIN insights.escalation_facts f
-              ON f.created_at >= k.bucket AND f.created_at < k.bucket + {span}
-             AND f.area = k.area AND f.clause_id = k.clause_id AND f.region = k.region
-             AND f.language = k.language AND f.product_feature = k.product_feature
-             AND coalesce(f.queue, $11) = k.queue AND f.escalation_reason = k.escalation_reason
+            -- One index probe per key, whatever the planner estimates: the seven equality
+            -- conditions make it guess one row per key and sort every fact for a merge join.
+            CROSS JOIN LATERAL (
+                SELECT * FROM insights.escalation_facts f
+                WHERE f.clause_id = k.clause_id AND f.region = k.region
+                  AND f.language = k.language AND f.product_feature = k.product_feature
+                  AND f.escalation_reason = k.escalation_reason
+                  AND f.created_at >= k.bucket AND f.created_at < k.bucket + {span}
+                  AND f.area = k.area AND coalesce(f.queue, $11) = k.queue
+                OFFSET 0
+            ) f
         ),
         totals AS (
             SELECT ord,
@@ -230,19 +236,17 @@ async def refresh_rollups(
             FROM matched WHERE decision_latency_s IS NOT NULL GROUP BY ord, bin
         ),
         hist AS (
-            SELECT t.ord, array_agg(coalesce(b.n, 0) ORDER BY s.i) AS latency_hist
-            FROM totals t
-            CROSS JOIN generate_series(0, cardinality($10::float8[])) AS s(i)
-            LEFT JOIN bins b ON b.ord = t.ord AND b.bin = s.i
-            GROUP BY t.ord
+            SELECT ord, array_agg(bin::integer) AS bins, array_agg(n) AS counts
+            FROM bins GROUP BY ord
         )
         INSERT INTO {table} (bucket, {KEY_COLUMNS}, volume, policy_unclear, decided,
                              appeals_resolved, appeals_overturned, qa_reviews,
                              qa_disagreements, tag_agreed, latency_hist)
         SELECT k.bucket, {", ".join(f"k.{c}" for c in DIMENSIONS)}, t.volume, t.policy_unclear,
                t.decided, t.appeals_resolved, t.appeals_overturned, t.qa_reviews,
-               t.qa_disagreements, t.tag_agreed, h.latency_hist
-        FROM keys k JOIN totals t USING (ord) JOIN hist h USING (ord)
+               t.qa_disagreements, t.tag_agreed,
+               insights.dense_histogram(h.bins, h.counts, cardinality($10::float8[]) + 1)
+        FROM keys k JOIN totals t USING (ord) LEFT JOIN hist h USING (ord)
         """,  # noqa: S608 - table, span and columns come from the fixed maps above
         *cols,
         unclear_reason,
