@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -229,6 +230,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("bench-results/insights.json"))
     args = parser.parse_args()
+    # Stopped with SIGTERM, still stop the private Postgres and remove its data.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="pp-bench-insights-") as tmp:
         pg = EmbeddedPostgres(Path(tmp) / "pg", database="policypulse")
         db_url = pg.start()
