@@ -431,6 +431,37 @@ class TestFlapping:
         ]
 
 
+class TestRuleChanges:
+    async def test_regrouping_and_deleting_resolve_open_breaches(
+        self, running: RunningApp, receiver: Receiver, clock: ManualClock
+    ) -> None:
+        pool = pool_of(running)
+        c = running.client
+        rule = threshold_rule(receiver)
+        rule["channels"] = rule["channels"][:1]
+        assert (await c.post("/v1/rules", json=rule)).status_code == 201
+        await fold_hour(pool, SPIKE, unclear=10)
+        await evaluate_at(running, clock, SPIKE + timedelta(minutes=10))
+        assert (
+            await c.put("/v1/rules/slurs-unclear", json={**rule, "group_by": ["region"]})
+        ).status_code == 200
+        await evaluate_at(running, clock, SPIKE + timedelta(minutes=20))
+        assert (await c.delete("/v1/rules/slurs-unclear")).status_code == 204
+        await evaluate_at(running, clock, SPIKE + timedelta(minutes=30))
+        await running.alerts.sender.deliver_due()
+        got = await breaches(running)
+        assert [(b["scope"]["group"], b["state"], b["resolved_reason"]) for b in got] == [
+            ({"region": "DE"}, "resolved", "rule_removed"),
+            ({}, "resolved", "scope_changed"),
+        ]
+        assert [r.json()["text"].split(" (")[0] for r in receiver.of("/slack/policy")] == [
+            "FIRING: HATE.SLURS policy-unclear share",
+            "RESOLVED: HATE.SLURS policy-unclear share",
+            "FIRING: HATE.SLURS policy-unclear share",
+            "RESOLVED: HATE.SLURS policy-unclear share",
+        ]
+
+
 class TestRestart:
     async def test_killed_between_breach_and_delivery_still_delivers_once(
         self, servers: Servers, database_url: str, topic_prefix: str, receiver: Receiver

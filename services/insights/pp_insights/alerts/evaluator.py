@@ -445,11 +445,20 @@ async def evaluate_rule(
     spec_json: dict[str, Any] = rule["spec"]
     spec = RuleSpec.model_validate(spec_json)
     open_rows = {b["fingerprint"]: b for b in await repo.open_breaches(conn, spec.id)}
-    groups = [dict(b["scope"]["group"]) for b in open_rows.values()]
+    groups = [
+        dict(b["scope"]["group"])
+        for b in open_rows.values()
+        if set(b["scope"]["group"]) == set(spec.group_by)
+    ]
     observations = await observe(
         conn, spec, now=now, extra_groups=groups, link_base_url=settings.alert_link_base_url
     )
     rising = spec.condition.op.rising
+    seen = {fingerprint(spec.id, obs.group) for obs in observations}
+    for fp, stale in sorted(open_rows.items()):
+        if fp not in seen:
+            # The rule's group_by changed: this group no longer exists under the rule.
+            await resolve(conn, spec_json=spec_json, breach=stale, now=now, reason="scope_changed")
     for obs in observations:
         m.EVALUATIONS.labels(obs.reason).inc()
         fp = fingerprint(spec.id, obs.group)
