@@ -19,7 +19,9 @@ from pp_insights.alerts.rules import RuleSpec
 from pp_insights.alerts.sender import backoff
 from pp_insights.alerts.stats import binomial_p, poisson_p, seasonal_mean
 from pp_insights.alerts.testing import AlertTestSettings, escalations, fold, hour_at
+from pp_insights.metrics_def import LATENCY_HISTOGRAM
 from pp_shared.db import Pool, apply_migrations, create_pool
+from pp_shared.testing.samples import decision, escalation
 
 NOW = hour_at("2026-11-20T10:20:00Z")
 HOUR = hour_at("2026-11-20T10:00:00Z")
@@ -177,3 +179,103 @@ class TestCountConditions:
         assert (fr.breaching, fr.reason, fr.evidence["baseline"]) == (False, "within", 10.125)
         assert fr.evidence["p_value"] == float(f"{poisson_p(14, 10.125, rising=True):.6g}")
         assert fr.evidence["p_value"] > 0.01
+
+
+def with_decisions(latencies: list[float], *, region: str) -> list[dict[str, Any]]:
+    """One escalation per latency in HOUR, each decided that many seconds later."""
+    events = []
+    for i, seconds in enumerate(latencies):
+        eid = f"lat-{region}-{i}"
+        created = HOUR + timedelta(minutes=i)
+        events.append(
+            escalation(
+                event_id=eid,
+                escalation_id=eid,
+                occurred_at=created.isoformat(),
+                suggested_clause_id="HATE.SLURS",
+                region=region,
+                escalation_reason="policy_unclear" if i % 2 else "other",
+            )
+        )
+        events.append(
+            decision(
+                event_id=f"{eid}-d",
+                escalation_id=eid,
+                decision_id=f"{eid}-d",
+                occurred_at=(created + timedelta(seconds=seconds)).isoformat(),
+                clause_id="HATE.SLURS",
+            )
+        )
+    return events
+
+
+class TestOtherMetrics:
+    async def test_latency_quantile_against_a_threshold(self, pool: Pool) -> None:
+        # DE: 9 decisions after 10 s and one after 10000 s; FR: all ten after 10000 s.
+        await fold(
+            pool,
+            with_decisions([10.0] * 9 + [10000.0], region="DE")
+            + with_decisions([10000.0] * 10, region="FR"),
+        )
+        spec = RuleSpec.model_validate(
+            {
+                "id": "slow",
+                "name": "Slow decisions",
+                "metric": "decision_latency",
+                "quantile": 0.5,
+                "group_by": ["region"],
+                "window": "1h",
+                "condition": {"kind": "threshold", "op": ">", "threshold": 3600},
+                "min_sample": 10,
+            }
+        )
+        async with pool.acquire() as conn:
+            got = await observe(conn, spec, now=NOW, extra_groups=[], link_base_url="http://gw")
+        assert [(o.group, o.breaching, o.evidence["sample"]) for o in got] == [
+            ({"region": "DE"}, False, 10),
+            ({"region": "FR"}, True, 10),
+        ]
+        # The rollups' histogram answers the quantile (within one 1.25x bin of the truth).
+        hist = LATENCY_HISTOGRAM
+        de = [0] * hist.bins
+        de[hist.bin_of(10.0)], de[hist.bin_of(10000.0)] = 9, 1
+        fr = [0] * hist.bins
+        fr[hist.bin_of(10000.0)] = 10
+        assert [o.evidence["value"] for o in got] == [
+            round(hist.quantile(de, 0.5) or 0, 6),
+            round(hist.quantile(fr, 0.5) or 0, 6),
+        ]
+        assert 10000 / 1.25 < got[1].evidence["value"] < 10000 * 1.25
+
+    async def test_rates_against_a_fixed_rate_and_falling(self, pool: Pool) -> None:
+        await fold(
+            pool,
+            escalations(HOUR, clause="HATE.SLURS", region="DE", total=40, unclear=20)
+            + escalations(HOUR, clause="HATE.SLURS", region="FR", total=40, unclear=1),
+        )
+
+        def rate_rule(condition: dict[str, Any]) -> RuleSpec:
+            return RuleSpec.model_validate(
+                {
+                    "id": "unclear",
+                    "name": "Unclear",
+                    "metric": "policy_unclear_share",
+                    "group_by": ["region"],
+                    "window": "1h",
+                    "condition": condition,
+                    "min_sample": 20,
+                }
+            )
+
+        rising = rate_rule({"kind": "statistical", "baseline_rate": 0.25, "confidence": 0.99})
+        falling = rate_rule(
+            {"kind": "statistical", "op": "<", "baseline_rate": 0.25, "confidence": 0.99}
+        )
+        async with pool.acquire() as conn:
+            up = await observe(conn, rising, now=NOW, extra_groups=[], link_base_url="http://gw")
+            down = await observe(conn, falling, now=NOW, extra_groups=[], link_base_url="http://gw")
+        assert [(o.group["region"], o.breaching) for o in up] == [("DE", True), ("FR", False)]
+        assert [(o.group["region"], o.breaching) for o in down] == [("DE", False), ("FR", True)]
+        assert up[0].evidence["p_value"] == float(f"{binomial_p(20, 40, 0.25, rising=True):.6g}")
+        assert down[1].evidence["p_value"] == float(f"{binomial_p(1, 40, 0.25, rising=False):.6g}")
+        assert (up[0].evidence["numerator"], up[0].evidence["denominator"]) == (20, 40)
