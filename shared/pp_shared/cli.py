@@ -33,8 +33,23 @@ class LauncherSettings(BaseSettings):
     embedded_kafka_port: int = 9092
 
 
+_output = {"open": True}
+
+
 def say(msg: str) -> None:
-    print(f"policypulse: {msg}", flush=True)
+    """Progress for the person at the terminal. When stdout has gone (``make up | tee`` whose
+    tee died of the same Ctrl-C), the launcher keeps stopping its children and writes no
+    more: a lost progress line must never leave an orphaned database or broker behind."""
+    if not _output["open"]:
+        return
+    try:
+        print(f"policypulse: {msg}", flush=True)
+    except (BrokenPipeError, ValueError):
+        _output["open"] = False
+        # Point fd 1 at /dev/null so the interpreter's final flush cannot fail either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
