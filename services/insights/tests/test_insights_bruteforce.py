@@ -240,6 +240,15 @@ class TestAgainstBruteForce:
         assert await rollup_rows(folded, "rollup_day") == expected_rows(
             await brute_force(folded, "day")
         )
+        for table in ("rollup_hour", "rollup_day"):
+            # Readers sum the sparse bins; they must hold the dense histogram's counts.
+            differ = await folded.fetchval(
+                f"SELECT count(*) FROM insights.{table}"  # noqa: S608
+                " WHERE latency_hist <> insights.dense_histogram(latency_bins, latency_counts,"
+                " cardinality(latency_hist))"
+                "  OR array_position(latency_counts, 0) IS NOT NULL"
+            )
+            assert differ == 0, table
 
     async def test_rate_answers_equal_brute_force(self, folded: Pool) -> None:
         cells = await brute_force(folded, "day")

@@ -236,16 +236,19 @@ async def refresh_rollups(
             FROM matched WHERE decision_latency_s IS NOT NULL GROUP BY ord, bin
         ),
         hist AS (
-            SELECT ord, array_agg(bin::integer) AS bins, array_agg(n) AS counts
+            SELECT ord, array_agg(bin::smallint ORDER BY bin) AS bins,
+                   array_agg(n ORDER BY bin) AS counts
             FROM bins GROUP BY ord
         )
         INSERT INTO {table} (bucket, {KEY_COLUMNS}, volume, policy_unclear, decided,
                              appeals_resolved, appeals_overturned, qa_reviews,
-                             qa_disagreements, tag_agreed, latency_hist)
+                             qa_disagreements, tag_agreed, latency_hist, latency_bins,
+                             latency_counts)
         SELECT k.bucket, {", ".join(f"k.{c}" for c in DIMENSIONS)}, t.volume, t.policy_unclear,
                t.decided, t.appeals_resolved, t.appeals_overturned, t.qa_reviews,
                t.qa_disagreements, t.tag_agreed,
-               insights.dense_histogram(h.bins, h.counts, cardinality($10::float8[]) + 1)
+               insights.dense_histogram(h.bins, h.counts, cardinality($10::float8[]) + 1),
+               coalesce(h.bins, '{{}}'), coalesce(h.counts, '{{}}')
         FROM keys k JOIN totals t USING (ord) LEFT JOIN hist h USING (ord)
         """,  # noqa: S608 - table, span and columns come from the fixed maps above
         *cols,

@@ -10,7 +10,13 @@ from typing import Any
 import asyncpg
 
 from pp_insights.metrics_def import DIMENSIONS, NO_QUEUE, UNCLEAR_REASON, RollupCounter
-from pp_insights.repository.tables import COUNTERS, HISTOGRAMS, ROLLUP_TABLES, Grain
+from pp_insights.repository.tables import (
+    COUNTERS,
+    HISTOGRAMS,
+    ROLLUP_TABLES,
+    SPARSE_HISTOGRAMS,
+    Grain,
+)
 
 # Each rollup counter as the amount one fact row adds to it: the read side of
 # refresh_rollups, for picking escalations that a counter counts.
@@ -96,17 +102,16 @@ async def sum_histogram_periods(
         "bucket < $3",
         *_where(filters, args, {d: d for d in DIMENSIONS}),
     ]
+    bins, counts, size = SPARSE_HISTOGRAMS[histogram]
     sql = f"""
-        WITH src AS (
-            SELECT bucket >= $2 AS is_current, {histogram} AS hist
-            FROM {ROLLUP_TABLES[grain]} WHERE {" AND ".join(where)}
-        ),
-        cells AS (
-            SELECT is_current, u.i, sum(u.c)::bigint AS c
-            FROM src, unnest(src.hist) WITH ORDINALITY AS u(c, i)
-            GROUP BY is_current, u.i
+        WITH cells AS (
+            SELECT bucket >= $2 AS is_current, u.b, sum(u.c)::bigint AS c
+            FROM {ROLLUP_TABLES[grain]}, unnest({bins}, {counts}) AS u(b, c)
+            WHERE {" AND ".join(where)}
+            GROUP BY 1, u.b
         )
-        SELECT is_current, array_agg(c ORDER BY i) AS hist FROM cells GROUP BY is_current
+        SELECT is_current, insights.dense_histogram(array_agg(b), array_agg(c), {size}) AS hist
+        FROM cells GROUP BY is_current
     """  # noqa: S608 - every name is checked against the fixed lists above
     return list(await conn.fetch(sql, *args))
 

@@ -9,7 +9,13 @@ from typing import Any
 import asyncpg
 
 from pp_insights.metrics_def import DIMENSIONS, Interval
-from pp_insights.repository.tables import COUNTERS, HISTOGRAMS, ROLLUP_TABLES, Grain
+from pp_insights.repository.tables import (
+    COUNTERS,
+    HISTOGRAMS,
+    ROLLUP_TABLES,
+    SPARSE_HISTOGRAMS,
+    Grain,
+)
 
 
 def _selection(
@@ -84,16 +90,17 @@ async def sum_histograms(
     """A histogram column summed bin by bin per bucket and group (as ``hist``), leaving out
     groups where ``nonzero`` (the histogram's total) sums to 0."""
     assert histogram in HISTOGRAMS
+    bins, counts, size = SPARSE_HISTOGRAMS[histogram]
     select, source, args = _selection(grain, interval, group_by, filters, start, end, nonzero)
     keys = "bucket" + "".join(f", {g}" for g in group_by)
     sql = f"""
-        WITH src AS (SELECT {select}, {histogram} AS hist {source}),
+        WITH src AS (SELECT {select}, {bins} AS bins, {counts} AS counts {source}),
         cells AS (
-            SELECT {keys}, u.i, sum(u.c)::bigint AS c
-            FROM src, unnest(src.hist) WITH ORDINALITY AS u(c, i)
-            GROUP BY {keys}, u.i
+            SELECT {keys}, u.b, sum(u.c)::bigint AS c
+            FROM src, unnest(src.bins, src.counts) AS u(b, c)
+            GROUP BY {keys}, u.b
         )
-        SELECT {keys}, array_agg(c ORDER BY i) AS hist
+        SELECT {keys}, insights.dense_histogram(array_agg(b), array_agg(c), {size}) AS hist
         FROM cells
         GROUP BY {keys}
         ORDER BY {keys}
