@@ -579,6 +579,34 @@ class TestBadConfiguration:
         ]
         assert receiver.script == []
 
+    async def test_allowlisted_names_resolving_inside_are_refused(
+        self, servers: Servers, database_url: str, topic_prefix: str, receiver: Receiver
+    ) -> None:
+        settings = make_settings(
+            servers,
+            database_url,
+            topic_prefix,
+            receiver,
+            alert_webhook_allowed_hosts=["127.0.0.1", "localhost"],
+        )
+        clock = ManualClock(SPIKE + timedelta(minutes=10))
+        rule = threshold_rule(receiver)
+        rule["channels"] = [
+            {"name": "named", "type": "webhook", "url": f"http://localhost:{receiver.port}/hook/n"},
+            {"name": "address", "type": "webhook", "url": f"{receiver.base_url}/hook/a"},
+        ]
+        async with alerts_app(settings, clock) as r:
+            assert (await r.client.post("/v1/rules", json=rule)).status_code == 201
+            await fold_hour(pool_of(r), SPIKE, unclear=10)
+            await evaluate_all(pool_of(r), now=clock(), settings=settings)
+            assert await r.alerts.sender.deliver_due() == 3  # topic x2, address
+            assert await _outbox_states(pool_of(r)) == [
+                ("named", "failed", 1),
+                ("address", "delivered", 1),
+            ]
+            assert (await attempts(pool_of(r)))[0][4] == "the host resolves to a non-public address"
+        assert [x.path for x in receiver.received] == ["/hook/a"]
+
 
 def _errors(kind: str, reason: str) -> float:
     value = REGISTRY.get_sample_value(

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
@@ -113,6 +115,14 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
         except (TypeError, ValueError):
             return None
     return min(MAX_RETRY_AFTER, max(0.0, seconds))
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -259,6 +269,8 @@ class Notifiers:
             if problem:
                 return Outcome(False, permanent=True, error=problem, reason="config")
         try:
+            if url is not None and (problem := await self._address_problem(url)):
+                return Outcome(False, permanent=True, error=problem, reason="config")
             if channel_type == ChannelType.SLACK_WEBHOOK:
                 assert url is not None
                 return await self._slack_webhook(url, payload, now)
@@ -271,6 +283,22 @@ class Notifiers:
         except (aiohttp.ClientError, httpx.TransportError, TimeoutError, OSError) as exc:
             # The exception text can carry the URL; its type says enough.
             return Outcome(False, error=f"unreachable: {type(exc).__name__}", reason="unreachable")
+
+    async def _address_problem(self, url: str) -> str | None:
+        """Refuse an allowlisted name that resolves inside (loopback, private, link-local):
+        a DNS record must not turn an allowed name into a request to an internal service.
+        The client resolves again when it connects, so this narrows rather than closes
+        that gap; the allowlist stays the main guard."""
+        host = urlsplit(url).hostname or ""
+        if self.settings.alert_webhook_allow_private_addresses:
+            return None
+        if _is_address(host):
+            return None  # an address the operator put in the allowlist itself
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+        for info in infos:
+            if not ipaddress.ip_address(info[4][0]).is_global:
+                return "the host resolves to a non-public address"
+        return None
 
     async def _publish(self, payload: dict[str, Any], key: str) -> Outcome:
         if self.producer is None:

@@ -36,6 +36,13 @@ class AlertSettings(BaseSettings):
     alert_webhook_allow_http: bool = Field(
         default=False, description="Allow plain http:// webhook URLs (local receivers only)."
     )
+    alert_webhook_allow_private_addresses: bool = Field(
+        default=False,
+        description=(
+            "Allow allowlisted host names that resolve to loopback, private or link-local"
+            " addresses (an IP address named in the allowlist is always allowed)."
+        ),
+    )
     alert_webhook_signing_secret: SecretStr = Field(
         default=SecretStr(""),
         description="HMAC-SHA256 key of JSON webhook signatures; empty sends them unsigned.",
