@@ -279,3 +279,23 @@ class TestOtherMetrics:
         assert up[0].evidence["p_value"] == float(f"{binomial_p(20, 40, 0.25, rising=True):.6g}")
         assert down[1].evidence["p_value"] == float(f"{binomial_p(1, 40, 0.25, rising=False):.6g}")
         assert (up[0].evidence["numerator"], up[0].evidence["denominator"]) == (20, 40)
+
+
+class TestFallingCounts:
+    async def test_a_count_that_drops_to_nothing_is_judged_on_its_baseline(
+        self, pool: Pool
+    ) -> None:
+        events = []
+        for weeks in range(1, 5):
+            hour = HOUR - timedelta(weeks=weeks)
+            events += escalations(hour, clause="VBDA.THREATS", region="DE", total=30, unclear=0)
+            events += escalations(hour, clause="VBDA.THREATS", region="FR", total=2, unclear=0)
+        await fold(pool, events)
+        spec = volume_rule({"kind": "statistical", "op": "<", "confidence": 0.99})
+        async with pool.acquire() as conn:
+            got = await observe(conn, spec, now=NOW, extra_groups=[], link_base_url="http://gw")
+        assert [(o.group, o.breaching, o.reason, o.evidence["sample"]) for o in got] == [
+            ({"region": "DE"}, True, "breaching", 30),
+            ({"region": "FR"}, False, "below_min_sample", 2),
+        ]
+        assert got[0].evidence["p_value"] == float(f"{poisson_p(0, 30.125, rising=False):.6g}")

@@ -184,6 +184,10 @@ async def observe(
                 await _window(conn, spec, metric, start - parse_duration(cond.baseline), start)
             )
     keys = set(current)
+    if isinstance(metric, CountMetric) and not cond.op.rising:
+        # A count that fell to nothing has no rows in the window: its baseline has.
+        for b in baselines:
+            keys |= set(b)
     for g in extra_groups:
         keys.add(tuple(g.get(d, "") for d in spec.group_by))
     out: list[Observation] = []
@@ -256,6 +260,10 @@ def _judge(
         evidence["baseline_counts"] = past
     if value is None:
         return False, "no_sample"
+    if isinstance(metric, CountMetric) and not rising and baseline is not None:
+        # A drop is judged on what was expected: 0 of an expected 40 is a real sample.
+        sample = round(baseline)
+        evidence["sample"] = sample
     if sample < spec.min_sample:
         return False, "below_min_sample"
     if isinstance(cond, StaticCondition):
