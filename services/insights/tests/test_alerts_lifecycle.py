@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import REGISTRY
 from scipy.stats import binom  # type: ignore[import-untyped]
 
-from pp_insights.alerts.evaluator import evaluate_all
+from pp_insights.alerts.lifecycle import evaluate_all
 from pp_insights.alerts.testing import (
     AlertTestSettings,
     ManualClock,

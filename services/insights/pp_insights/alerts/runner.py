@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from pp_insights.alerts.evaluator import Clock, evaluate_all, wall_clock
+from pp_insights.alerts.evaluator import Clock, wall_clock
+from pp_insights.alerts.lifecycle import evaluate_all
 from pp_insights.alerts.notifiers import Notifiers
 from pp_insights.alerts.sender import OutboxSender
 from pp_insights.alerts.service import seed_rules

@@ -12,7 +12,8 @@ import orjson
 import yaml
 
 from pp_insights.alerts import repository as repo
-from pp_insights.alerts.evaluator import _iso, announce
+from pp_insights.alerts.evaluator import iso
+from pp_insights.alerts.lifecycle import announce
 from pp_insights.alerts.rules import masked_spec, unmask, validate_rule
 from pp_insights.alerts.settings import AlertSettings
 from pp_shared.problems import InvalidInput, NotFound, ProblemError
@@ -28,7 +29,7 @@ class Conflict(ProblemError):
 
 
 def _ts(value: datetime | None) -> str | None:
-    return _iso(value) if value is not None else None
+    return iso(value) if value is not None else None
 
 
 def rule_view(row: Any, status: list[Any]) -> dict[str, Any]:
@@ -317,7 +318,7 @@ async def silence(
             updated = await repo.update_breach(
                 conn, breach_id, silenced_until=until, silence_reason=reason, silenced_by=actor
             )
-            detail: dict[str, Any] = {"until": _iso(until), "reason": reason}
+            detail: dict[str, Any] = {"until": iso(until), "reason": reason}
         else:
             updated = await repo.update_breach(
                 conn, breach_id, silenced_until=None, silence_reason=None, silenced_by=None
