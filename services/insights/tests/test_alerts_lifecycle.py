@@ -431,6 +431,40 @@ class TestFlapping:
         ]
 
 
+class TestAcknowledge:
+    async def test_ack_updates_the_bot_message_and_tells_webhooks(
+        self, running: RunningApp, receiver: Receiver, clock: ManualClock
+    ) -> None:
+        pool = pool_of(running)
+        rule = threshold_rule(receiver)
+        rule["channels"].append({"name": "bot", "type": "slack_api", "slack_channel": "C-OPS"})
+        assert (await running.client.post("/v1/rules", json=rule)).status_code == 201
+        await fold_hour(pool, SPIKE, unclear=10)
+        await evaluate_at(running, clock, SPIKE + timedelta(minutes=10))
+        assert await running.alerts.sender.deliver_due() == 5
+        clock.advance(minutes=5)
+        breach_id = (await breaches(running))[0]["id"]
+        ack = await running.client.post(
+            f"/v1/breaches/{breach_id}/ack", headers={"X-PP-Actor": "dana"}
+        )
+        assert ack.status_code == 200
+        assert await running.alerts.sender.deliver_due() == 3  # topic, ops, bot
+        assert [r.path for r in receiver.received] == [
+            "/slack/policy",
+            "/hook/ops",
+            "/api/chat.postMessage",
+            "/hook/ops",
+            "/api/chat.update",
+        ]
+        update = receiver.received[-1].json()
+        assert (update["channel"], update["ts"]) == ("C-OPS", "1700000000.000001")
+        assert update["blocks"][-1]["elements"][0]["text"] == (
+            f"breach {breach_id} · rule slurs-unclear v1"
+            " · acknowledged by dana 2026-11-20T00:15:00Z"
+        )
+        assert receiver.received[3].json()["type"] == "breach.acknowledged"
+
+
 class TestRuleChanges:
     async def test_regrouping_and_deleting_resolve_open_breaches(
         self, running: RunningApp, receiver: Receiver, clock: ManualClock

@@ -49,6 +49,8 @@ def breach_payload(
         "firing_at": iso(breach["firing_at"]) if breach["firing_at"] else None,
         "resolved_at": iso(breach["resolved_at"]) if breach["resolved_at"] else None,
         "resolved_reason": breach["resolved_reason"],
+        "acknowledged_at": iso(breach["acknowledged_at"]) if breach["acknowledged_at"] else None,
+        "acknowledged_by": breach["acknowledged_by"],
         "breach_url": f"/v1/breaches/{breach['breach_id']}",
     }
 
@@ -133,10 +135,19 @@ async def _fire_if_due(
 
 
 async def announce_channels(
-    conn: asyncpg.Connection, *, spec: dict[str, Any], breach: Any, transition: str, at: datetime
+    conn: asyncpg.Connection,
+    *,
+    spec: dict[str, Any],
+    breach: Any,
+    transition: str,
+    at: datetime,
+    types: frozenset[str] | None = None,
 ) -> None:
+    """Queue a breach change for the rule's channels (of ``types``, default all)."""
     payload = breach_payload(spec, breach, transition, breach["evidence"])
     for c in spec.get("channels", []):
+        if types is not None and c["type"] not in types:
+            continue
         await repo.enqueue(
             conn,
             breach_id=breach["breach_id"],

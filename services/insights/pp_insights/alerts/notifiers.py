@@ -174,7 +174,8 @@ def _comparison(ev: dict[str, Any]) -> str:
 
 def message(payload: dict[str, Any], *, base_url: str) -> tuple[str, list[Block]]:
     """The fallback text and the Block Kit blocks of a breach change."""
-    firing = payload["transition"] == "firing"
+    # An acknowledgement re-renders the firing message with who acknowledged it.
+    firing = payload["transition"] in ("firing", "acknowledged")
     state = "FIRING" if firing else "RESOLVED"
     icon = ":rotating_light:" if firing else ":white_check_mark:"
     title = f"{state}: {payload['rule_name']}"
@@ -210,6 +211,8 @@ def message(payload: dict[str, Any], *, base_url: str) -> tuple[str, list[Block]
     context = (
         f"breach {payload['breach_id']} · rule {payload['rule_id']} v{payload['rule_version']}"
     )
+    if payload.get("acknowledged_by"):
+        context += f" · acknowledged by {payload['acknowledged_by']} {payload['acknowledged_at']}"
     if not firing and payload.get("resolved_at"):
         context += f" · resolved {payload['resolved_at']} ({payload.get('resolved_reason')})"
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=context)]))
@@ -343,6 +346,16 @@ class Notifiers:
         )
         text, blocks = message(payload, base_url=self.settings.alert_link_base_url)
         try:
+            if payload["transition"] == "acknowledged":
+                if not firing_progress:
+                    return Outcome(True, progress={"skipped": "no firing message to update"})
+                await client.chat_update(
+                    channel=firing_progress["channel"],
+                    ts=firing_progress["ts"],
+                    text=text,
+                    blocks=blocks,
+                )
+                return Outcome(True, status_code=200)
             if payload["transition"] == "resolved" and firing_progress:
                 where, ts = firing_progress["channel"], firing_progress["ts"]
                 # The update first: repeating it is harmless, so a retry after a failed

@@ -85,7 +85,7 @@ class OutboxSender:
             state = "cancelled"
         else:
             firing_progress = None
-            if row["transition"] == "resolved" and kind == "slack_api":
+            if row["transition"] in ("resolved", "acknowledged") and kind == "slack_api":
                 firing_progress = await repo.delivered_progress(
                     conn, breach_id=row["breach_id"], channel=row["channel"], transition="firing"
                 )

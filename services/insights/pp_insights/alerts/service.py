@@ -13,13 +13,15 @@ import yaml
 
 from pp_insights.alerts import repository as repo
 from pp_insights.alerts.evaluator import iso
-from pp_insights.alerts.lifecycle import announce
+from pp_insights.alerts.lifecycle import announce, announce_channels
 from pp_insights.alerts.rules import masked_spec, unmask, validate_rule
 from pp_insights.alerts.settings import AlertSettings
 from pp_shared.problems import InvalidInput, NotFound, ProblemError
 
 log = logging.getLogger(__name__)
 SEED_ACTOR = "seed"
+ACK_CHANNEL_TYPES = frozenset({"slack_api", "webhook"})
+"""Incoming webhooks cannot edit a message, so an acknowledgement would only add noise."""
 
 
 class Conflict(ProblemError):
@@ -294,6 +296,13 @@ async def acknowledge(
             detail={"note": note} if note else {},
         )  # fmt: skip
         await _publish(conn, updated, "acknowledged", now)
+        if updated["state"] == "firing" and updated["firing_notified"]:
+            # Slack bot messages show the acknowledgement in place; JSON webhooks hear it.
+            spec = await repo.latest_rule_spec(conn, updated["rule_id"]) or {}
+            await announce_channels(
+                conn, spec=spec, breach=updated, transition="acknowledged", at=now,
+                types=ACK_CHANNEL_TYPES,
+            )  # fmt: skip
     return await breach_detail(pool, breach_id=breach_id)
 
 
