@@ -431,6 +431,32 @@ class TestFlapping:
         ]
 
 
+class TestPreview:
+    async def test_preview_evaluates_without_saving(
+        self, running: RunningApp, receiver: Receiver, clock: ManualClock
+    ) -> None:
+        await fold_hour(pool_of(running), SPIKE, unclear=10)
+        clock.set(SPIKE + timedelta(minutes=10))
+        c = running.client
+        rule = threshold_rule(receiver, group_by=["region"])
+        got = (await c.post("/v1/rules/preview", json=rule)).json()
+        assert got["evaluated_at"] == "2026-11-20T00:10:00Z"
+        assert [(g["group"], g["breaching"], g["reason"]) for g in got["groups"]] == [
+            ({"region": "DE"}, True, "breaching")
+        ]
+        assert {k: got["groups"][0]["evidence"][k] for k in ("value", "sample", "threshold")} == {
+            "value": 0.5,
+            "sample": 20,
+            "threshold": 0.3,
+        }
+        strict = (await c.post("/v1/rules/preview", json={**rule, "min_sample": 50})).json()
+        assert [g["reason"] for g in strict["groups"]] == ["below_min_sample"]
+        bad = await c.post("/v1/rules/preview", json={**rule, "metric": "nope"})
+        assert bad.status_code == 422
+        assert (await c.get("/v1/rules")).json() == {"rules": []}
+        assert await breaches(running) == []
+
+
 class TestAcknowledge:
     async def test_ack_updates_the_bot_message_and_tells_webhooks(
         self, running: RunningApp, receiver: Receiver, clock: ManualClock

@@ -73,6 +73,14 @@ async def create_rule(
     return await service.create_rule(pool, body=body, actor=actor, now=now, settings=settings)
 
 
+@router.post("/v1/rules/preview")
+async def preview_rule(
+    body: RuleBody, pool: PoolDep, settings: SettingsDep, now: NowDep
+) -> dict[str, Any]:
+    """Evaluate a rule spec now without saving it: every group, breaching or not, and why."""
+    return await service.preview_rule(pool, body=body, now=now, settings=settings)
+
+
 @router.get("/v1/rules")
 async def list_rules(pool: PoolDep) -> dict[str, Any]:
     """Every rule that is not deleted, with its channels' health."""

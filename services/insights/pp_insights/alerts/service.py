@@ -12,7 +12,7 @@ import orjson
 import yaml
 
 from pp_insights.alerts import repository as repo
-from pp_insights.alerts.evaluator import iso
+from pp_insights.alerts.evaluator import iso, observe
 from pp_insights.alerts.lifecycle import announce, announce_channels
 from pp_insights.alerts.rules import masked_spec, unmask, validate_rule
 from pp_insights.alerts.settings import AlertSettings
@@ -154,6 +154,30 @@ async def rule_versions(pool: asyncpg.Pool, *, rule_id: str) -> list[dict[str, A
         }
         for r in rows
     ]
+
+
+async def preview_rule(
+    pool: asyncpg.Pool, *, body: Any, now: datetime, settings: AlertSettings
+) -> dict[str, Any]:
+    """What a rule would find now, group by group, without saving it or opening breaches:
+    for tuning thresholds and minimum samples before they page anyone."""
+    spec = validate_rule(
+        body,
+        allowed_hosts=settings.alert_webhook_allowed_hosts,
+        allow_http=settings.alert_webhook_allow_http,
+    )
+    async with pool.acquire() as conn:
+        observations = await observe(
+            conn, spec, now=now, extra_groups=[], link_base_url=settings.alert_link_base_url
+        )
+    return {
+        "rule_id": spec.id,
+        "evaluated_at": iso(now),
+        "groups": [
+            {"group": o.group, "breaching": o.breaching, "reason": o.reason, "evidence": o.evidence}
+            for o in observations
+        ],
+    }
 
 
 def load_seed_file(path: Path) -> list[Any]:
