@@ -431,6 +431,29 @@ class TestFlapping:
         ]
 
 
+class TestSignatures:
+    async def test_a_channel_secret_signs_instead_of_the_service_secret(
+        self, running: RunningApp, clock: ManualClock
+    ) -> None:
+        own = Receiver(secret="per-channel-secret-0001")
+        await own.start()
+        try:
+            rule = threshold_rule(own)
+            rule["channels"] = [
+                {**rule["channels"][1], "signing_secret": "per-channel-secret-0001"},
+                {**rule["channels"][1], "name": "shared"},
+            ]
+            assert (await running.client.post("/v1/rules", json=rule)).status_code == 201
+            await fold_hour(pool_of(running), SPIKE, unclear=10)
+            await evaluate_at(running, clock, SPIKE + timedelta(minutes=10))
+            assert await running.alerts.sender.deliver_due() == 3  # topic x2, own secret
+            # The channel without a secret of its own is signed with the service's.
+            assert own.bad_signatures == 1
+            assert [r.path for r in own.received] == ["/hook/ops"]
+        finally:
+            await own.stop()
+
+
 class TestPreview:
     async def test_preview_evaluates_without_saving(
         self, running: RunningApp, receiver: Receiver, clock: ManualClock

@@ -142,6 +142,33 @@ class TestValidation:
 
 
 class TestRulesApi:
+    async def test_signing_secrets_are_masked_and_kept(self, running: RunningApp) -> None:
+        c = running.client
+        hook = {
+            "name": "ops",
+            "type": "webhook",
+            "url": "https://hooks.slack.com/x/secretpath",
+            "signing_secret": "per-channel-secret-0001",
+        }
+        created = (await c.post("/v1/rules", json=rule(channels=[hook]))).json()
+        assert created["spec"]["channels"] == [
+            {
+                "name": "ops",
+                "type": "webhook",
+                "url": "https://hooks.slack.com/***",
+                "signing_secret": "***",
+            }
+        ]
+        assert (await c.put("/v1/rules/hate-unclear", json=created["spec"])).status_code == 200
+        async with running.runtime.pool.acquire() as conn:  # type: ignore[union-attr]
+            stored = await conn.fetchval(
+                "SELECT spec FROM insights.alert_rules WHERE rule_id = 'hate-unclear'"
+            )
+        assert stored["channels"] == [hook]
+        slack = {**hook, "type": "slack_webhook"}
+        bad = await c.post("/v1/rules", json=rule(id="other", channels=[slack]))
+        assert [e["pointer"] for e in bad.json()["errors"]] == ["/body/channels/0"]
+
     async def test_create_read_version_mask_and_delete(self, running: RunningApp) -> None:
         c = running.client
         r = await c.post("/v1/rules", json=rule(), headers={"X-PP-Actor": "alice@policy"})

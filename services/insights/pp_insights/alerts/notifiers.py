@@ -280,7 +280,8 @@ class Notifiers:
             if channel_type == ChannelType.SLACK_API:
                 return await self._slack_api(channel, payload, now, firing_progress)
             assert url is not None
-            return await self._webhook(url, outbox_id, payload, now)
+            secret = channel.get("signing_secret")
+            return await self._webhook(url, outbox_id, payload, now, secret)
         except RedirectRefused as exc:
             return Outcome(False, permanent=True, error=str(exc), reason="config")
         except (aiohttp.ClientError, httpx.TransportError, TimeoutError, OSError) as exc:
@@ -397,7 +398,12 @@ class Notifiers:
             )
 
     async def _webhook(
-        self, url: str, outbox_id: int, payload: dict[str, Any], now: datetime
+        self,
+        url: str,
+        outbox_id: int,
+        payload: dict[str, Any],
+        now: datetime,
+        channel_secret: str | None,
     ) -> Outcome:
         body = orjson.dumps(
             {
@@ -413,7 +419,7 @@ class Notifiers:
             DELIVERY_HEADER: str(outbox_id),
             EVENT_HEADER: f"breach.{payload['transition']}",
         }
-        secret = self.settings.alert_webhook_signing_secret.get_secret_value()
+        secret = channel_secret or self.settings.alert_webhook_signing_secret.get_secret_value()
         if secret:
             headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
         response = await self._http.post(url, content=body, headers=headers)

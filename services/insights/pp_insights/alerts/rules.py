@@ -115,13 +115,19 @@ class ChannelType(StrEnum):
     WEBHOOK = "webhook"
 
 
+MASK = "***"
+
+
 class Channel(_Strict):
-    """Where a rule's notifications go. ``url`` (webhooks) is a secret: the API masks it."""
+    """Where a rule's notifications go. ``url`` and ``signing_secret`` are secrets: the API
+    masks them."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
     type: ChannelType
     url: str | None = None
     slack_channel: str | None = Field(default=None, min_length=1, max_length=80)
+    signing_secret: str | None = Field(default=None, min_length=16, max_length=200)
+    """JSON webhooks only: this receiver's HMAC key instead of the service-wide one."""
 
     @model_validator(mode="after")
     def _target(self) -> Channel:
@@ -130,6 +136,8 @@ class Channel(_Strict):
                 raise ValueError("a slack_api channel names slack_channel and no url")
         elif not self.url or self.slack_channel is not None:
             raise ValueError(f"a {self.type} channel names a url and no slack_channel")
+        if self.signing_secret is not None and self.type is not ChannelType.WEBHOOK:
+            raise ValueError("only a webhook channel has a signing_secret")
         return self
 
 
@@ -327,13 +335,18 @@ def mask_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}/***"
 
 
-def masked_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """The spec as the API shows it: channel URLs masked."""
-    out = dict(spec)
-    out["channels"] = [
-        {**c, "url": mask_url(c["url"])} if c.get("url") else c for c in spec.get("channels", [])
-    ]
+def _mask_channel(channel: dict[str, Any]) -> dict[str, Any]:
+    out = dict(channel)
+    if out.get("url"):
+        out["url"] = mask_url(out["url"])
+    if out.get("signing_secret"):
+        out["signing_secret"] = MASK
     return out
+
+
+def masked_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec as the API shows it: channel URLs and signing secrets masked."""
+    return {**spec, "channels": [_mask_channel(c) for c in spec.get("channels", [])]}
 
 
 def unmask(body: Any, previous: dict[str, Any] | None) -> Any:
@@ -341,12 +354,15 @@ def unmask(body: Any, previous: dict[str, Any] | None) -> Any:
     read-modify-write of a rule keeps its secrets."""
     if previous is None or not isinstance(body, dict) or not isinstance(body.get("channels"), list):
         return body
-    old = {c.get("name"): c.get("url") for c in previous.get("channels", [])}
+    old = {c.get("name"): c for c in previous.get("channels", [])}
     channels = []
     for c in body["channels"]:
-        if isinstance(c, dict) and isinstance(c.get("url"), str):
-            prior = old.get(c.get("name"))
-            if prior and c["url"] == mask_url(prior):
-                c = {**c, "url": prior}
+        prior = old.get(c.get("name")) if isinstance(c, dict) else None
+        if isinstance(c, dict) and prior is not None:
+            url, secret = prior.get("url"), prior.get("signing_secret")
+            if url and c.get("url") == mask_url(url):
+                c = {**c, "url": url}
+            if secret and c.get("signing_secret") == MASK:
+                c = {**c, "signing_secret": secret}
         channels.append(c)
     return {**body, "channels": channels}
