@@ -424,7 +424,22 @@ class TestFlapping:
             ("resolved", "2026-11-20T00:30:00Z", "2026-11-20T07:30:00Z")
         ]
         # Without keep_firing_for, each excursion would have been a breach of its own.
-        assert len(await breaches(running, rule_id="slurs-unclear-bare")) == 3
+        bare_breaches = await breaches(running, rule_id="slurs-unclear-bare")
+        assert [b["firing_at"] for b in bare_breaches] == [
+            "2026-11-20T04:30:00Z",
+            "2026-11-20T02:30:00Z",
+            "2026-11-20T00:30:00Z",
+        ]
+        page = (await running.client.get("/v1/breaches", params={"limit": 2})).json()
+        assert [b["id"] for b in page["breaches"]] == [b["id"] for b in bare_breaches[:2]]
+        rest = (
+            await running.client.get("/v1/breaches", params={"before": page["next_before"]})
+        ).json()
+        assert [b["id"] for b in rest["breaches"]] == [
+            bare_breaches[2]["id"],
+            held_breaches[0]["id"],
+        ]
+        assert rest["next_before"] is None
         assert [r.json()["text"].split(":")[0] for r in receiver.of("/slack/policy")] == [
             "FIRING",
             "RESOLVED",

@@ -128,13 +128,13 @@ async def list_breaches(
     pool: PoolDep,
     state: Annotated[list[BreachState], Query()] = [],  # noqa: B006 - FastAPI copies defaults
     rule_id: str | None = None,
+    before: Annotated[int | None, Query(ge=1, description="page on: next_before")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Breaches, newest first, by state and rule."""
-    rows = await service.list_breaches(
-        pool, states=[s.value for s in state], rule_id=rule_id, limit=limit
+    return await service.list_breaches(
+        pool, states=[s.value for s in state], rule_id=rule_id, before=before, limit=limit
     )
-    return {"breaches": rows}
 
 
 @router.get("/v1/breaches/{breach_id}")

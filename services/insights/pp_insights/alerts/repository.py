@@ -324,10 +324,18 @@ async def get_breach(conn: asyncpg.Connection, breach_id: int, *, lock: bool = F
 
 
 async def list_breaches(
-    conn: asyncpg.Connection, *, states: Sequence[str], rule_id: str | None, limit: int
+    conn: asyncpg.Connection,
+    *,
+    states: Sequence[str],
+    rule_id: str | None,
+    before: int | None,
+    limit: int,
 ) -> list[Any]:
     args: list[Any] = [limit]
     where = ["true"]
+    if before is not None:
+        args.append(before)
+        where.append(f"breach_id < ${len(args)}")
     if states:
         args.append(list(states))
         where.append(f"state = ANY(${len(args)}::text[])")
@@ -336,7 +344,7 @@ async def list_breaches(
         where.append(f"rule_id = ${len(args)}")
     sql = (
         f"SELECT * FROM insights.breaches WHERE {' AND '.join(where)}"  # noqa: S608
-        " ORDER BY opened_at DESC, breach_id DESC LIMIT $1"
+        " ORDER BY breach_id DESC LIMIT $1"
     )
     return list(await conn.fetch(sql, *args))
 

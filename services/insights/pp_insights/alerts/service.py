@@ -252,11 +252,15 @@ def breach_view(row: Any) -> dict[str, Any]:
 
 
 async def list_breaches(
-    pool: asyncpg.Pool, *, states: list[str], rule_id: str | None, limit: int
-) -> list[dict[str, Any]]:
+    pool: asyncpg.Pool, *, states: list[str], rule_id: str | None, before: int | None, limit: int
+) -> dict[str, Any]:
+    """Breaches newest first; ``next_before`` pages on when the page is full."""
     async with pool.acquire() as conn:
-        rows = await repo.list_breaches(conn, states=states, rule_id=rule_id, limit=limit)
-    return [breach_view(r) for r in rows]
+        rows = await repo.list_breaches(
+            conn, states=states, rule_id=rule_id, before=before, limit=limit
+        )
+    page = [breach_view(r) for r in rows]
+    return {"breaches": page, "next_before": page[-1]["id"] if len(page) == limit else None}
 
 
 async def breach_detail(pool: asyncpg.Pool, *, breach_id: int) -> dict[str, Any]:
