@@ -56,3 +56,6 @@ bench-insights: install
 
 clean:
 	rm -rf $(VENV) .policypulse .pytest_cache .mypy_cache .ruff_cache
+
+bench-classifier: install
+	$(PY) tests/bench/bench_classifier.py $(BENCH_ARGS)
