@@ -560,6 +560,42 @@ class TestRuleChanges:
         ]
 
 
+class TestRuleStatus:
+    async def test_last_evaluation_and_errors_show_on_the_rule(
+        self, running: RunningApp, receiver: Receiver, clock: ManualClock
+    ) -> None:
+        pool = pool_of(running)
+        c = running.client
+        rule = threshold_rule(receiver, group_by=["region"], channels=[])
+        assert (await c.post("/v1/rules", json=rule)).status_code == 201
+        broken = threshold_rule(receiver, id="retired", channels=[])
+        assert (await c.post("/v1/rules", json=broken)).status_code == 201
+        async with pool.acquire() as conn:
+            # A metric that a later version of the service no longer defines.
+            await conn.execute(
+                "UPDATE insights.alert_rules SET spec = jsonb_set(spec, '{metric}', '\"gone\"')"
+                " WHERE rule_id = 'retired'"
+            )
+        await fold(
+            pool,
+            escalations(SPIKE, clause=SLURS, region="DE", total=20, unclear=10)
+            + escalations(SPIKE, clause=SLURS, region="FR", total=20, unclear=1)
+            + escalations(SPIKE, clause=SLURS, region="IT", total=3, unclear=3),
+        )
+        await evaluate_at(running, clock, SPIKE + timedelta(minutes=10))
+        got = (await c.get("/v1/rules/slurs-unclear")).json()["last_evaluation"]
+        assert got == {
+            "evaluated_at": "2026-11-20T00:10:00Z",
+            "rule_version": 1,
+            "outcomes": {"breaching": 1, "within": 1, "below_min_sample": 1},
+            "error": None,
+            "error_at": None,
+        }
+        retired = (await c.get("/v1/rules/retired")).json()["last_evaluation"]
+        assert (retired["error"], retired["error_at"]) == ("KeyError", "2026-11-20T00:10:00Z")
+        assert [b["rule_id"] for b in await breaches(running)] == ["slurs-unclear"]
+
+
 class TestRestart:
     async def test_killed_between_breach_and_delivery_still_delivers_once(
         self, servers: Servers, database_url: str, topic_prefix: str, receiver: Receiver

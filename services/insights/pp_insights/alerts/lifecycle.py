@@ -282,7 +282,14 @@ async def evaluate_all(pool: asyncpg.Pool, *, now: datetime, settings: AlertSett
                 async with conn.transaction():
                     if not await repo.lock_rule_evaluation(conn, rule["rule_id"]):
                         continue
-                    await evaluate_rule(conn, rule, now=now, settings=settings)
+                    observations = await evaluate_rule(conn, rule, now=now, settings=settings)
+                    outcomes: dict[str, int] = {}
+                    for obs in observations:
+                        outcomes[obs.reason] = outcomes.get(obs.reason, 0) + 1
+                    await repo.record_rule_status(
+                        conn, rule_id=rule["rule_id"], at=now, version=rule["version"],
+                        outcomes=outcomes, error=None,
+                    )  # fmt: skip
                     evaluated += 1
             except Exception as exc:  # one bad rule must not stop the others
                 m.RULE_ERRORS.inc()
@@ -290,6 +297,11 @@ async def evaluate_all(pool: asyncpg.Pool, *, now: datetime, settings: AlertSett
                     "rule evaluation failed",
                     extra={"rule_id": rule["rule_id"], "error": type(exc).__name__},
                 )
+                # Shown on the rule: the author sees why it stopped without reading logs.
+                await repo.record_rule_status(
+                    conn, rule_id=rule["rule_id"], at=now, version=rule["version"],
+                    outcomes=None, error=type(exc).__name__,
+                )  # fmt: skip
         async with conn.transaction():
             for breach in await repo.orphaned_open_breaches(conn):
                 spec_json = await repo.latest_rule_spec(conn, breach["rule_id"]) or {}

@@ -154,6 +154,51 @@ async def record_channel_result(
         )
 
 
+async def record_rule_status(
+    conn: asyncpg.Connection,
+    *,
+    rule_id: str,
+    at: datetime,
+    version: int,
+    outcomes: dict[str, int] | None,
+    error: str | None,
+) -> None:
+    """The outcome counts of a rule's evaluation, or the error that stopped it (the last
+    good outcomes stay)."""
+    if error is None:
+        await conn.execute(
+            """
+            INSERT INTO insights.alert_rule_status (rule_id, evaluated_at, rule_version, outcomes)
+            VALUES ($1, $2, $3, $4)
+            ON CONFLICT (rule_id) DO UPDATE SET evaluated_at = $2, rule_version = $3,
+                outcomes = $4, error = NULL, error_at = NULL
+            """,
+            rule_id,
+            at,
+            version,
+            outcomes,
+        )
+    else:
+        await conn.execute(
+            """
+            INSERT INTO insights.alert_rule_status
+                (rule_id, evaluated_at, rule_version, outcomes, error, error_at)
+            VALUES ($1, $2, $3, '{}', $4, $2)
+            ON CONFLICT (rule_id) DO UPDATE SET rule_version = $3, error = $4, error_at = $2
+            """,
+            rule_id,
+            at,
+            version,
+            error,
+        )
+
+
+async def rule_status(conn: asyncpg.Connection, rule_id: str) -> Any:
+    return await conn.fetchrow(
+        "SELECT * FROM insights.alert_rule_status WHERE rule_id = $1", rule_id
+    )
+
+
 # --- rollups -------------------------------------------------------------------------------
 
 

@@ -34,7 +34,19 @@ def _ts(value: datetime | None) -> str | None:
     return iso(value) if value is not None else None
 
 
-def rule_view(row: Any, status: list[Any]) -> dict[str, Any]:
+def _evaluation_view(row: Any) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {
+        "evaluated_at": _ts(row["evaluated_at"]),
+        "rule_version": row["rule_version"],
+        "outcomes": row["outcomes"],
+        "error": row["error"],
+        "error_at": _ts(row["error_at"]),
+    }
+
+
+def rule_view(row: Any, status: list[Any], evaluation: Any = None) -> dict[str, Any]:
     return {
         "id": row["rule_id"],
         "version": row["version"],
@@ -53,6 +65,7 @@ def rule_view(row: Any, status: list[Any]) -> dict[str, Any]:
             }
             for s in status
         ],
+        "last_evaluation": _evaluation_view(evaluation),
     }
 
 
@@ -128,13 +141,19 @@ async def get_rule(pool: asyncpg.Pool, *, rule_id: str) -> dict[str, Any]:
         row = await repo.get_rule(conn, rule_id)
         if row is None or row["deleted"]:
             raise NotFound(f"no rule {rule_id!r}")
-        return rule_view(row, await repo.channel_status(conn, rule_id))
+        return rule_view(
+            row, await repo.channel_status(conn, rule_id), await repo.rule_status(conn, rule_id)
+        )
 
 
 async def list_rules(pool: asyncpg.Pool) -> list[dict[str, Any]]:
     async with pool.acquire() as conn:
         return [
-            rule_view(r, await repo.channel_status(conn, r["rule_id"]))
+            rule_view(
+                r,
+                await repo.channel_status(conn, r["rule_id"]),
+                await repo.rule_status(conn, r["rule_id"]),
+            )
             for r in await repo.list_rules(conn)
         ]
 
