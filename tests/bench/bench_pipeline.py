@@ -34,9 +34,52 @@ def say(msg: str) -> None:
     print(f"bench: {msg}", flush=True)
 
 
+def _proc_cpu(pid: int) -> tuple[float, int]:
+    """(CPU seconds of the process and its reaped children, parent pid) from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK"), int(fields[1])
+
+
+class CpuProbe:
+    """CPU seconds each part of the stack has used, descendants included (PostgreSQL's
+    backends are children of its postmaster). CPU time, unlike throughput, says where the
+    time goes even when other work shares the machine."""
+
+    def __init__(self, roots: dict[str, int]) -> None:
+        self.roots = roots
+
+    def read(self) -> dict[str, float]:
+        usage: dict[int, tuple[float, int]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    usage[int(entry.name)] = _proc_cpu(int(entry.name))
+                except (OSError, ValueError, IndexError):
+                    continue  # the process ended while /proc was read
+        totals = dict.fromkeys(self.roots, 0.0)
+        owner = {pid: name for name, pid in self.roots.items()}
+        for pid, (seconds, _parent) in usage.items():
+            cursor: int | None = pid
+            while cursor is not None and cursor not in owner:
+                parent = usage.get(cursor, (0.0, 0))[1]
+                cursor = parent if parent > 1 else None
+            if cursor is not None:
+                totals[owner[cursor]] += seconds
+        return totals
+
+    @staticmethod
+    def per_event(before: dict[str, float], after: dict[str, float], events: int) -> dict[str, Any]:
+        """Microseconds of CPU per event for each part, and the total."""
+        used = {name: after[name] - before[name] for name in before}
+        micros = {name: round(sec / events * 1e6, 1) for name, sec in used.items()}
+        micros["total"] = round(sum(used.values()) / events * 1e6, 1)
+        return micros
+
+
 @contextmanager
-def running_stack(workdir: Path) -> Iterator[tuple[str, str]]:
-    """(gateway URL, database URL) of a fresh stack on free ports."""
+def running_stack(workdir: Path) -> Iterator[tuple[str, str, CpuProbe]]:
+    """(gateway URL, database URL, CPU probe) of a fresh stack on free ports."""
     pg = EmbeddedPostgres(workdir / "pg", database="policypulse")
     broker = EmbeddedBroker(port=free_port(), log_file=workdir / "broker.log")
     db_url = pg.start()
@@ -58,7 +101,13 @@ def running_stack(workdir: Path) -> Iterator[tuple[str, str]]:
             t0 = time.monotonic()
             group.start(timeout=90)
             say(f"stack ready in {time.monotonic() - t0:.1f} s (logs: {workdir / 'logs'})")
-            yield group.child("api-gateway").url, db_url
+            roots = {
+                name: proc.pid for name in names if (proc := group.child(name).process) is not None
+            }
+            pg_pid = int((workdir / "pg" / "postmaster.pid").read_text().split()[0])
+            assert broker.process is not None
+            roots |= {"postgres": pg_pid, "broker": broker.process.pid, "load": os.getpid()}
+            yield group.child("api-gateway").url, db_url, CpuProbe(roots)
         finally:
             group.stop()
             broker.stop()
@@ -244,20 +293,26 @@ async def fixed_rate(
     }
 
 
-async def run(args: argparse.Namespace, gateway: str, db_url: str) -> dict[str, Any]:
+async def run(args: argparse.Namespace, gateway: str, db_url: str, cpu: CpuProbe) -> dict[str, Any]:
     gen = Generator(Profile(seed=args.seed))
     results: dict[str, Any] = {}
 
     say(f"single POSTs: {args.single} events, concurrency {args.concurrency}")
     singles = list(gen.events(args.single // 2))[: args.single]
+    cpu_before = cpu.read()
     results["single_post"] = await single_posts(
         gateway, singles, args.concurrency, lambda n: say(f"  {n} requests done")
     )
     total = len(singles)
+    await wait_visible(db_url, total, timeout=600)
+    results["single_post"]["cpu_us_per_event"] = CpuProbe.per_event(
+        cpu_before, cpu.read(), len(singles)
+    )
     say(f"  {results['single_post']}")
 
     say(f"batch endpoint: {args.batch_events} events in batches of {args.batch_size}")
     batch_events = list(gen.events(args.batch_events // 2))[: args.batch_events]
+    cpu_before = cpu.read()
     e2e_start = time.monotonic()
     batch = await batch_posts(gateway, batch_events, args.batch_size, 2)
     if batch is None:
@@ -276,6 +331,7 @@ async def run(args: argparse.Namespace, gateway: str, db_url: str) -> dict[str, 
         "events": len(e2e_events),
         "seconds": round(visible_at - e2e_start, 2),
         "events_per_s": round(len(e2e_events) / (visible_at - e2e_start), 1),
+        "cpu_us_per_event": CpuProbe.per_event(cpu_before, cpu.read(), len(e2e_events)),
     }
     say(f"end-to-end sustained: {results['end_to_end']}")
 
@@ -302,12 +358,9 @@ def main() -> int:
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="pp-bench-") as tmp,
-        running_stack(Path(tmp)) as (
-            gateway,
-            db_url,
-        ),
+        running_stack(Path(tmp)) as (gateway, db_url, cpu),
     ):
-        results = asyncio.run(run(args, gateway, db_url))
+        results = asyncio.run(run(args, gateway, db_url, cpu))
     report = {
         "benchmark": "pipeline",
         "at": datetime.now(UTC).isoformat(),
