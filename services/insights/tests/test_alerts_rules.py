@@ -233,6 +233,25 @@ class TestRulesApi:
         ]
         assert (await running.client.get("/v1/rules")).json() == {"rules": []}
 
+    async def test_unknown_rules_and_breaches_are_404_problems(self, running: RunningApp) -> None:
+        c = running.client
+        for method, path in [
+            ("GET", "/v1/rules/nope"),
+            ("PUT", "/v1/rules/nope"),
+            ("DELETE", "/v1/rules/nope"),
+            ("GET", "/v1/rules/nope/versions"),
+            ("GET", "/v1/breaches/1"),
+            ("POST", "/v1/breaches/1/ack"),
+        ]:
+            r = await c.request(method, path, json=rule() if method == "PUT" else None)
+            assert (r.status_code, r.json()["type"]) == (
+                404,
+                "https://policypulse.dev/problems/not-found",
+            ), (method, path)
+        r = await c.get("/v1/breaches", params={"state": "burning"})
+        assert r.status_code == 422
+        assert [e["pointer"] for e in r.json()["errors"]] == ["/query/state/0"]
+
 
 class TestSeeding:
     async def test_seed_file_creates_then_yields_to_api_changes(
