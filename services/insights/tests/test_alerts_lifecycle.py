@@ -14,6 +14,7 @@ from prometheus_client import REGISTRY
 from scipy.stats import binom  # type: ignore[import-untyped]
 
 from pp_insights.alerts.lifecycle import evaluate_all
+from pp_insights.alerts.notifiers import Notifiers, PublicOnlyResolver
 from pp_insights.alerts.testing import (
     AlertTestSettings,
     ManualClock,
@@ -793,3 +794,39 @@ class TestSilenceAndAck:
             "reason": "guidance update in review",
         }
         assert (await c.get("/v1/breaches/999")).status_code == 404
+
+
+class TestAddressPinning:
+    async def test_slack_sessions_refuse_names_resolving_inside(self) -> None:
+        resolver = PublicOnlyResolver()
+        try:
+            with pytest.raises(OSError, match="localhost resolves to a non-public address"):
+                await resolver.resolve("localhost", 80)
+        finally:
+            await resolver.close()
+
+    async def test_webhooks_connect_to_the_checked_address(
+        self, servers: Servers, receiver: Receiver
+    ) -> None:
+        settings = make_settings(servers, "", "", receiver)
+        notifiers = Notifiers(settings, None, "unused")
+        payload = {"transition": "firing", "breach_id": 1}
+        try:
+            # As if "alerts.example.org" had resolved to the address checked as public.
+            outcome = await notifiers._webhook(
+                f"http://alerts.example.org:{receiver.port}/hook/ops",
+                7,
+                payload,
+                SPIKE,
+                None,
+                "127.0.0.1",
+            )
+        finally:
+            await notifiers.close()
+        assert (outcome.delivered, outcome.status_code) == (True, 200)
+        (got,) = receiver.received
+        assert (got.path, got.headers["Host"]) == (
+            "/hook/ops",
+            f"alerts.example.org:{receiver.port}",
+        )
+        assert got.headers["X-PolicyPulse-Delivery"] == "7"

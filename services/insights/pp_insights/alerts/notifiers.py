@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -21,6 +22,8 @@ from urllib.parse import urlsplit
 import aiohttp
 import httpx
 import orjson
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from slack_sdk.errors import SlackApiError
@@ -67,6 +70,25 @@ _SLACK_PERMANENT = frozenset(
         "restricted_action",
     }
 )
+
+
+class PublicOnlyResolver(AbstractResolver):
+    """Resolves like aiohttp's default resolver, but fails for names with a non-public
+    address: the address a Slack request connects to is the one that was checked."""
+
+    def __init__(self) -> None:
+        self._inner = DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        if any(not ipaddress.ip_address(r["host"]).is_global for r in results):
+            raise OSError(f"{host} resolves to a non-public address")
+        return results
+
+    async def close(self) -> None:
+        await self._inner.close()
 
 
 class RedirectRefused(aiohttp.ClientError):
@@ -242,7 +264,13 @@ class Notifiers:
         if self._session is None:
             trace = aiohttp.TraceConfig()
             trace.on_request_redirect.append(_refuse_redirect)
+            resolver = (
+                None
+                if self.settings.alert_webhook_allow_private_addresses
+                else PublicOnlyResolver()
+            )
             self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(resolver=resolver),
                 timeout=aiohttp.ClientTimeout(total=self.settings.alert_http_timeout_seconds),
                 trace_configs=[trace],
             )
@@ -272,8 +300,11 @@ class Notifiers:
             if problem:
                 return Outcome(False, permanent=True, error=problem, reason="config")
         try:
-            if url is not None and (problem := await self._address_problem(url)):
-                return Outcome(False, permanent=True, error=problem, reason="config")
+            pinned: str | None = None
+            if url is not None:
+                pinned, problem = await self._resolve_public(url)
+                if problem:
+                    return Outcome(False, permanent=True, error=problem, reason="config")
             if channel_type == ChannelType.SLACK_WEBHOOK:
                 assert url is not None
                 return await self._slack_webhook(url, payload, now)
@@ -281,28 +312,28 @@ class Notifiers:
                 return await self._slack_api(channel, payload, now, firing_progress)
             assert url is not None
             secret = channel.get("signing_secret")
-            return await self._webhook(url, outbox_id, payload, now, secret)
+            return await self._webhook(url, outbox_id, payload, now, secret, pinned)
         except RedirectRefused as exc:
             return Outcome(False, permanent=True, error=str(exc), reason="config")
         except (aiohttp.ClientError, httpx.TransportError, TimeoutError, OSError) as exc:
             # The exception text can carry the URL; its type says enough.
             return Outcome(False, error=f"unreachable: {type(exc).__name__}", reason="unreachable")
 
-    async def _address_problem(self, url: str) -> str | None:
-        """Refuse an allowlisted name that resolves inside (loopback, private, link-local):
-        a DNS record must not turn an allowed name into a request to an internal service.
-        The client resolves again when it connects, so this narrows rather than closes
-        that gap; the allowlist stays the main guard."""
+    async def _resolve_public(self, url: str) -> tuple[str | None, str | None]:
+        """``(address, problem)``: refuse an allowlisted name that resolves inside
+        (loopback, private, link-local), so a DNS record cannot turn an allowed name into a
+        request to an internal service. JSON webhooks then connect to the checked address
+        (pinned), so a second, different DNS answer is never used; the Slack clients'
+        session resolves through ``PublicOnlyResolver`` instead."""
         host = urlsplit(url).hostname or ""
-        if self.settings.alert_webhook_allow_private_addresses:
-            return None
-        if _is_address(host):
-            return None  # an address the operator put in the allowlist itself
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
-        for info in infos:
-            if not ipaddress.ip_address(info[4][0]).is_global:
-                return "the host resolves to a non-public address"
-        return None
+        if self.settings.alert_webhook_allow_private_addresses or _is_address(host):
+            # Private targets allowed, or an address the operator put in the allowlist.
+            return None, None
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        addresses = [str(info[4][0]) for info in infos]
+        if not addresses or any(not ipaddress.ip_address(a).is_global for a in addresses):
+            return None, "the host resolves to a non-public address"
+        return addresses[0], None
 
     async def _publish(self, payload: dict[str, Any], key: str) -> Outcome:
         if self.producer is None:
@@ -404,6 +435,7 @@ class Notifiers:
         payload: dict[str, Any],
         now: datetime,
         channel_secret: str | None,
+        pinned: str | None,
     ) -> Outcome:
         body = orjson.dumps(
             {
@@ -422,7 +454,19 @@ class Notifiers:
         secret = channel_secret or self.settings.alert_webhook_signing_secret.get_secret_value()
         if secret:
             headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
-        response = await self._http.post(url, content=body, headers=headers)
+        target, extensions = url, {}
+        if pinned is not None:
+            parts = urlsplit(url)
+            host = parts.hostname or ""
+            address = f"[{pinned}]" if ":" in pinned else pinned
+            port = f":{parts.port}" if parts.port else ""
+            target = parts._replace(netloc=f"{address}{port}").geturl()
+            headers["Host"] = f"{host}{port}"
+            # TLS still checks the certificate against the name, not the address.
+            extensions = {"sni_hostname": host}
+        response = await self._http.post(
+            target, content=body, headers=headers, extensions=extensions
+        )
         return _http_outcome(response.status_code, response.headers.get("Retry-After"), now)
 
 
