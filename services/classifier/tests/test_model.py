@@ -150,6 +150,19 @@ class TestLayeredTagger:
             (SEED.version, model.version)
         }
 
+    @pytest.mark.parametrize("text", ["...", "\U0001f600 \U0001f600", "", "\ud800"])
+    def test_nothing_left_after_normalising_is_unclassified(
+        self, model: ClauseModel, text: str
+    ) -> None:
+        (tag,) = LayeredTagger(RuleTagger.from_taxonomy(SEED), model.with_threshold(0.0)).tag_text(
+            text
+        )
+        assert (tag.clause_id, tag.method, tag.model_version) == (
+            "unclassified",
+            TagMethod.NONE,
+            model.version,
+        )
+
     def test_without_a_model_only_rules_answer(self) -> None:
         tagger = LayeredTagger(RuleTagger.from_taxonomy(SEED))
         (tag,) = tagger.tag_text("buy cheap followers")

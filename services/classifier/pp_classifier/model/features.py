@@ -15,7 +15,7 @@ so the model stores weights only for features it has seen; unknown n-grams are d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -169,7 +169,10 @@ def hash_ngrams(texts: list[str], spec: FeatureSpec) -> HashedNgrams:
     return HashedNgrams(np.concatenate(docs), np.concatenate(features), len(texts))
 
 
-def unique_counts(values: I64) -> tuple[I64, I64]:
+IntT = TypeVar("IntT", np.int32, np.int64)
+
+
+def unique_counts(values: npt.NDArray[IntT]) -> tuple[npt.NDArray[IntT], I64]:
     """Sorted distinct values and how often each occurs (np.unique, without its overhead)."""
     ordered = np.sort(values)
     if not len(ordered):
@@ -206,17 +209,28 @@ class Vocabulary:
         """Keep features seen in at least ``min_df`` texts; IDF as sklearn's smooth_idf."""
         shift = np.int64(spec.hash_bits + 1)
         per_doc, _ = unique_counts((grams.doc << shift) | grams.feature)
-        features, df = unique_counts(per_doc & np.int64((1 << int(shift)) - 1))
+        ids: I64 = (per_doc & np.int64((1 << int(shift)) - 1)).astype(np.int64)
+        features, df = unique_counts(ids)
         kept = df >= spec.min_df
         idf = np.log((1.0 + grams.n_docs) / (1.0 + df[kept])) + 1.0
         return cls(spec, features[kept], idf.astype(np.float32))
 
     def transform(self, grams: HashedNgrams) -> CsrMatrix:
         """TF-IDF rows, each block L2-normalised; unseen n-grams are dropped."""
-        columns = self._table[grams.feature].astype(np.int64)
+        columns = self._table[grams.feature]
         known = columns >= 0
-        width = np.int64(len(self.features) + 1)
-        key, occurrences = unique_counts(grams.doc[known] * width + columns[known])
+        width = len(self.features) + 1
+        # (text, column) keys sort about twice as fast as int32, which holds them for any
+        # batch of up to 2**31 / width texts: every batch the service tags.
+        if grams.n_docs * width < 2**31:
+            key32, occurrences = unique_counts(
+                grams.doc[known].astype(np.int32) * np.int32(width) + columns[known]
+            )
+            key = key32.astype(np.int64)
+        else:
+            key, occurrences = unique_counts(
+                grams.doc[known] * np.int64(width) + columns[known].astype(np.int64)
+            )
         counts = occurrences.astype(np.float32)
         doc = key // width
         column = key - doc * width

@@ -83,7 +83,12 @@ class LayeredTagger:
         if self.model is None:
             return [self._combine(h, None) for h in hits]
         predictions = self.model.predict_normalised(normalised)
-        return [self._combine(h, p) for h, p in zip(hits, predictions, strict=True)]
+        # A text with nothing left after normalisation ("...", emoji only) has no features:
+        # the model would only repeat its class prior.
+        return [
+            self._combine(h, p if text else None)
+            for text, h, p in zip(normalised, hits, predictions, strict=True)
+        ]
 
     def tag_text(self, text: str) -> tuple[Tag, ...]:
         """The tags of one text, best first."""
