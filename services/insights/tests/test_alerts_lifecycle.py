@@ -403,6 +403,29 @@ class TestReceiverOutage:
             )
         assert len(receiver.of("/slack/policy")) == 1
 
+    async def test_slack_api_rate_limits_and_errors(
+        self, running: RunningApp, receiver: Receiver, clock: ManualClock
+    ) -> None:
+        pool = pool_of(running)
+        rule = threshold_rule(receiver)
+        rule["channels"] = [{"name": "bot", "type": "slack_api", "slack_channel": "C-OPS"}]
+        assert (await running.client.post("/v1/rules", json=rule)).status_code == 201
+        await fold_hour(pool, SPIKE, unclear=10)
+        receiver.script += [(429, {"Retry-After": "30"}), (500, {})]
+        await evaluate_at(running, clock, SPIKE + timedelta(minutes=10))
+        assert await running.alerts.sender.deliver_due() == 2  # topic only
+        clock.advance(seconds=30)
+        assert await running.alerts.sender.deliver_due() == 0
+        clock.advance(seconds=9)  # the backoff after attempt 2: 10 s plus at most 20% jitter
+        assert await running.alerts.sender.deliver_due() == 0
+        clock.advance(seconds=3)
+        assert await running.alerts.sender.deliver_due() == 1
+        assert await attempts(pool) == [
+            ("bot", "firing", "retry", 429, "slack: ratelimited"),
+            ("bot", "firing", "retry", 500, "slack: fatal_error"),
+            ("bot", "firing", "delivered", 200, None),
+        ]
+
 
 class TestFlapping:
     async def test_a_flapping_metric_is_one_breach(

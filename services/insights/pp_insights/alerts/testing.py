@@ -118,6 +118,10 @@ class Receiver:
             return web.Response(status=503)
         if self.script:
             status, headers = self.script.pop(0)
+            if request.match_info["kind"] == "api":
+                # The Web API answers errors as JSON with ok=false.
+                error = {"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"}
+                return web.json_response(error, status=status, headers=headers)
             return web.Response(status=status, headers=headers, text="scripted")
         headers = {k: v for k, v in request.headers.items()}
         kind = request.match_info["kind"]
