@@ -95,6 +95,14 @@ async def get_model(pool: PoolDep, version: str) -> learner.ModelSummary:
     return await learner.get_model(pool, version)
 
 
+@models_router.get("/{version}/artifact", response_class=Response)
+async def get_artifact(pool: PoolDep, version: str) -> Response:
+    """The serialised model (a numpy archive), for ``policypulse classifier eval --model``."""
+    return Response(
+        await learner.get_artifact(pool, version), media_type="application/octet-stream"
+    )
+
+
 @models_router.post("/retrain")
 async def retrain(pool: PoolDep, classifier: ClassifierDep) -> learner.RetrainResult:
     """Train a candidate on every label now; promoted only if its macro-F1 is not worse."""

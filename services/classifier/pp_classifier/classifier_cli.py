@@ -1,7 +1,8 @@
 """``policypulse classifier``: evaluate the tagger on any labelled CSV, or tag a CSV.
 
 Both commands work offline, from a clean clone: they build the rules from the packaged (or
-a given) taxonomy and train the seed model from the packaged data, as a fresh install does.
+a given) taxonomy and train the seed model from the packaged data, as a fresh install does;
+``--model`` uses a model downloaded from a running classifier instead.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pp_classifier.learning import cached_seed_candidate
-from pp_classifier.model.classifier import ModelError, TrainingParams
+from pp_classifier.model.classifier import ClauseModel, ModelError, TrainingParams
 from pp_classifier.model.evaluation import Evaluation, LevelReport, evaluate
 from pp_classifier.model.layered import LayeredTagger
 from pp_classifier.model.seed import check_labels, read_label_map
@@ -60,7 +61,7 @@ def register(sub: Any) -> None:
     ev.add_argument(
         "--include-seen",
         action="store_true",
-        help="also score rows whose text the seed model was trained on (excluded by default)",
+        help="also score rows whose text the model was trained on (left out by default)",
     )
     ev.add_argument("--json", type=Path, help="also write the report as JSON to this file")
     ev.set_defaults(func=_eval)
@@ -77,6 +78,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--taxonomy", type=Path, help="taxonomy file (default: the packaged latest version)"
     )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="a serialised model (GET /v1/models/{version}/artifact) instead of the seed model",
+    )
 
 
 def _say(message: str) -> None:
@@ -90,11 +96,23 @@ def _taxonomy(args: argparse.Namespace) -> Taxonomy:
         raise CliError(str(exc)) from exc
 
 
-def build_tagger(taxonomy: Taxonomy, *, with_model: bool = True) -> LayeredTagger:
-    """Rules of ``taxonomy`` and its seed model, as a fresh install tags."""
+def build_tagger(
+    taxonomy: Taxonomy, *, with_model: bool = True, model_file: Path | None = None
+) -> LayeredTagger:
+    """Rules of ``taxonomy`` and a model: the one in ``model_file``, else the seed model
+    trained now, as a fresh install tags."""
     rules = RuleTagger.from_taxonomy(taxonomy)
     if not with_model:
         return LayeredTagger(rules)
+    if model_file is not None:
+        try:
+            model = ClauseModel.from_bytes(model_file.read_bytes())
+        except OSError as exc:
+            raise CliError(f"cannot read {model_file}: {exc.strerror}") from exc
+        except ModelError as exc:
+            raise CliError(f"{model_file}: {exc}") from exc
+        _say(f"model {model.version} (taxonomy {model.taxonomy_version}) loaded")
+        return LayeredTagger(rules, model, clauses=taxonomy.clause_ids())
     started = time.perf_counter()
     candidate = cached_seed_candidate(
         taxonomy,
@@ -103,8 +121,8 @@ def build_tagger(taxonomy: Taxonomy, *, with_model: bool = True) -> LayeredTagge
         decision_weight=DECISION_WEIGHT,
     )
     _say(
-        f"seed model {candidate.model.version} ready, trained on {len(candidate.data.train_texts)}"
-        f" texts in {time.perf_counter() - started:.1f} s"
+        f"seed model {candidate.model.version} ready, trained on"
+        f" {len(candidate.data.train_texts)} texts in {time.perf_counter() - started:.1f} s"
     )
     return LayeredTagger(rules, candidate.model, clauses=taxonomy.clause_ids())
 
@@ -157,7 +175,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     if not texts:
         raise CliError(f"{args.data}: no data rows")
     check_labels(labels, taxonomy)
-    tagger = build_tagger(taxonomy, with_model=args.layers != "rules")
+    tagger = build_tagger(taxonomy, with_model=args.layers != "rules", model_file=args.model)
     skipped = 0
     if tagger.model is not None and not args.include_seen:
         seen = tagger.model.seen_in_training(texts)
@@ -261,7 +279,7 @@ def _run_tag(args: argparse.Namespace) -> int:
     taxonomy = _taxonomy(args)
     rows = read_rows(args.data, [args.text_column])
     next_row = _peek(rows)  # a wrong column fails before the model is trained
-    tagger = build_tagger(taxonomy)
+    tagger = build_tagger(taxonomy, model_file=args.model)
     output = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
     written = 0
     started = time.perf_counter()

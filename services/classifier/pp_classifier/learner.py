@@ -110,6 +110,14 @@ async def get_model(pool: asyncpg.Pool, version: str) -> ModelSummary:
     return _summary(row)
 
 
+async def get_artifact(pool: asyncpg.Pool, version: str) -> bytes:
+    async with pool.acquire() as conn:
+        artifact = await repository.model_artifact(conn, version)
+    if artifact is None:
+        raise NotFound(f"no model version {version}")
+    return bytes(artifact)
+
+
 @dataclass(frozen=True)
 class Layers:
     """One consistent pair of rules and model; a batch is tagged with one ``Layers``."""

@@ -235,6 +235,13 @@ async def active_model_version(conn: asyncpg.Connection) -> str | None:
     return version
 
 
+async def model_artifact(conn: asyncpg.Connection, version: str) -> bytes | None:
+    artifact: bytes | None = await conn.fetchval(
+        "SELECT artifact FROM classifier.models WHERE version = $1", version
+    )
+    return artifact
+
+
 async def list_models(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     """Every stored model without its artifact, newest first."""
     return list(

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from pp_classifier.model.classifier import TrainingParams, train_model
+from pp_classifier.model.features import FeatureSpec
 from pp_shared.cli import main
 
 ROWS = [
@@ -115,3 +117,42 @@ class TestTag:
             }
         ]
         assert set(firsts[0]) == {"area", "clause_id", "method", "confidence"}
+
+
+class TestModelFile:
+    def test_eval_and_tag_with_a_downloaded_model(
+        self, data: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        model = train_model(
+            ["buy cheap followers now", "cheap likes buy now", "nice weather", "lovely dinner"],
+            ["INA.FAKE_ENGAGEMENT", "INA.FAKE_ENGAGEMENT", "none", "none"],
+            taxonomy_version="2026.11.0",
+            name="file",
+            params=TrainingParams(features=FeatureSpec(hash_bits=16, min_df=1)),
+        )
+        path = data.parent / "model.npz"
+        path.write_bytes(model.to_bytes())
+        args = ["--data", str(data), "--text-column", "body", "--model", str(path)]
+        labels = ["--label-column", "verdict", "--label-map", str(data.parent / "map.json")]
+        assert main(["classifier", "eval", *args, *labels]) == 0
+        captured = capsys.readouterr()
+        assert captured.err == (
+            f"policypulse classifier: model {model.version} (taxonomy 2026.11.0) loaded\n"
+        )
+        assert f"tagger: layers=all taxonomy=2026.11.0 model={model.version}\n" in captured.out
+        # The model's four training texts are not among the rows: all five are scored.
+        assert "(5 rows scored)" in captured.out
+        out = data.parent / "tags.jsonl"
+        assert main(["classifier", "tag", *args, "--output", str(out)]) == 0
+        assert len(out.read_text(encoding="utf-8").splitlines()) == 5
+
+    def test_a_file_that_is_no_model_is_refused(
+        self, data: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        bad = data.parent / "bad.npz"
+        bad.write_bytes(b"nope")
+        args = ["classifier", "tag", "--data", str(data), "--text-column", "body"]
+        assert main([*args, "--model", str(bad)]) == 2
+        assert capsys.readouterr().err.startswith(
+            f"policypulse classifier: {bad}: not a serialised clause model"
+        )

@@ -215,6 +215,8 @@ class TestPipeline:
                 servers.kafka_bootstrap, topic_name(Topic.EVENTS_TAGGED, topic_prefix), expect=7
             )
             models = (await client.get("/v1/models")).json()
+            artifact = await client.get(f"/v1/models/{models[0]['version']}/artifact")
+            missing = await client.get("/v1/models/seed-000000000000/artifact")
         tagged = {
             t.event.event_id: t.tags[0]
             for t in (TaggedEvent.model_validate_json(r.value or b"") for r in out)
@@ -225,6 +227,8 @@ class TestPipeline:
         assert {tagged[f"e{n}"].clause_id for n in (1, 2)} == {"unclassified"}
         (seed,) = models
         assert {t.model_version for t in tagged.values()} == {seed["version"]}
+        assert ClauseModel.from_bytes(artifact.content).version == seed["version"]
+        assert missing.status_code == 404
         assert (seed["status"], seed["reason"], seed["decision_labels"]) == (
             "active",
             "seed model",
