@@ -77,7 +77,8 @@ async def alerts_running(
 
     async def evaluate() -> int:
         evaluated = await evaluate_all(pool, now=clock(), settings=settings)
-        wake.set()
+        if evaluated:
+            wake.set()  # new outbox rows go out now, not at the next sender tick
         return evaluated
 
     tasks = [
