@@ -33,6 +33,7 @@ from pp_shared.events import UNCLASSIFIED, TaggedEvent
 from pp_shared.kafka import Record
 
 RATE_DIGITS = 6
+_NOT_STORED: set[str] = {"text_excerpt"}
 SECONDS_DIGITS = 1
 _STEPS: dict[str, timedelta] = {
     Interval.HOUR: timedelta(hours=1),
@@ -54,7 +55,8 @@ async def fold_batch(pool: asyncpg.Pool, *, records: Sequence[Record]) -> int:
                 e.event_type,
                 e.escalation_id,
                 e.occurred_at,
-                e.model_dump(mode="json", exclude_none=True),
+                # Insights counts, it never reads content: the text stays out of its log.
+                e.model_dump(mode="json", exclude_none=True, exclude=_NOT_STORED),
                 [tg.model_dump(mode="json") for tg in t.tags],
             )
         )

@@ -111,3 +111,15 @@ class TestMetrics:
         assert sample("pp_insights_events_total", outcome="duplicate") - duplicate == len(events)
         assert sample("pp_insights_refresh_seconds_count", phase="facts") - refreshes == 1
         assert sample("pp_insights_batch_events_sum", kind="received") - batches == 2 * len(events)
+
+
+class TestEventLog:
+    async def test_keeps_no_content_text(self, pool: Pool) -> None:
+        events = sample_events()
+        assert all("text_excerpt" in e for e in events if e["event_type"] == "escalation.created")
+        await fold_events(pool, events)
+        stored = await pool.fetchval(
+            "SELECT count(*) FROM insights.event_log WHERE body ? 'text_excerpt'"
+        )
+        assert stored == 0
+        assert await pool.fetchval("SELECT count(*) FROM insights.event_log") == len(events)
