@@ -29,7 +29,7 @@ from pp_shared.kafka import ensure_topics
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import Runtime
 from pp_shared.settings import ServiceSettings
-from pp_shared.testing.apps import record
+from pp_shared.testing.apps import record, running_app
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import escalation
 from pp_shared.topics import Topic
@@ -226,26 +226,32 @@ class RunningApp:
 async def alerts_app(
     settings: AlertTestSettings, clock: ManualClock, *, migrate: bool = True
 ) -> AsyncIterator[RunningApp]:
-    """An app as insights will wire it: pool, producer, the alerts router and tasks."""
-    runtime = Runtime("insights", settings)
-    app = FastAPI()
+    """An app with the lifespan insights gets once wired (pool, migrations, producer,
+    ``alerts_running``) and the alerts router, on a manual clock."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime("insights", settings)
+        app.state.runtime = runtime
+        try:
+            pool = await runtime.open_pool()
+            if migrate:
+                await apply_migrations(pool, schema="insights", package="pp_insights")
+                await insights_service.finish_pending_rebuilds(pool)
+            await ensure_topics(settings, [Topic.BREACHES])
+            producer = await runtime.open_producer()
+            async with alerts_running(pool, producer, settings, clock=clock) as alerts:
+                app.state.alerts = alerts
+                # The tasks' first runs happen at start; tests begin once they are over,
+                # so that nothing a test writes is seen by a run it did not ask for.
+                await wait_for_passes(alerts, evaluate=1, send=1)
+                yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(lifespan=lifespan)
     install_problem_handlers(app)
     app.include_router(router)
-    app.state.runtime = runtime
     app.state.alerts_clock = clock
-    try:
-        pool = await runtime.open_pool()
-        if migrate:
-            await apply_migrations(pool, schema="insights", package="pp_insights")
-            await insights_service.finish_pending_rebuilds(pool)
-        await ensure_topics(settings, [Topic.BREACHES])
-        producer = await runtime.open_producer()
-        async with alerts_running(pool, producer, settings, clock=clock) as alerts:
-            # The tasks' first runs happen at start; tests begin once they are over, so
-            # that nothing the test writes is seen by a run it did not ask for.
-            await wait_for_passes(alerts, evaluate=1, send=1)
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                yield RunningApp(app, client, alerts, runtime)
-    finally:
-        await runtime.close()
+    async with running_app(app) as client:
+        yield RunningApp(app, client, app.state.alerts, app.state.runtime)
