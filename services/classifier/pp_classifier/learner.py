@@ -287,6 +287,8 @@ class Classifier:
                 await repository.release_training_lock(lock_conn)
 
     async def _retrain(self, pool: asyncpg.Pool) -> RetrainResult:
+        # Judge against the model promoted last, even if another replica promoted it.
+        await self.refresh(pool)
         taxonomy = self.active_taxonomy.taxonomy
         async with pool.acquire() as conn:
             rows = await repository.labelled_examples_with_time(conn)
