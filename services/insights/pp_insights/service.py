@@ -28,7 +28,7 @@ from pp_insights.metrics_def import (
     RateMetric,
     wilson_interval,
 )
-from pp_insights.repository import Grain, LogRow, RollupKey
+from pp_insights.repository import CubeKey, Grain, LogRow, RollupKey
 from pp_shared.events import UNCLASSIFIED, TaggedEvent
 from pp_shared.kafka import Record
 
@@ -126,6 +126,15 @@ async def _refresh(conn: asyncpg.Connection, *, escalation_ids: Sequence[str]) -
         with REFRESH_SECONDS.labels(f"rollup_{grain}").time():
             await repository.refresh_rollups(conn, grain, keys, unclear_reason=UNCLEAR_REASON)
         ROWS_RECOMPUTED.labels(f"rollup_{grain}").inc(len(keys))
+    cube = sorted(
+        {
+            CubeKey(floor_to(r["created_at"], "day"), r["area"], r["clause_id"], r["region"])
+            for r in rows
+        }
+    )
+    with REFRESH_SECONDS.labels("rollup_day_clause_region").time():
+        await repository.refresh_cube(conn, cube)
+    ROWS_RECOMPUTED.labels("rollup_day_clause_region").inc(len(cube))
     had_facts = {r["escalation_id"] for r in rows if not r["is_new"]}
     return sum(1 for r in rows if r["is_new"] and r["escalation_id"] not in had_facts)
 

@@ -240,7 +240,25 @@ class TestAgainstBruteForce:
         assert await rollup_rows(folded, "rollup_day") == expected_rows(
             await brute_force(folded, "day")
         )
-        for table in ("rollup_hour", "rollup_day"):
+        # The coarse cube is rollup_day summed over the other four dimensions.
+        cube: dict[tuple[Any, ...], dict[str, Any]] = defaultdict(
+            lambda: {**dict.fromkeys(COUNTERS, 0), "latencies": []}
+        )
+        for key, cell in (await brute_force(folded, "day")).items():
+            into = cube[key[:4]]
+            for c in COUNTERS:
+                into[c] += cell[c]
+            into["latencies"] += cell["latencies"]
+        rows = await folded.fetch("SELECT * FROM insights.rollup_day_clause_region")
+        got = {
+            (r["bucket"], r["area"], r["clause_id"], r["region"]): {
+                **{c: r[c] for c in COUNTERS},
+                "latency_hist": list(r["latency_hist"]),
+            }
+            for r in rows
+        }
+        assert got == expected_rows(dict(cube))
+        for table in ("rollup_hour", "rollup_day", "rollup_day_clause_region"):
             # Readers sum the sparse bins; they must hold the dense histogram's counts.
             differ = await folded.fetchval(
                 f"SELECT count(*) FROM insights.{table}"  # noqa: S608

@@ -11,6 +11,7 @@ from pp_insights.repository.facts import (
     insert_event_log,
     lock_refresh,
     partition_state,
+    refresh_cube,
     refresh_facts,
     refresh_rollups,
     truncate_derived,
@@ -21,9 +22,10 @@ from pp_insights.repository.periods import (
     sum_periods,
 )
 from pp_insights.repository.queries import sum_counters, sum_histograms
-from pp_insights.repository.tables import Grain, RollupKey
+from pp_insights.repository.tables import CubeKey, Grain, RollupKey
 
 __all__ = [
+    "CubeKey",
     "Grain",
     "LogRow",
     "RollupKey",
@@ -36,6 +38,7 @@ __all__ = [
     "insert_event_log",
     "lock_refresh",
     "partition_state",
+    "refresh_cube",
     "refresh_facts",
     "refresh_rollups",
     "sum_counters",

@@ -9,7 +9,15 @@ from typing import Any
 import asyncpg
 
 from pp_insights.metrics_def import DIMENSIONS, LATENCY_HISTOGRAM, NO_QUEUE
-from pp_insights.repository.tables import KEY_COLUMNS, ROLLUP_TABLES, Grain, RollupKey
+from pp_insights.repository.tables import (
+    CUBE_COUNTERS,
+    CUBE_TABLE,
+    KEY_COLUMNS,
+    ROLLUP_TABLES,
+    CubeKey,
+    Grain,
+    RollupKey,
+)
 from pp_shared.db import json_text
 
 # Spans as fixed durations: timestamptz + '1 day' would follow the session's DST rules.
@@ -258,14 +266,69 @@ async def refresh_rollups(
     )
 
 
+async def refresh_cube(conn: asyncpg.Connection, keys: Sequence[CubeKey]) -> None:
+    """Recompute the coarse daily cube's rows of ``keys`` from ``rollup_day``: a sum of the
+    few day rows that share a key's bucket, area, clause and region (the primary key's
+    prefix), so it must run after the daily rollup's refresh."""
+    if not keys:
+        return
+    cols = list(zip(*sorted(keys), strict=True))
+    keys_in = "unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[])"
+    await conn.execute(
+        f"DELETE FROM {CUBE_TABLE} AS c USING {keys_in} AS k(bucket, area, clause_id, region)"  # noqa: S608 - fixed names
+        " WHERE c.bucket = k.bucket AND c.area = k.area AND c.clause_id = k.clause_id"
+        " AND c.region = k.region",
+        *cols,
+    )
+    counters = CUBE_COUNTERS
+    await conn.execute(
+        f"""
+        WITH src AS (
+            SELECT r.*
+            FROM {keys_in} AS k(bucket, area, clause_id, region)
+            CROSS JOIN LATERAL (
+                SELECT * FROM insights.rollup_day d
+                WHERE d.bucket = k.bucket AND d.area = k.area AND d.clause_id = k.clause_id
+                  AND d.region = k.region
+                OFFSET 0
+            ) r
+        ),
+        totals AS (
+            SELECT bucket, area, clause_id, region,
+                   {", ".join(f"sum({c})::bigint AS {c}" for c in counters)}
+            FROM src GROUP BY 1, 2, 3, 4
+        ),
+        bins AS (
+            SELECT bucket, area, clause_id, region, u.b, sum(u.c)::bigint AS c
+            FROM src, unnest(src.latency_bins, src.latency_counts) AS u(b, c)
+            GROUP BY 1, 2, 3, 4, 5
+        ),
+        hist AS (
+            SELECT bucket, area, clause_id, region, array_agg(b ORDER BY b) AS bins,
+                   array_agg(c ORDER BY b) AS counts
+            FROM bins GROUP BY 1, 2, 3, 4
+        )
+        INSERT INTO {CUBE_TABLE} (bucket, area, clause_id, region, {", ".join(counters)},
+                                  latency_hist, latency_bins, latency_counts)
+        SELECT t.bucket, t.area, t.clause_id, t.region, {", ".join(f"t.{c}" for c in counters)},
+               insights.dense_histogram(h.bins, h.counts, $5),
+               coalesce(h.bins, '{{}}'), coalesce(h.counts, '{{}}')
+        FROM totals t LEFT JOIN hist h USING (bucket, area, clause_id, region)
+        """,  # noqa: S608 - table and columns come from the fixed lists above
+        *cols,
+        LATENCY_HISTOGRAM.bins,
+    )
+
+
 async def truncate_derived(conn: asyncpg.Connection) -> None:
     """Empty the tables that are derived from event_log, but keep the daily rollups of the
     time retention dropped: their events are gone, so nothing could derive them again."""
     await conn.execute("TRUNCATE insights.escalation_facts, insights.rollup_hour")
-    await conn.execute(
-        "DELETE FROM insights.rollup_day WHERE bucket >= coalesce("
-        " (SELECT dropped_before FROM insights.retention), '-infinity')"
-    )
+    for table in ("insights.rollup_day", CUBE_TABLE):
+        await conn.execute(
+            f"DELETE FROM {table} WHERE bucket >= coalesce("  # noqa: S608 - fixed names
+            " (SELECT dropped_before FROM insights.retention), '-infinity')"
+        )
 
 
 async def partition_state(

@@ -13,9 +13,9 @@ from pp_insights.metrics_def import DIMENSIONS, NO_QUEUE, UNCLEAR_REASON, Rollup
 from pp_insights.repository.tables import (
     COUNTERS,
     HISTOGRAMS,
-    ROLLUP_TABLES,
     SPARSE_HISTOGRAMS,
     Grain,
+    rollup_table,
 )
 
 # Each rollup counter as the amount one fact row adds to it: the read side of
@@ -73,7 +73,7 @@ async def sum_periods(
     sets = ", ".join(["(is_current)", *(f"(is_current, {d})" for d in dimensions)])
     sql = f"""
         SELECT bucket >= $2 AS is_current{dims}, {sums}
-        FROM {ROLLUP_TABLES[grain]}
+        FROM {rollup_table(grain, [*filters, *dimensions])}
         WHERE {" AND ".join(where)}
         GROUP BY GROUPING SETS ({sets})
     """  # noqa: S608 - every name is checked against the fixed lists above
@@ -106,7 +106,7 @@ async def sum_histogram_periods(
     sql = f"""
         WITH cells AS (
             SELECT bucket >= $2 AS is_current, u.b, sum(u.c)::bigint AS c
-            FROM {ROLLUP_TABLES[grain]}, unnest({bins}, {counts}) AS u(b, c)
+            FROM {rollup_table(grain, filters)}, unnest({bins}, {counts}) AS u(b, c)
             WHERE {" AND ".join(where)}
             GROUP BY 1, u.b
         )

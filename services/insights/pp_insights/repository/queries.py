@@ -12,9 +12,9 @@ from pp_insights.metrics_def import DIMENSIONS, Interval
 from pp_insights.repository.tables import (
     COUNTERS,
     HISTOGRAMS,
-    ROLLUP_TABLES,
     SPARSE_HISTOGRAMS,
     Grain,
+    rollup_table,
 )
 
 
@@ -44,7 +44,8 @@ def _selection(
     for dim, values in sorted(filters.items()):
         args.append(list(values))
         where.append(f"{dim} = ANY(${len(args)}::text[])")
-    source = f"FROM {ROLLUP_TABLES[grain]} WHERE " + " AND ".join(where)
+    table = rollup_table(grain, [*group_by, *filters])
+    source = f"FROM {table} WHERE " + " AND ".join(where)
     return select + dims, source, args
 
 
