@@ -299,3 +299,49 @@ class TestFallingCounts:
             ({"region": "FR"}, False, "below_min_sample", 2),
         ]
         assert got[0].evidence["p_value"] == float(f"{poisson_p(0, 30.125, rising=False):.6g}")
+
+
+class TestMultipleGroups:
+    async def test_bonferroni_holds_many_groups_to_a_stricter_level(self, pool: Pool) -> None:
+        regions = ["AT", "BE", "CH", "DE", "ES", "FR", "IE", "IT", "NL", "PL"]
+        events = []
+        for region in regions:
+            # DE: 20 of 40 (p far below 0.001); FR: 10 of 40 (p = 0.0051); others 4 of 40.
+            unclear = {"DE": 20, "FR": 10}.get(region, 4)
+            events += escalations(
+                HOUR, clause="HATE.SLURS", region=region, total=40, unclear=unclear
+            )
+        await fold(pool, events)
+
+        def rule(correction: str) -> RuleSpec:
+            return RuleSpec.model_validate(
+                {
+                    "id": "unclear",
+                    "name": "Unclear",
+                    "metric": "policy_unclear_share",
+                    "group_by": ["region"],
+                    "window": "1h",
+                    "condition": {
+                        "kind": "statistical",
+                        "baseline_rate": 0.1,
+                        "confidence": 0.99,
+                        "correction": correction,
+                    },
+                    "min_sample": 20,
+                }
+            )
+
+        async with pool.acquire() as conn:
+            plain = await observe(conn, rule("none"), now=NOW, extra_groups=[], link_base_url="")
+            strict = await observe(
+                conn, rule("bonferroni"), now=NOW, extra_groups=[], link_base_url=""
+            )
+        assert [o.group["region"] for o in plain if o.breaching] == ["DE", "FR"]
+        assert [o.group["region"] for o in strict if o.breaching] == ["DE"]
+        fr = next(o for o in strict if o.group["region"] == "FR")
+        assert (fr.reason, fr.evidence["alpha"], fr.evidence["tested_groups"]) == (
+            "within",
+            0.001,
+            10,
+        )
+        assert fr.evidence["p_value"] == float(f"{binomial_p(10, 40, 0.1, rising=True):.6g}")

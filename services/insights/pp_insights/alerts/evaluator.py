@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -202,6 +202,33 @@ async def observe(
             evidence["denominator"] = sums.counters[metric.denominator.value]
         breaching, reason = _judge(spec, metric, value, sample, key, baselines, evidence)
         out.append(Observation(group, breaching, reason, evidence))
+    if isinstance(cond, StatisticalCondition) and cond.correction == "bonferroni":
+        return _bonferroni(out, 1 - cond.confidence)
+    return out
+
+
+def _bonferroni(observations: list[Observation], alpha: float) -> list[Observation]:
+    """Hold every tested group to ``alpha / tested``: the chance that any of them fires on
+    noise alone stays below ``alpha``."""
+    tested = sum(1 for o in observations if "p_value" in o.evidence)
+    if tested <= 1:
+        return observations
+    level = alpha / tested
+    out = []
+    for o in observations:
+        if "p_value" not in o.evidence:
+            out.append(o)
+            continue
+        evidence = {**o.evidence, "alpha": float(f"{level:.6g}"), "tested_groups": tested}
+        breaching = o.breaching and o.evidence["p_value"] < level
+        out.append(
+            replace(
+                o,
+                breaching=breaching,
+                reason="breaching" if breaching else "within",
+                evidence=evidence,
+            )
+        )
     return out
 
 

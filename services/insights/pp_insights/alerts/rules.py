@@ -102,6 +102,9 @@ class StatisticalCondition(_Strict):
     baseline: str = "7d"
     season: str = "7d"
     seasons: int = Field(default=4, ge=1, le=12)
+    correction: Literal["none", "bonferroni"] = "none"
+    """``bonferroni``: divide ``1 - confidence`` by the number of groups tested in one
+    evaluation, so a rule over many clauses x regions does not fire on chance alone."""
 
 
 Condition = Annotated[
