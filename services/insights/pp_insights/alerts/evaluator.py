@@ -110,6 +110,7 @@ async def _window(
             filters=spec.scope,
             group_by=spec.group_by,
             histogram=metric.source,
+            size=metric.histogram.bins,
         ):
             hists[tuple(r[d] for d in spec.group_by)] = list(r["hist"])
     out: dict[tuple[str, ...], Sums] = {}

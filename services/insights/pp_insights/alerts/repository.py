@@ -12,7 +12,8 @@ import asyncpg
 from pp_insights.metrics_def import DIMENSIONS, RollupCounter
 
 _COUNTERS = frozenset(c.value for c in RollupCounter)
-_HISTOGRAMS = frozenset({"latency_hist"})
+_SPARSE = {"latency_hist": ("latency_bins", "latency_counts")}
+"""Each dense histogram column's sparse twin: its non-empty bins (0-based) and their counts."""
 _BREACH_COLUMNS = frozenset(
     {
         "state",
@@ -231,22 +232,27 @@ async def sum_window_histogram(
     filters: Mapping[str, Sequence[str]],
     group_by: Sequence[str],
     histogram: str,
+    size: int,
 ) -> list[Any]:
-    """A histogram column of ``rollup_hour`` summed bin by bin (as ``hist``) per group."""
-    assert histogram in _HISTOGRAMS
+    """A histogram of ``rollup_hour`` summed bin by bin (as dense ``hist`` of ``size`` bins)
+    per group. It reads the sparse twin of the column (only non-empty bins)."""
+    bins, counts = _SPARSE[histogram]
     cond, args = _window_where(start, end, filters, group_by)
+    args.append(size)
     dims = ", ".join(group_by)
     keys = f"{dims}, " if dims else ""
     outer = f"GROUP BY {dims}" if dims else ""
     # Every name below was checked against the fixed lists above.
     sql = f"""
-        WITH src AS (SELECT {keys}{histogram} AS hist FROM insights.rollup_hour WHERE {cond}),
-        cells AS (
-            SELECT {keys}u.i, sum(u.c)::bigint AS c
-            FROM src, unnest(src.hist) WITH ORDINALITY AS u(c, i)
-            GROUP BY {keys}u.i
+        WITH cells AS (
+            SELECT {keys}u.b, sum(u.c)::bigint AS c
+            FROM insights.rollup_hour, unnest({bins}, {counts}) AS u(b, c)
+            WHERE {cond}
+            GROUP BY {keys}u.b
         )
-        SELECT {keys}array_agg(c ORDER BY i) AS hist FROM cells {outer}
+        SELECT {keys}insights.dense_histogram(array_agg(b::integer), array_agg(c), ${len(args)})
+            AS hist
+        FROM cells {outer}
     """  # noqa: S608
     return list(await conn.fetch(sql, *args))
 
