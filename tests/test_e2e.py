@@ -107,6 +107,28 @@ class TestPipeline:
             metrics = (await client.get("/metrics")).text
             assert "python_gc_objects_collected_total" in metrics
 
+            rule = {
+                "id": "hate-unclear",
+                "name": "HATE policy-unclear share",
+                "metric": "policy_unclear_share",
+                "scope": {"area": "HATE"},
+                "window": "24h",
+                "condition": {"kind": "threshold", "op": ">", "threshold": 0.5},
+                "min_sample": 20,
+                "severity": "high",
+                "channels": [],
+            }
+            created = await client.post("/v1/rules", json=rule)
+            assert created.status_code == 201, created.text
+            assert created.json()["version"] == 1
+            listed = await client.get("/v1/rules")
+            assert [r["id"] for r in listed.json()["rules"]] == ["hate-unclear"]
+            bad = await client.post("/v1/rules", json={**rule, "metric": "nonsense"})
+            assert bad.status_code == 422
+            breaches = await client.get("/v1/breaches", params={"state": "firing"})
+            assert breaches.status_code == 200
+            assert breaches.json()["breaches"] == []
+
     async def test_batch_and_dsa_import_through_gateway(self, stack: ServiceGroup) -> None:
         gateway = stack.child("api-gateway").url
         day = "2026-11-25"

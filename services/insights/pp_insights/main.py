@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 
-from pp_insights import api, service
+from pp_insights import alerts, api, service
 from pp_insights.settings import InsightsSettings
 from pp_shared.db import apply_migrations
 from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
@@ -46,7 +46,7 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
             await retain()
             runtime.run_periodic("retention", settings.retention_interval_seconds, retain)
             await ensure_topics(settings, list(Topic))
-            await runtime.open_producer()
+            producer = await runtime.open_producer()
             consumer = make_consumer(settings, group=GROUP, topics=[Topic.EVENTS_TAGGED])
             await consumer.start()
 
@@ -54,7 +54,8 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
                 await service.fold_batch(pool, records=records)
 
             runtime.run_loop(BatchLoop(consumer, handle, service=SERVICE))
-            yield
+            async with alerts.alerts_running(pool, producer, settings):
+                yield
         finally:
             await runtime.close()
 
@@ -62,4 +63,5 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
     install_problem_handlers(app)
     attach_ops(app)
     app.include_router(api.router)
+    app.include_router(alerts.router)
     return app

@@ -1,9 +1,10 @@
 from pydantic import Field
 
+from pp_insights.alerts import AlertSettings
 from pp_shared.settings import ServiceSettings
 
 
-class InsightsSettings(ServiceSettings):
+class InsightsSettings(ServiceSettings, AlertSettings):
     port: int = 8083
     detail_retention_days: int = Field(
         default=400,
