@@ -36,7 +36,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pp_classifier.learning import cached_seed_candidate
+from pp_classifier.learning import cached_seed_candidate, service_params
 from pp_classifier.model.classifier import ClauseModel, TrainingParams, train_model
 from pp_classifier.model.evaluation import stratified_split
 from pp_classifier.model.layered import LayeredTagger
@@ -174,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     pinned, allowed = pin_to_one_core()
     say(pinned)
     taxonomy = load_taxonomy()
-    params = TrainingParams()
+    params = service_params()
     rules = RuleTagger.from_taxonomy(taxonomy)
     started = time.perf_counter()
     seed = cached_seed_candidate(taxonomy, params=params, holdout_percent=20, decision_weight=3)

@@ -16,8 +16,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from pp_classifier.learning import cached_seed_candidate
-from pp_classifier.model.classifier import ClauseModel, ModelError, TrainingParams
+from pp_classifier.learning import cached_seed_candidate, service_params
+from pp_classifier.model.classifier import ClauseModel, ModelError
 from pp_classifier.model.evaluation import Evaluation, LevelReport, evaluate
 from pp_classifier.model.layered import LayeredTagger
 from pp_classifier.model.seed import check_labels, read_label_map
@@ -116,7 +116,7 @@ def build_tagger(
     started = time.perf_counter()
     candidate = cached_seed_candidate(
         taxonomy,
-        params=TrainingParams(),
+        params=service_params(),
         holdout_percent=HOLDOUT_PERCENT,
         decision_weight=DECISION_WEIGHT,
     )

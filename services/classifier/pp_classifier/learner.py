@@ -29,6 +29,7 @@ from pp_classifier.learning import (
     cached_seed_candidate,
     evaluation_json,
     judge,
+    service_params,
     train_candidate,
 )
 from pp_classifier.metrics import MODEL_TRAININGS, TRAINING_SECONDS
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 
 
 def training_params(settings: ClassifierSettings) -> TrainingParams:
-    return TrainingParams(threshold=settings.model_threshold)
+    return service_params(threshold=settings.model_threshold, balanced=settings.model_balanced)
 
 
 def seed_candidate(taxonomy: Taxonomy, settings: ClassifierSettings) -> Candidate:

@@ -20,6 +20,10 @@ class ClassifierSettings(ServiceSettings):
         le=1.0,
         description="The model abstains ('unclassified') below this calibrated probability.",
     )
+    model_balanced: bool = Field(
+        default=True,
+        description="Weight classes inversely to their size when training (rare clauses count).",
+    )
     retrain_min_new_labels: int = Field(
         default=100,
         ge=1,

@@ -19,7 +19,10 @@ from pp_shared.topics import Topic, topic_name
 # No lexicon term of the seed taxonomy occurs in it, and its hash puts it in the training
 # share (checked below), so only the model can answer, and it can learn the answer.
 TEXT = "my cousin says the factory keeps everyone's papers until the debt is paid"
-CLAUSE = "INA.SCAMS"
+# Debt bondage: the moderator's clause is right, and learning it improves the held-out
+# macro-F1 (0.4185 -> 0.4291), so the candidate is promoted. (Labelled INA.SCAMS instead,
+# the candidate scores 0.4182 and is rejected.)
+CLAUSE = "HEX.FORCED_LABOUR"
 
 
 class TestLearningFromDecisions:
@@ -68,7 +71,7 @@ class TestLearningFromDecisions:
                 listed: list[dict[str, Any]] = (await client.get("/v1/models")).json()
                 return listed
 
-            listed = await eventually(models, promoted, timeout=120, interval=0.2)
+            listed = await eventually(models, promoted, timeout=180, interval=0.2)
             retrained, seed = listed
 
             async def serving() -> str | None:
@@ -85,7 +88,7 @@ class TestLearningFromDecisions:
             for t in (TaggedEvent.model_validate_json(r.value or b"") for r in out)
             if t.tags
         }["e2"][0]
-        assert (after.clause_id, after.area, after.method) == (CLAUSE, "INA", TagMethod.MODEL)
+        assert (after.clause_id, after.area, after.method) == (CLAUSE, "HEX", TagMethod.MODEL)
         assert after.model_version == retrained["version"] != seed_version
         assert (seed["version"], seed["status"]) == (seed_version, "retired")
         assert retrained["version"].startswith("retrained-")
