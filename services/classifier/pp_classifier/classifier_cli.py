@@ -186,7 +186,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     result = evaluate(predictor, texts, labels)
     out = sys.stdout
     print(f"data: {args.data} ({len(texts)} rows scored", file=out, end="")
-    print(f"; {skipped} rows the seed model was trained on left out)" if skipped else ")", file=out)
+    print(f"; {skipped} rows the model was trained on left out)" if skipped else ")", file=out)
     print(
         f"tagger: layers={args.layers} taxonomy={taxonomy.version} model={tagger.model_version}",
         file=out,

@@ -296,14 +296,17 @@ class Classifier:
         decisions = [DecisionLabel(r["text"], r["clause_id"]) for r in rows]
         labels_through = max((r["stored_at"] for r in rows), default=None)
         started = time.perf_counter()
-        candidate = await asyncio.to_thread(
-            train_candidate,
-            taxonomy,
-            decisions,
-            params=training_params(self.settings),
-            holdout_percent=self.settings.holdout_percent,
-            decision_weight=self.settings.decision_label_weight,
-        )
+        if decisions:
+            candidate = await asyncio.to_thread(
+                train_candidate,
+                taxonomy,
+                decisions,
+                params=training_params(self.settings),
+                holdout_percent=self.settings.holdout_percent,
+                decision_weight=self.settings.decision_label_weight,
+            )
+        else:
+            candidate = await asyncio.to_thread(seed_candidate, taxonomy, self.settings)
         active = self.model
         verdict = await asyncio.to_thread(
             judge, candidate, active, taxonomy_version=taxonomy.version

@@ -217,6 +217,8 @@ class TestPipeline:
             models = (await client.get("/v1/models")).json()
             artifact = await client.get(f"/v1/models/{models[0]['version']}/artifact")
             missing = await client.get("/v1/models/seed-000000000000/artifact")
+            # No decision labels yet: the candidate is the seed model itself.
+            retrained = (await client.post("/v1/models/retrain")).json()
         tagged = {
             t.event.event_id: t.tags[0]
             for t in (TaggedEvent.model_validate_json(r.value or b"") for r in out)
@@ -229,6 +231,11 @@ class TestPipeline:
         assert {t.model_version for t in tagged.values()} == {seed["version"]}
         assert ClauseModel.from_bytes(artifact.content).version == seed["version"]
         assert missing.status_code == 404
+        assert retrained == {
+            "status": "unchanged",
+            "version": seed["version"],
+            "reason": "no new usable labels",
+        }
         assert (seed["status"], seed["reason"], seed["decision_labels"]) == (
             "active",
             "seed model",
