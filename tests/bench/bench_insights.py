@@ -101,7 +101,7 @@ async def load(pool: Pool, args: argparse.Namespace) -> dict[str, Any]:
         phase: round(
             REGISTRY.get_sample_value("pp_insights_refresh_seconds_sum", {"phase": phase}) or 0.0, 1
         )
-        for phase in ("facts", "rollup_hour", "rollup_day")
+        for phase in ("facts", "rollup_hour", "rollup_day", "rollup_day_clause_region")
     }
     return {
         "escalations": args.escalations,
