@@ -174,6 +174,8 @@ class TagMethod(StrEnum):
     DECLARED = "declared"
     RULE = "rule"
     MODEL = "model"
+    MODEL_FALLBACK = "model_fallback"
+    """The model, for a language no clause has a lexicon in: the rules could not judge it."""
     NONE = "none"
 
 

@@ -71,5 +71,15 @@ def tag_escalations(
     if pending:
         texts = [events[i].text_excerpt or "" for i in pending]
         for i, tags in zip(pending, layers.tagger.tag_texts(texts), strict=True):
-            out[i] = tags
+            out[i] = tags if language_covered(events[i].language, layers) else _fallback(tags)
     return [tags or () for tags in out]
+
+
+def _fallback(tags: tuple[Tag, ...]) -> tuple[Tag, ...]:
+    """Model tags of a text in a language without lexicon say so in their method."""
+    return tuple(
+        t.model_copy(update={"method": TagMethod.MODEL_FALLBACK})
+        if t.method is TagMethod.MODEL
+        else t
+        for t in tags
+    )

@@ -108,7 +108,7 @@ class TestTagEscalations:
             [esc(suggested_clause_id=None, language="pt-BR", text_excerpt="algo")], layers=layers
         )
         assert count() == before + 1
-        assert [(t.clause_id, t.method) for t in tags] == [(SPAM, TagMethod.MODEL)]
+        assert [(t.clause_id, t.method) for t in tags] == [(SPAM, TagMethod.MODEL_FALLBACK)]
         assert tagger.language_covered("pt-BR", layers)
         assert not tagger.language_covered("ja", layers)
 
