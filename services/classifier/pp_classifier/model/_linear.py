@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.exceptions import ConvergenceWarning  # type: ignore[import-untyped]
-from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
 from pp_classifier.model._sparse import CsrMatrix
 
@@ -35,6 +33,11 @@ def fit_logistic(
     Classes absent from ``targets`` (a fold of a small class) get logits of -30, so they are
     never predicted by that fold's model but every fold still has the same columns.
     """
+    # Imported here: only training needs scikit-learn, and its import is most of a start-up
+    # that loads its model from Postgres.
+    from sklearn.exceptions import ConvergenceWarning  # type: ignore[import-untyped]
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+
     present = np.unique(targets)
     # Newton-CG converges in about ten steps here where lbfgs needs fifty or more, each as
     # costly: 0.6 s instead of 7 s for the seed data, which decides whether a fresh install
