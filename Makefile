@@ -10,13 +10,14 @@ export UV_NO_CONFIG := 1
 PY := $(VENV)/bin/python
 PROJECT_FILES := pyproject.toml uv.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: install up test lint typecheck unit schemas bench clean help
+.PHONY: install up test lint typecheck unit schemas bench bench-classifier bench-insights clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make up     install (first time) and run all four services on the embedded stack"
 	@echo "make test   install, then lint, type-check and run the whole test suite"
-	@echo "make lint | typecheck | unit | schemas | bench | clean"
+	@echo "make lint | typecheck | unit | schemas | clean"
+	@echo "make bench | bench-classifier | bench-insights   benchmarks (BENCH_ARGS=--help for options)"
 
 $(VENV)/.installed: $(PROJECT_FILES)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,8 +55,9 @@ bench: install
 bench-insights: install
 	$(PY) tests/bench/bench_insights.py $(BENCH_ARGS)
 
+bench-classifier: install
+	$(PY) tests/bench/bench_classifier.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .policypulse .pytest_cache .mypy_cache .ruff_cache
 
-bench-classifier: install
-	$(PY) tests/bench/bench_classifier.py $(BENCH_ARGS)
