@@ -119,6 +119,12 @@ class NotFound(ProblemError):
     title = "Not found"
 
 
+class PayloadTooLarge(ProblemError):
+    status_code = 413
+    problem_type = "payload-too-large"
+    title = "Request body too large"
+
+
 class Unavailable(ProblemError):
     status_code = 503
     problem_type = "unavailable"

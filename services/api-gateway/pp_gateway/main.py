@@ -12,18 +12,12 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from pp_gateway.routing import ROUTES, upstream_for
 from pp_gateway.settings import GatewaySettings
 from pp_shared.logging import configure_logging
-from pp_shared.problems import NotFound, ProblemError, Unavailable, install_problem_handlers
+from pp_shared.problems import NotFound, PayloadTooLarge, Unavailable, install_problem_handlers
 from pp_shared.service import ops_router
 
 SERVICE = "api-gateway"
 _FORWARD_REQUEST = ("content-type", "accept", "idempotency-key")
 _FORWARD_RESPONSE = ("content-type", "retry-after", "location")
-
-
-class PayloadTooLarge(ProblemError):
-    status_code = 413
-    problem_type = "payload-too-large"
-    title = "Request body too large"
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 
 from pp_ingest import service
-from pp_ingest.errors import PayloadTooLarge, UnsupportedMediaType
+from pp_ingest.errors import UnsupportedMediaType
 from pp_ingest.schemas import (
     BatchResult,
     DeadLetter,
@@ -23,6 +23,7 @@ from pp_ingest.schemas import (
 from pp_ingest.service import dsa_import
 from pp_ingest.settings import IngestSettings
 from pp_shared.events import EVENT_ADAPTER
+from pp_shared.problems import PayloadTooLarge
 
 router = APIRouter(prefix="/v1")
 

@@ -1,4 +1,5 @@
-"""Problem types of the ingest API, beside the shared ones (InvalidInput, NotFound, Unavailable)."""
+"""Problem types of the ingest API, beside the shared ones (InvalidInput, NotFound,
+PayloadTooLarge, Unavailable)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,6 @@ class EventConflict(ProblemError):
     status_code = 409
     problem_type = "conflict"
     title = "The event id was already accepted with a different body"
-
-
-class PayloadTooLarge(ProblemError):
-    status_code = 413
-    problem_type = "payload-too-large"
-    title = "Request body too large"
 
 
 class UnsupportedMediaType(ProblemError):

@@ -33,14 +33,13 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
-from pp_ingest.errors import PayloadTooLarge
 from pp_ingest.metrics import DSA_STATEMENTS
 from pp_ingest.service.intake import accept
 from pp_ingest.service.validation import Rules, UndecodableJson, load_json, validate_event
 from pp_ingest.settings import IngestSettings
 from pp_shared.dsa import default_clause, is_dsa_category, is_dsa_keyword
 from pp_shared.events import Event
-from pp_shared.problems import InvalidInput, field_errors
+from pp_shared.problems import InvalidInput, PayloadTooLarge, field_errors
 
 SOURCE = "dsa-import"
 # Event ids are UUIDv5 names under this namespace, so they are stable across imports.

@@ -19,7 +19,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from pp_ingest import publishing, repository
-from pp_ingest.errors import EventConflict, PayloadTooLarge
+from pp_ingest.errors import EventConflict
 from pp_ingest.metrics import BATCH_EVENTS, DEDUPE_LOOKUP_FAILURES, EVENTS, event_type_label
 from pp_ingest.schemas import BatchItem, BatchResult, Receipt
 from pp_ingest.service.validation import (
@@ -31,7 +31,7 @@ from pp_ingest.service.validation import (
 )
 from pp_ingest.settings import IngestSettings
 from pp_shared.events import Event
-from pp_shared.problems import InvalidInput, Unavailable
+from pp_shared.problems import InvalidInput, PayloadTooLarge, Unavailable
 from pp_shared.topics import Topic, topic_name
 
 log = logging.getLogger(__name__)
