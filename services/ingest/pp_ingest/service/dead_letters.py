@@ -45,16 +45,21 @@ def encode_cursor(last_id: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
+    """The id a cursor of ``encode_cursor`` names; InvalidInput for anything else."""
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text.startswith(_CURSOR_PREFIX):
-            return int(text.removeprefix(_CURSOR_PREFIX))
+        ours = text.startswith(_CURSOR_PREFIX)
+        last_id = int(text.removeprefix(_CURSOR_PREFIX)) if ours else None
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise InvalidInput(
-        "the cursor is not one this API returned",
-        errors=[{"pointer": "/query/cursor", "detail": "pass next_cursor from the previous page"}],
-    )
+        last_id = None
+    if last_id is None:
+        raise InvalidInput(
+            "the cursor is not one this API returned",
+            errors=[
+                {"pointer": "/query/cursor", "detail": "pass next_cursor from the previous page"}
+            ],
+        )
+    return last_id
 
 
 async def list_dead_letters(
