@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from pp_ingest import api, service
+from pp_ingest.fastpath import SingleEvent
 from pp_ingest.metrics import RequestMetrics
 from pp_ingest.settings import IngestSettings
 from pp_shared.db import apply_migrations
@@ -47,6 +48,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="PolicyPulse ingest", version="0.1.0", lifespan=lifespan)
     app.add_middleware(RequestMetrics)
+    # Added last, so it runs first: RequestMetrics never sees the requests it answers.
+    app.add_middleware(SingleEvent)
     install_problem_handlers(app)
     attach_ops(app)
     app.include_router(api.router)

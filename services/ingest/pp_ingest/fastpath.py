@@ -1,0 +1,53 @@
+"""``POST /v1/events`` answered before FastAPI's routing.
+
+The single-event route is the hottest path upstream tools call. Routing, the request and
+response wrappers and the middleware stack cost more per call than validating and
+producing the event, so this plain ASGI handler serves it; the FastAPI route of the same
+path documents it in the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+import time
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from pp_ingest.api import accept_one
+from pp_ingest.metrics import HTTP_SECONDS
+from pp_ingest.settings import IngestSettings
+from pp_shared.asgi import read_body
+from pp_shared.problems import ProblemError, problem_response
+
+PATH = "/v1/events"
+_JSON = [(b"content-type", b"application/json")]
+
+
+class SingleEvent:
+    """Serves ``POST /v1/events``; every other request goes on to ``app``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        try:
+            runtime = scope["app"].state.runtime
+            settings: IngestSettings = runtime.settings
+            body = await read_body(scope, receive, settings.max_body_bytes)
+            status, content = await accept_one(runtime.pool, runtime.producer, settings, body=body)
+        except ProblemError as problem:
+            status = problem.status_code
+            response = problem_response(status, problem.to_problem(PATH), problem.headers)
+            await response(scope, receive, send)
+        else:
+            headers = [*_JSON, (b"content-length", str(len(content)).encode())]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": content})
+        finally:
+            HTTP_SECONDS.labels("POST", PATH, f"{status // 100}xx").observe(
+                time.perf_counter() - started
+            )
