@@ -128,9 +128,15 @@ class TestBrokerOutage:
 
         faulty.broker.start()
         await post_until_accepted(http, faulty.gateway, escalations(10, 10))
-        volume = await eventually(
-            lambda: total_volume(http, faulty.gateway), lambda v: v == 20, timeout=90
-        )
+
+        async def supervised_volume() -> int:
+            # The restarted in-memory broker knows neither the topics nor the groups: a
+            # consumer whose commit stalls ends its process, and the supervisor (as
+            # 'policypulse up' does) starts it again.
+            faulty.group.check_and_restart()
+            return await total_volume(http, faulty.gateway)
+
+        volume = await eventually(supervised_volume, lambda v: v == 20, timeout=120)
         assert volume == 20
 
 

@@ -101,6 +101,10 @@ async def ensure_topics(settings: ServiceSettings, topics: Sequence[Topic]) -> N
         await admin.close()
 
 
+class StuckCommit(RuntimeError):
+    """Offsets could not be committed in time; the consumer must start again."""
+
+
 class BatchLoop:
     """Consume batches forever: handle, then commit offsets. A failed batch is retried with
     backoff (never skipped), and ``healthy`` turns false until it succeeds."""
@@ -113,12 +117,14 @@ class BatchLoop:
         service: str,
         max_records: int = 2000,
         poll_timeout_ms: int = 200,
+        commit_timeout: float = 15.0,
     ) -> None:
         self.consumer = consumer
         self.handler = handler
         self.service = service
         self.max_records = max_records
         self.poll_timeout_ms = poll_timeout_ms
+        self.commit_timeout = commit_timeout
         self.healthy = True
         self.last_error: str | None = None
 
@@ -131,7 +137,17 @@ class BatchLoop:
             if records:
                 await self._handle_with_retry(records)
                 try:
-                    await self.consumer.commit()
+                    async with asyncio.timeout(self.commit_timeout):
+                        await self.consumer.commit()
+                except TimeoutError as exc:
+                    # aiokafka retries a commit forever when the broker no longer knows the
+                    # topic (an in-memory broker that restarted): the loop would stall while
+                    # reporting healthy. Ending it ends the process; its supervisor starts it
+                    # again, the topics are created again and the batch is replayed
+                    # (idempotently) from the last committed offsets.
+                    raise StuckCommit(
+                        f"offsets not committed within {self.commit_timeout} s"
+                    ) from exc
                 except CommitFailedError:
                     # A rebalance took the partitions away; the new owner replays them and
                     # idempotent handlers make the replay harmless.
