@@ -34,8 +34,14 @@ from pydantic import (
 from typing_extensions import TypedDict
 
 from pp_ingest.metrics import DSA_STATEMENTS
-from pp_ingest.service.intake import accept
-from pp_ingest.service.validation import Rules, UndecodableJson, load_json, validate_event
+from pp_ingest.service.intake import accept, undecodable
+from pp_ingest.service.validation import (
+    Rules,
+    UndecodableJson,
+    load_json,
+    utf8_failure,
+    validate_event,
+)
 from pp_ingest.settings import IngestSettings
 from pp_shared.dsa import default_clause, is_dsa_category, is_dsa_keyword
 from pp_shared.events import Event
@@ -424,9 +430,7 @@ def read_json(body: bytes) -> list[_Row]:
     try:
         data = load_json(body)
     except UndecodableJson as exc:
-        raise InvalidInput(
-            f"the body is {exc}", errors=[{"pointer": "", "detail": str(exc)}]
-        ) from None
+        raise undecodable(exc) from None
     statements = data if isinstance(data, list) else [data]
     return [_Row(i, s) for i, s in enumerate(statements)]
 
@@ -436,10 +440,7 @@ def read_csv(body: bytes) -> tuple[Literal["csv", "csv_v1"], list[_Row]]:
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as bad:
-        detail = f"not valid UTF-8: byte 0x{body[bad.start]:02x} at offset {bad.start}"
-        raise InvalidInput(
-            f"the body is {detail}", errors=[{"pointer": "", "detail": detail}]
-        ) from None
+        raise undecodable(utf8_failure(body, bad)) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if header is None:

@@ -59,7 +59,7 @@ async def submit(
         data = load_json(body)
     except UndecodableJson as exc:
         EVENTS.labels("http", "unknown", "rejected").inc()
-        raise _undecodable(exc) from None
+        raise undecodable(exc) from None
     event, errors = validate_event(data, now=datetime.now(UTC), rules=Rules.of(settings))
     if event is None:
         EVENTS.labels("http", event_type_label(data), "rejected").inc()
@@ -221,7 +221,7 @@ def split_json_array(body: bytes, settings: IngestSettings) -> list[Any]:
     try:
         data = load_json(body)
     except UndecodableJson as exc:
-        raise _undecodable(exc) from None
+        raise undecodable(exc) from None
     if not isinstance(data, list):
         raise InvalidInput(
             "the body must be a JSON array of events, or NDJSON sent as application/x-ndjson",
@@ -252,7 +252,8 @@ def split_ndjson(body: bytes, settings: IngestSettings) -> list[Any]:
     return items
 
 
-def _undecodable(exc: UndecodableJson) -> InvalidInput:
+def undecodable(exc: UndecodableJson | str) -> InvalidInput:
+    """The 422 for a body that is not UTF-8 JSON (or, given a reason, not UTF-8 text)."""
     return InvalidInput(f"the body is {exc}", errors=[{"pointer": "", "detail": str(exc)}])
 
 

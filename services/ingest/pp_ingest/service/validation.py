@@ -55,8 +55,13 @@ def json_failure(raw: bytes, exc: orjson.JSONDecodeError) -> str:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as bad:
-        return f"not valid UTF-8: byte 0x{raw[bad.start]:02x} at offset {bad.start}"
+        return utf8_failure(raw, bad)
     return f"not valid JSON: {exc}"
+
+
+def utf8_failure(raw: bytes, bad: UnicodeDecodeError) -> str:
+    """Where ``raw`` stops being UTF-8, for the sender."""
+    return f"not valid UTF-8: byte 0x{raw[bad.start]:02x} at offset {bad.start}"
 
 
 def validate_event(
