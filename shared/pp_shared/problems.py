@@ -106,6 +106,10 @@ class ProblemError(Exception):
         body.update(self.extra)
         return body
 
+    def response(self, instance: str | None = None) -> JSONResponse:
+        """The problem document as an answer, with its status and headers."""
+        return problem_response(self.status_code, self.to_problem(instance), self.headers)
+
 
 class InvalidInput(ProblemError):
     status_code = 422
@@ -142,7 +146,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ProblemError)
-        return problem_response(exc.status_code, exc.to_problem(request.url.path), exc.headers)
+        return exc.response(request.url.path)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError | ValidationError)

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from pp_gateway.routing import upstream_for
 from pp_gateway.settings import GatewaySettings
 from pp_shared.asgi import read_body
-from pp_shared.problems import NotFound, ProblemError, Unavailable, problem_response
+from pp_shared.problems import NotFound, ProblemError, Unavailable
 
 PREFIX = "/v1/"
 _FORWARD_REQUEST = frozenset({b"content-type", b"accept", b"idempotency-key"})
@@ -34,10 +34,7 @@ class Relay:
         try:
             status, headers, content = await self._relay(scope, receive)
         except ProblemError as problem:
-            response = problem_response(
-                problem.status_code, problem.to_problem(scope["path"]), problem.headers
-            )
-            await response(scope, receive, send)
+            await problem.response(scope["path"])(scope, receive, send)
             return
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})

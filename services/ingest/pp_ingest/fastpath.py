@@ -16,7 +16,7 @@ from pp_ingest.api import accept_one
 from pp_ingest.metrics import HTTP_SECONDS
 from pp_ingest.settings import IngestSettings
 from pp_shared.asgi import read_body
-from pp_shared.problems import ProblemError, problem_response
+from pp_shared.problems import ProblemError
 
 PATH = "/v1/events"
 _JSON = [(b"content-type", b"application/json")]
@@ -41,8 +41,7 @@ class SingleEvent:
             status, content = await accept_one(runtime.pool, runtime.producer, settings, body=body)
         except ProblemError as problem:
             status = problem.status_code
-            response = problem_response(status, problem.to_problem(PATH), problem.headers)
-            await response(scope, receive, send)
+            await problem.response(PATH)(scope, receive, send)
         else:
             headers = [*_JSON, (b"content-length", str(len(content)).encode())]
             await send({"type": "http.response.start", "status": status, "headers": headers})
