@@ -15,15 +15,6 @@ from pp_shared.testing.servers import Servers
 from pp_shared.topics import Topic, topic_name
 
 
-def make_settings(servers: Servers, database_url: str, prefix: str) -> IngestSettings:
-    return IngestSettings(
-        database_url=database_url,
-        kafka_bootstrap_servers=servers.kafka_bootstrap,
-        topic_prefix=prefix,
-        kafka_session_timeout_ms=servers.session_timeout_ms,
-    )
-
-
 async def counts(database_url: str) -> tuple[int, int, int]:
     conn = await asyncpg.connect(database_url)
     try:
@@ -40,9 +31,8 @@ async def counts(database_url: str) -> tuple[int, int, int]:
 
 class TestHttpIntake:
     async def test_accepted_event_is_stored_and_published(
-        self, servers: Servers, database_url: str, topic_prefix: str
+        self, servers: Servers, database_url: str, topic_prefix: str, settings: IngestSettings
     ) -> None:
-        settings = make_settings(servers, database_url, topic_prefix)
         async with running_app(create_app(settings)) as client:
             response = await client.post("/v1/events", json=escalation())
             assert response.status_code == 202
@@ -60,9 +50,8 @@ class TestHttpIntake:
         )
 
     async def test_invalid_event_gets_problem_details_with_pointers(
-        self, servers: Servers, database_url: str, topic_prefix: str
+        self, servers: Servers, database_url: str, topic_prefix: str, settings: IngestSettings
     ) -> None:
-        settings = make_settings(servers, database_url, topic_prefix)
         bad = escalation(region="Germany", severity=9)
         del bad["source"]
         async with running_app(create_app(settings)) as client:
@@ -76,9 +65,8 @@ class TestHttpIntake:
         assert problem["errors"][1]["found"] == "Germany"
 
     async def test_body_that_is_not_json_is_a_problem_not_a_crash(
-        self, servers: Servers, database_url: str, topic_prefix: str
+        self, servers: Servers, database_url: str, topic_prefix: str, settings: IngestSettings
     ) -> None:
-        settings = make_settings(servers, database_url, topic_prefix)
         async with running_app(create_app(settings)) as client:
             response = await client.post(
                 "/v1/events", content=b"{not json", headers={"content-type": "application/json"}
@@ -87,9 +75,8 @@ class TestHttpIntake:
         assert response.json()["errors"][0]["pointer"] == ""
 
     async def test_stored_duplicate_is_200_and_another_body_is_409(
-        self, servers: Servers, database_url: str, topic_prefix: str
+        self, servers: Servers, database_url: str, topic_prefix: str, settings: IngestSettings
     ) -> None:
-        settings = make_settings(servers, database_url, topic_prefix)
         async with running_app(create_app(settings)) as client:
             assert (await client.post("/v1/events", json=escalation())).status_code == 202
             await eventually(lambda: counts(database_url), lambda c: c == (1, 0, 0))
@@ -116,9 +103,8 @@ class TestHttpIntake:
         assert len(raw) == 1
 
     async def test_control_characters_future_times_and_bad_utf8_are_422(
-        self, servers: Servers, database_url: str, topic_prefix: str
+        self, servers: Servers, database_url: str, topic_prefix: str, settings: IngestSettings
     ) -> None:
-        settings = make_settings(servers, database_url, topic_prefix)
         soon = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
         later = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
         async with running_app(create_app(settings)) as client:
@@ -141,9 +127,8 @@ class TestHttpIntake:
         assert fine.status_code == 202
 
     async def test_broker_unreachable_answers_503_with_retry_after(
-        self, servers: Servers, database_url: str, topic_prefix: str
+        self, servers: Servers, database_url: str, topic_prefix: str, settings: IngestSettings
     ) -> None:
-        settings = make_settings(servers, database_url, topic_prefix)
         app = create_app(settings)
         async with running_app(app) as client:
             await app.state.runtime.producer.stop()  # the broker is gone for this producer
@@ -155,9 +140,8 @@ class TestHttpIntake:
 
 class TestRawTopicConsumer:
     async def test_duplicates_once_conflicts_recorded_poison_dead_lettered(
-        self, servers: Servers, database_url: str, topic_prefix: str
+        self, servers: Servers, database_url: str, topic_prefix: str, settings: IngestSettings
     ) -> None:
-        settings = make_settings(servers, database_url, topic_prefix)
         raw = topic_name(Topic.EVENTS_RAW, topic_prefix)
         key = b"esc-000123"
         first = orjson.dumps(escalation())
@@ -184,9 +168,8 @@ class TestRawTopicConsumer:
         )
 
     async def test_replayed_batch_changes_nothing(
-        self, servers: Servers, database_url: str, topic_prefix: str
+        self, servers: Servers, database_url: str, topic_prefix: str, settings: IngestSettings
     ) -> None:
-        settings = make_settings(servers, database_url, topic_prefix)
         raw = topic_name(Topic.EVENTS_RAW, topic_prefix)
         batch = [
             (b"esc-000123", orjson.dumps(escalation())),
@@ -209,7 +192,7 @@ class TestRawTopicConsumer:
 
 class TestMetrics:
     async def test_requests_are_timed_by_route_template_and_batches_sized(
-        self, servers: Servers, database_url: str, topic_prefix: str
+        self, servers: Servers, database_url: str, topic_prefix: str, settings: IngestSettings
     ) -> None:
         def sample(name: str, **labels: str) -> float:
             return REGISTRY.get_sample_value(name, labels) or 0.0
@@ -231,7 +214,6 @@ class TestMetrics:
             "accepted": sample("pp_ingest_events_total", **accepted),
             "rejected": sample("pp_ingest_events_total", **rejected),
         }
-        settings = make_settings(servers, database_url, topic_prefix)
         async with running_app(create_app(settings)) as client:
             batch = [
                 escalation(event_id="e1"),
