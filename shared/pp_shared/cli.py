@@ -100,15 +100,38 @@ def cmd_up(args: argparse.Namespace) -> int:
         say(f"  API docs     {group.child('api-gateway').url}/docs")
         say(f"  logs         {data_dir / 'logs'}")
         say("press Ctrl-C to stop")
-        while not stop.wait(0.5):
-            if not args.no_restart:
-                group.check_and_restart()
-        return 0
+        return watch(stop, group, broker, restart=not args.no_restart, log_dir=data_dir / "logs")
     except (RuntimeError, TimeoutError, OSError) as exc:
         say(f"error: {exc}")
         return 1
     finally:
         _shutdown(group, broker, postgres, env)
+
+
+def watch(
+    stop: threading.Event,
+    group: ServiceGroup,
+    broker: EmbeddedBroker | None,
+    *,
+    restart: bool,
+    log_dir: Path,
+    interval: float = 0.5,
+) -> int:
+    """Supervise until ``stop`` is set (exit code 0), restarting crashed services. When the
+    embedded broker dies, return 1: its topics, logs and offsets lived in memory, and
+    consumers carrying on against a new, empty broker would hold stale positions. A clean
+    start of the whole stack is the safe way back (Postgres keeps its data)."""
+    while not stop.wait(interval):
+        if broker is not None and broker.exited():
+            say(
+                f"error: the embedded broker exited (code {broker.exit_code}); events it held "
+                f"that were not yet in Postgres are lost; see {log_dir}. Stopping; run "
+                "'make up' again to start afresh"
+            )
+            return 1
+        if restart:
+            group.check_and_restart()
+    return 0
 
 
 def _lock_data_dir(data_dir: Path) -> IO[str] | None:
@@ -137,7 +160,7 @@ def _shutdown(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if group is not None:
         group.stop(["api-gateway"])
-        if broker is not None:
+        if broker is not None and not broker.exited():
             groups = {s.consumes[0]: s.consumes[1].value for s in SERVICES if s.consumes}
             say("draining the pipeline (the embedded broker keeps messages in memory)")
             drain(env["PP_KAFKA_BOOTSTRAP_SERVERS"], groups, timeout=15.0, say=say)

@@ -57,10 +57,19 @@ def wait_until(predicate: object, *, timeout: float, interval: float = 0.05, wha
 class EmbeddedBroker:
     """A tansu broker with memory storage on ``host:port``."""
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 9092, log_file: Path | None = None):
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 9092,
+        log_file: Path | None = None,
+        advertised: str | None = None,
+    ):
         self.host = host
         self.port = port
         self.log_file = log_file
+        self.advertised = advertised
+        """``host:port`` the broker tells clients to connect to (a proxy in front of it)."""
         self.process: subprocess.Popen[bytes] | None = None
         self._log_handle: IO[bytes] | None = None
 
@@ -88,7 +97,7 @@ class EmbeddedBroker:
                 "--listener-url",
                 url,
                 "--advertised-listener-url",
-                url,
+                f"tcp://{self.advertised}" if self.advertised else url,
             ],
             stdout=out,
             stderr=out,
@@ -99,6 +108,14 @@ class EmbeddedBroker:
         wait_until(lambda: self._alive_and_listening(), timeout=timeout, what="Kafka broker")
         log.info("embedded broker started", extra={"bootstrap": self.bootstrap_servers})
         return self.bootstrap_servers
+
+    def exited(self) -> bool:
+        """True when the broker process was started and has ended on its own."""
+        return self.process is not None and self.process.poll() is not None
+
+    @property
+    def exit_code(self) -> int | None:
+        return None if self.process is None else self.process.returncode
 
     def _alive_and_listening(self) -> bool:
         assert self.process is not None

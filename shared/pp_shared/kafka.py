@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeAlias
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 from prometheus_client import Counter, Gauge, Histogram
@@ -105,6 +105,11 @@ class StuckCommit(RuntimeError):
     """Offsets could not be committed in time; the consumer must start again."""
 
 
+class BrokerForgotOffsets(RuntimeError):
+    """The broker reports a committed offset below one this process committed: it lost its
+    state (an in-memory broker that restarted), and the positions held here are stale."""
+
+
 class BatchLoop:
     """Consume batches forever: handle, then commit offsets. A failed batch is retried with
     backoff (never skipped), and ``healthy`` turns false until it succeeds."""
@@ -127,6 +132,7 @@ class BatchLoop:
         self.commit_timeout = commit_timeout
         self.healthy = True
         self.last_error: str | None = None
+        self._committed: dict[TopicPartition, int] = {}
 
     async def run(self) -> None:
         while True:
@@ -136,25 +142,54 @@ class BatchLoop:
             records = [r for part in batches.values() for r in part]
             if records:
                 await self._handle_with_retry(records)
-                try:
-                    async with asyncio.timeout(self.commit_timeout):
-                        await self.consumer.commit()
-                except TimeoutError as exc:
-                    # aiokafka retries a commit forever when the broker no longer knows the
-                    # topic (an in-memory broker that restarted): the loop would stall while
-                    # reporting healthy. Ending it ends the process; its supervisor starts it
-                    # again, the topics are created again and the batch is replayed
-                    # (idempotently) from the last committed offsets.
-                    raise StuckCommit(
-                        f"offsets not committed within {self.commit_timeout} s"
-                    ) from exc
-                except CommitFailedError:
-                    # A rebalance took the partitions away; the new owner replays them and
-                    # idempotent handlers make the replay harmless.
-                    log.warning("offset commit failed after rebalance; batch will be replayed")
+                await self._commit({tp: part[-1].offset + 1 for tp, part in batches.items()})
                 for tp, part in batches.items():
                     BATCH_RECORDS.labels(self.service, tp.topic).inc(len(part))
             await self._update_lag()
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        # Partitions a rebalance took away while the batch was handled are replayed by
+        # their new owner; committing them here would be refused.
+        owned = self.consumer.assignment()
+        offsets = {tp: offset for tp, offset in offsets.items() if tp in owned}
+        if not offsets:
+            return
+        await self._check_offsets_kept(offsets)
+        try:
+            async with asyncio.timeout(self.commit_timeout):
+                await self.consumer.commit(offsets)
+        except TimeoutError as exc:
+            # aiokafka retries a commit forever when the broker no longer knows the topic
+            # (an in-memory broker that restarted): the loop would stall while reporting
+            # healthy. Ending it ends the process; its supervisor starts it again, the
+            # topics are created again and the batch is replayed (idempotently) from the
+            # last committed offsets.
+            raise StuckCommit(f"offsets not committed within {self.commit_timeout} s") from exc
+        except CommitFailedError:
+            # A rebalance took the partitions away; the new owner replays them and
+            # idempotent handlers make the replay harmless.
+            log.warning("offset commit failed after rebalance; batch will be replayed")
+            return
+        self._committed.update(offsets)
+
+    async def _check_offsets_kept(self, offsets: dict[TopicPartition, int]) -> None:
+        """Committed offsets only move forward (a new owner starts where the last one
+        committed). A broker that reports less than this process committed has lost its
+        state: the records below the positions held here were never read, so committing
+        now would skip them for good. End the process instead; started again, it reads the
+        partitions from their beginning on the broker as it is now, and idempotent
+        handlers make the replay harmless."""
+        known = [tp for tp in offsets if tp in self._committed]
+        if not known:
+            return
+        async with asyncio.timeout(self.commit_timeout):
+            on_broker = await asyncio.gather(*(self.consumer.committed(tp) for tp in known))
+        for tp, offset in zip(known, on_broker, strict=True):
+            if offset is None or offset < self._committed[tp]:
+                raise BrokerForgotOffsets(
+                    f"{tp.topic}[{tp.partition}]: the broker has offset {offset}, "
+                    f"this consumer committed {self._committed[tp]}"
+                )
 
     async def _handle_with_retry(self, records: Sequence[Record]) -> None:
         def before_sleep(state: RetryCallState) -> None:
