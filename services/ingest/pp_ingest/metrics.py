@@ -19,6 +19,13 @@ PRODUCE_SECONDS = Histogram(
     "Time from send to the broker's ack (acks=all).",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2),
 )
+RAW_CHECKS = Counter(
+    "pp_ingest_raw_checks_total",
+    "Raw messages by how the consumer judged them: sealed (validated by this deployment's "
+    "intake, trusted) or validated (checked in full). Sealed events validated again mean the "
+    "ingest replicas do not share PP_INTAKE_KEY.",
+    ["check"],
+)
 DEAD_LETTERS = Counter(
     "pp_ingest_dead_letters_total", "Raw messages dead-lettered, by reason.", ["reason"]
 )

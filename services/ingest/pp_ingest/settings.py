@@ -1,4 +1,6 @@
-from pydantic import Field
+import secrets
+
+from pydantic import Field, SecretStr
 
 from pp_shared.settings import ServiceSettings
 
@@ -25,6 +27,12 @@ class IngestSettings(ServiceSettings):
         default=1.0,
         gt=0,
         description="Longest wait for the duplicate lookup; past it, intake goes on without it.",
+    )
+    intake_key: SecretStr = Field(
+        default_factory=lambda: SecretStr(secrets.token_hex(32)),
+        description="Key of the seal on events intake validated (the raw consumer skips "
+        "validating them again). Give every ingest replica the same key; unset, each process "
+        "draws its own, and sealed events from another process are simply validated again.",
     )
     dsa_import_max_statements: int = Field(
         default=5_000, ge=1, description="Statements of reasons per DSA import request."

@@ -5,8 +5,10 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import orjson
 from prometheus_client import REGISTRY
+from pydantic import SecretStr
 
 from pp_ingest.main import create_app
+from pp_ingest.service.seal import Sealer
 from pp_ingest.settings import IngestSettings
 from pp_shared.testing.apps import produce, read_topic, running_app
 from pp_shared.testing.plugin import eventually
@@ -233,3 +235,47 @@ class TestMetrics:
         assert sample("pp_ingest_events_total", **accepted) == before["accepted"] + 2
         assert sample("pp_ingest_events_total", **rejected) == before["rejected"] + 1
         assert "pp_ingest_http_request_seconds_bucket" in exposition
+
+
+class TestIntakeSeal:
+    def test_only_this_key_over_this_value_vouches(self) -> None:
+        sealer = Sealer(SecretStr("k1"))
+        name, seal = sealer.seal(b'{"a":1}')
+        assert name == "pp-intake-seal"
+        assert sealer.vouches_for(b'{"a":1}', [("trace", b"x"), (name, seal)]) is True
+        assert sealer.vouches_for(b'{"a":2}', [(name, seal)]) is False
+        assert Sealer(SecretStr("k2")).vouches_for(b'{"a":1}', [(name, seal)]) is False
+        assert sealer.vouches_for(b'{"a":1}', [("trace", b"x")]) is False
+        assert sealer.vouches_for(b'{"a":1}', None) is False
+        assert sealer.vouches_for(None, [(name, seal)]) is False
+
+    async def test_sealed_events_skip_validation_and_a_forged_seal_is_not_trusted(
+        self, servers: Servers, database_url: str, topic_prefix: str, settings: IngestSettings
+    ) -> None:
+        def checks(kind: str) -> float:
+            return REGISTRY.get_sample_value("pp_ingest_raw_checks_total", {"check": kind}) or 0
+
+        raw = topic_name(Topic.EVENTS_RAW, topic_prefix)
+        # Invalid, but sealed with another key: it must be validated and dead-lettered.
+        forged_value = orjson.dumps({"event_type": "decision.made"})
+        forged = Sealer(SecretStr("not-the-key")).seal(forged_value)
+        sealed_before, validated_before = checks("sealed"), checks("validated")
+        async with running_app(create_app(settings)) as client:
+            for i in range(3):
+                response = await client.post("/v1/events", json=escalation(event_id=f"s{i}"))
+                assert response.status_code == 202, response.text
+            await produce(servers.kafka_bootstrap, raw, [(b"k", forged_value)], headers=[forged])
+            final = await eventually(lambda: counts(database_url), lambda c: c == (3, 0, 1))
+        assert final == (3, 0, 1)
+        assert checks("sealed") - sealed_before == 3
+        assert checks("validated") - validated_before == 1
+        conn = await asyncpg.connect(database_url)
+        try:
+            stored = await conn.fetch(
+                "SELECT event_id, occurred_at, body FROM ingest.events ORDER BY event_id"
+            )
+        finally:
+            await conn.close()
+        assert [r["event_id"] for r in stored] == ["s0", "s1", "s2"]
+        assert {r["occurred_at"] for r in stored} == {datetime(2026, 11, 20, 10, 15, tzinfo=UTC)}
+        assert orjson.loads(stored[0]["body"])["region"] == "DE"
