@@ -204,10 +204,31 @@ async def sizes(pool: Pool) -> dict[str, Any]:
     return out
 
 
+def _load_key(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: getattr(args, k) for k in ("escalations", "days", "batch_events", "seed")}
+
+
 async def run(args: argparse.Namespace, db_url: str) -> dict[str, Any]:
+    marker = args.data_dir / "loaded.json" if args.data_dir else None
     async with migrated_pool(db_url) as pool:
-        say(f"folding {args.escalations:,} escalations over {args.days} days")
-        results: dict[str, Any] = {"load": await load(pool, args)}
+        results: dict[str, Any] = {}
+        if marker is not None and marker.exists():
+            kept = json.loads(marker.read_text(encoding="utf-8"))
+            if kept["parameters"] != _load_key(args):
+                raise SystemExit(
+                    f"{args.data_dir} holds a load with {kept['parameters']}; pass the same "
+                    "parameters, or another --data-dir"
+                )
+            say(f"reusing the load in {args.data_dir} (its figures are from when it was made)")
+            results["load"] = kept["load"]
+        else:
+            say(f"folding {args.escalations:,} escalations over {args.days} days")
+            results["load"] = await load(pool, args)
+            if marker is not None:
+                marker.write_text(
+                    json.dumps({"parameters": _load_key(args), "load": results["load"]}),
+                    encoding="utf-8",
+                )
         say(f"  {results['load']}")
         await pool.execute("ANALYZE")
         results["tables"] = await sizes(pool)
@@ -229,11 +250,21 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=40, help="timed runs per query shape")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("bench-results/insights.json"))
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="keep the database here and, on the next run with the same load parameters, "
+        "time the queries again without reloading",
+    )
     args = parser.parse_args()
     # Stopped with SIGTERM, still stop the private Postgres and remove its data.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="pp-bench-insights-") as tmp:
-        pg = EmbeddedPostgres(Path(tmp) / "pg", database="policypulse")
+        if args.data_dir is not None:
+            args.data_dir.mkdir(parents=True, exist_ok=True)
+        pg_dir = (args.data_dir or Path(tmp)) / "pg"
+        pg = EmbeddedPostgres(pg_dir, database="policypulse")
         db_url = pg.start()
         try:
             results = asyncio.run(run(args, db_url))

@@ -102,16 +102,20 @@ async def submit_event(request: Request) -> Response:
     # same way when the app runs without that middleware.
     runtime = request.app.state.runtime
     status, content = await accept_one(
-        runtime.pool, runtime.producer, runtime.settings, body=await _body(request)
+        request.app.state.lookups, runtime.producer, runtime.settings, body=await _body(request)
     )
     return Response(content, status_code=status, media_type="application/json")
 
 
 async def accept_one(
-    pool: asyncpg.Pool, producer: AIOKafkaProducer, settings: IngestSettings, *, body: bytes
+    lookups: service.HashLookups,
+    producer: AIOKafkaProducer,
+    settings: IngestSettings,
+    *,
+    body: bytes,
 ) -> tuple[int, bytes]:
     """Status and JSON answer for one submitted event (problems are raised)."""
-    receipt = await service.submit(pool, producer, settings, body=body)
+    receipt = await service.submit(lookups, producer, settings, body=body)
     answer = orjson.dumps({"event_id": receipt.event_id, "status": receipt.status})
     return (200 if receipt.status == "duplicate" else 202), answer
 

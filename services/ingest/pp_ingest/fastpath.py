@@ -38,7 +38,8 @@ class SingleEvent:
             runtime = scope["app"].state.runtime
             settings: IngestSettings = runtime.settings
             body = await read_body(scope, receive, settings.max_body_bytes)
-            status, content = await accept_one(runtime.pool, runtime.producer, settings, body=body)
+            lookups = scope["app"].state.lookups
+            status, content = await accept_one(lookups, runtime.producer, settings, body=body)
         except ProblemError as problem:
             status = problem.status_code
             await problem.response(PATH)(scope, receive, send)

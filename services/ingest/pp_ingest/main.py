@@ -32,6 +32,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         app.state.runtime = runtime
         try:
             pool = await runtime.open_pool()
+            app.state.lookups = service.HashLookups(pool)
             await apply_migrations(pool, schema="ingest", package="pp_ingest")
             await ensure_topics(settings, list(Topic))
             producer = await runtime.open_producer()

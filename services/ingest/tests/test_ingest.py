@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import asyncpg
 import orjson
@@ -8,8 +10,10 @@ from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from pp_ingest.main import create_app
+from pp_ingest.service.intake import HashLookups
 from pp_ingest.service.seal import Sealer
 from pp_ingest.settings import IngestSettings
+from pp_shared.db import create_pool
 from pp_shared.testing.apps import produce, read_topic, running_app
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import decision, escalation
@@ -279,3 +283,41 @@ class TestIntakeSeal:
         assert [r["event_id"] for r in stored] == ["s0", "s1", "s2"]
         assert {r["occurred_at"] for r in stored} == {datetime(2026, 11, 20, 10, 15, tzinfo=UTC)}
         assert orjson.loads(stored[0]["body"])["region"] == "DE"
+
+
+class CountingPool:
+    """A real pool that counts the queries sent through it."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.queries = 0
+
+    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        self.queries += 1
+        return list(await self.pool.fetch(query, *args))
+
+
+class TestHashLookups:
+    async def test_concurrent_lookups_share_queries_and_each_gets_its_answer(
+        self, database_url: str, settings: IngestSettings
+    ) -> None:
+        async with running_app(create_app(settings)):  # applies the migrations
+            pass
+        pool = await create_pool(database_url)
+        try:
+            await pool.execute(
+                "INSERT INTO ingest.events (event_id, event_type, escalation_id, occurred_at,"
+                " body, body_sha256) SELECT 'k' || i, 'escalation.created', 'x', now(), '{}',"
+                " decode(lpad(to_hex(i), 2, '0'), 'hex') FROM generate_series(0, 9) AS i"
+            )
+            counting = CountingPool(pool)
+            lookups = HashLookups(cast(asyncpg.Pool, counting))
+            ids = [f"k{i}" for i in range(20)]  # k10..k19 are not stored
+            answers = await asyncio.gather(*(lookups.one(i) for i in ids))
+            again = await lookups.one("k3")
+        finally:
+            await pool.close()
+        assert answers == [bytes([i]) for i in range(10)] + [None] * 10
+        assert again == bytes([3])
+        # The twenty arrive before the first query goes out and share it; the last is alone.
+        assert counting.queries == 2

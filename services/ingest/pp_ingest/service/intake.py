@@ -51,8 +51,47 @@ def conflict_error(event_id: str) -> dict[str, Any]:
     }
 
 
+class HashLookups:
+    """Duplicate lookups of concurrent single-event requests, coalesced: while one query is
+    out, the ids asked for meanwhile wait and go together in the next. An idle service
+    queries at once; a busy one makes one round trip for many requests instead of one each.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self._waiting: list[tuple[str, asyncio.Future[bytes | None]]] = []
+        self._draining = False
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def one(self, event_id: str) -> bytes | None:
+        """The stored hash of ``event_id``, or None when the log does not hold it."""
+        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((event_id, future))
+        if not self._draining:
+            self._draining = True
+            self._drainer = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    hashes = await repository.stored_hashes(self.pool, list({e for e, _ in batch}))
+                except Exception as exc:  # noqa: BLE001 - handed to every waiter, which decides
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for event_id, future in batch:
+                    if not future.done():  # a waiter that timed out has gone
+                        future.set_result(hashes.get(event_id))
+        finally:
+            self._draining = False
+
+
 async def submit(
-    pool: asyncpg.Pool, producer: AIOKafkaProducer, settings: IngestSettings, *, body: bytes
+    lookups: HashLookups, producer: AIOKafkaProducer, settings: IngestSettings, *, body: bytes
 ) -> Receipt:
     """Validate one event and hand it to the raw topic; answer ``duplicate`` at once when the
     log already holds the same event, and raise EventConflict when it holds another body."""
@@ -66,12 +105,12 @@ async def submit(
         EVENTS.labels("http", event_type_label(data), "rejected").inc()
         raise InvalidInput(f"the event failed validation ({len(errors)} error(s))", errors=errors)
     stored, encoded, sha = canonical(event)
-    known = (await _stored_hashes(pool, settings, [event.event_id])).get(event.event_id)
+    known = await _stored_hash(lookups, settings, event.event_id)
     if known == sha:
         EVENTS.labels("http", event.event_type, "duplicate").inc()
         return Receipt(event_id=event.event_id, status="duplicate")
     if known is not None:
-        await _record_conflicts(pool, settings, [(event.event_id, stored, sha)])
+        await _record_conflicts(lookups.pool, settings, [(event.event_id, stored, sha)])
         EVENTS.labels("http", event.event_type, "conflict").inc()
         log.info("event id conflict", extra={"event_id": event.event_id, "path": "http"})
         raise EventConflict(
@@ -283,6 +322,22 @@ async def _stored_hashes(
             extra={"error": type(exc).__name__, "events": len(event_ids)},
         )
         return {}
+
+
+async def _stored_hash(
+    lookups: HashLookups, settings: IngestSettings, event_id: str
+) -> bytes | None:
+    """As :func:`_stored_hashes`, for one id through the coalesced lookups."""
+    try:
+        async with asyncio.timeout(settings.dedupe_timeout_seconds):
+            return await lookups.one(event_id)
+    except _DB_ERRORS as exc:
+        DEDUPE_LOOKUP_FAILURES.inc()
+        log.warning(
+            "duplicate lookup failed; accepting without it",
+            extra={"error": type(exc).__name__, "events": 1},
+        )
+        return None
 
 
 async def _record_conflicts(
