@@ -250,13 +250,11 @@ async def refresh_rollups(
         )
         INSERT INTO {table} (bucket, {KEY_COLUMNS}, volume, policy_unclear, decided,
                              appeals_resolved, appeals_overturned, qa_reviews,
-                             qa_disagreements, tag_agreed, latency_hist, latency_bins,
-                             latency_counts)
+                             qa_disagreements, tag_agreed, latency_bins, latency_counts)
         SELECT k.bucket, {", ".join(f"k.{c}" for c in DIMENSIONS)}, t.volume, t.policy_unclear,
                t.decided, t.appeals_resolved, t.appeals_overturned, t.qa_reviews,
-               t.qa_disagreements, t.tag_agreed,
-               insights.dense_histogram(h.bins, h.counts, cardinality($10::float8[]) + 1),
-               coalesce(h.bins, '{{}}'), coalesce(h.counts, '{{}}')
+               t.qa_disagreements, t.tag_agreed, coalesce(h.bins, '{{}}'),
+               coalesce(h.counts, '{{}}')
         FROM keys k JOIN totals t USING (ord) LEFT JOIN hist h USING (ord)
         """,  # noqa: S608 - table, span and columns come from the fixed maps above
         *cols,
@@ -309,14 +307,12 @@ async def refresh_cube(conn: asyncpg.Connection, keys: Sequence[CubeKey]) -> Non
             FROM bins GROUP BY 1, 2, 3, 4
         )
         INSERT INTO {CUBE_TABLE} (bucket, area, clause_id, region, {", ".join(counters)},
-                                  latency_hist, latency_bins, latency_counts)
+                                  latency_bins, latency_counts)
         SELECT t.bucket, t.area, t.clause_id, t.region, {", ".join(f"t.{c}" for c in counters)},
-               insights.dense_histogram(h.bins, h.counts, $5),
                coalesce(h.bins, '{{}}'), coalesce(h.counts, '{{}}')
         FROM totals t LEFT JOIN hist h USING (bucket, area, clause_id, region)
         """,  # noqa: S608 - table and columns come from the fixed lists above
         *cols,
-        LATENCY_HISTOGRAM.bins,
     )
 
 
