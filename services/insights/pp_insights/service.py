@@ -270,10 +270,7 @@ async def trends(pool: asyncpg.Pool, *, query: TrendQuery) -> TrendAnswer:
                 nonzero=metric.denominator,
             )
             value_columns = ["value", "numerator", "denominator", "ci_low", "ci_high"]
-            rows = [
-                {**{d: r[d] for d in dims}, **_rate(r[metric.numerator], r[metric.denominator])}
-                for r in found
-            ]
+            rows = _rate_rows(found, [*dims, *value_columns])
         else:
             found = await repository.sum_histograms(
                 conn, **selection, histogram=metric.source, nonzero=metric.sample
@@ -294,15 +291,18 @@ async def trends(pool: asyncpg.Pool, *, query: TrendQuery) -> TrendAnswer:
     )
 
 
-def _rate(numerator: int, denominator: int) -> dict[str, Any]:
-    low, high = wilson_interval(numerator, denominator)
-    return {
-        "value": round(numerator / denominator, RATE_DIGITS),
-        "numerator": numerator,
-        "denominator": denominator,
-        "ci_low": round(low, RATE_DIGITS),
-        "ci_high": round(high, RATE_DIGITS),
-    }
+def _rate_rows(found: Sequence[asyncpg.Record], columns: list[str]) -> list[dict[str, Any]]:
+    """Rows of ``columns`` from records of (bucket, *groups, numerator, denominator): the
+    rate, its numerator and denominator, and its 95% Wilson interval. Built in one pass
+    without intermediate dicts: answers run to tens of thousands of rows."""
+    rows = []
+    for r in found:
+        *key, numerator, denominator = r
+        low, high = wilson_interval(numerator, denominator)
+        value = round(numerator / denominator, RATE_DIGITS)
+        ci = (round(low, RATE_DIGITS), round(high, RATE_DIGITS))
+        rows.append(dict(zip(columns, (*key, value, numerator, denominator, *ci), strict=True)))
+    return rows
 
 
 def _quantile_name(q: float) -> str:
