@@ -296,12 +296,14 @@ def _rate_rows(found: Sequence[asyncpg.Record], columns: list[str]) -> list[dict
     rate, its numerator and denominator, and its 95% Wilson interval. Built in one pass
     without intermediate dicts: answers run to tens of thousands of rows."""
     rows = []
+    append = rows.append
     for r in found:
-        *key, numerator, denominator = r
+        row = tuple(r)
+        numerator, denominator = row[-2], row[-1]
         low, high = wilson_interval(numerator, denominator)
         value = round(numerator / denominator, RATE_DIGITS)
         ci = (round(low, RATE_DIGITS), round(high, RATE_DIGITS))
-        rows.append(dict(zip(columns, (*key, value, numerator, denominator, *ci), strict=True)))
+        append(dict(zip(columns, (*row[:-2], value, numerator, denominator, *ci), strict=True)))
     return rows
 
 
