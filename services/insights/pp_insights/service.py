@@ -295,7 +295,7 @@ def _rate_rows(found: Sequence[asyncpg.Record], columns: list[str]) -> list[dict
     """Rows of ``columns`` from records of (bucket, *groups, numerator, denominator): the
     rate, its numerator and denominator, and its 95% Wilson interval. Built in one pass
     without intermediate dicts: answers run to tens of thousands of rows."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     append = rows.append
     for r in found:
         row = tuple(r)
