@@ -127,7 +127,8 @@ async def submit(
     except publishing.BrokerFailed as exc:
         EVENTS.labels("http", event.event_type, "unavailable").inc()
         raise Unavailable(
-            "the event broker did not acknowledge the event; nothing was accepted",
+            "the event broker did not acknowledge the event in time; send it again (should it "
+            "have reached the broker after all, it is still stored once)",
             headers={"Retry-After": str(settings.retry_after_seconds)},
             extra={"reason": str(exc)},
         ) from exc
