@@ -182,8 +182,13 @@ class BatchLoop:
         known = [tp for tp in offsets if tp in self._committed]
         if not known:
             return
-        async with asyncio.timeout(self.commit_timeout):
-            on_broker = await asyncio.gather(*(self.consumer.committed(tp) for tp in known))
+        try:
+            async with asyncio.timeout(self.commit_timeout):
+                on_broker = await asyncio.gather(*(self.consumer.committed(tp) for tp in known))
+        except TimeoutError as exc:
+            raise StuckCommit(
+                f"committed offsets not readable within {self.commit_timeout} s"
+            ) from exc
         for tp, offset in zip(known, on_broker, strict=True):
             if offset is None or offset < self._committed[tp]:
                 raise BrokerForgotOffsets(
