@@ -20,10 +20,9 @@ def declared_length(scope: Scope) -> int | None:
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     """The request body; PayloadTooLarge as soon as it (or its Content-Length) passes
     ``limit``, so an oversized body is never held in memory."""
-    too_large = PayloadTooLarge(f"the body may be at most {limit} bytes")
     declared = declared_length(scope)
     if declared is not None and declared > limit:
-        raise too_large
+        raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -33,8 +32,12 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise too_large
+            raise _too_large(limit)
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"the body may be at most {limit} bytes")
