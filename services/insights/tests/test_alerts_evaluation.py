@@ -6,13 +6,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from pp_insights import service as insights_service
 from pp_insights.alerts.evaluator import observe
 from pp_insights.alerts.notifiers import message, retry_after_seconds, sign
 from pp_insights.alerts.rules import RuleSpec
@@ -20,7 +18,7 @@ from pp_insights.alerts.sender import backoff
 from pp_insights.alerts.stats import binomial_p, poisson_p, seasonal_mean
 from pp_insights.alerts.testing import AlertTestSettings, escalations, fold, hour_at
 from pp_insights.metrics_def import LATENCY_HISTOGRAM
-from pp_shared.db import Pool, apply_migrations, create_pool
+from pp_shared.db import Pool
 from pp_shared.testing.samples import decision, escalation
 
 NOW = hour_at("2026-11-20T10:20:00Z")
@@ -106,17 +104,6 @@ class TestDelivery:
             "http://gw/v1/breaches/7",
         ]
         assert rendered[3]["elements"][0]["text"] == "breach 7 · rule r v2"
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[Pool]:
-    p = await create_pool(database_url)
-    try:
-        await apply_migrations(p, schema="insights", package="pp_insights")
-        await insights_service.finish_pending_rebuilds(p)
-        yield p
-    finally:
-        await p.close()
 
 
 def volume_rule(condition: dict[str, Any]) -> RuleSpec:

@@ -1,16 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-import pytest
 
 from pp_insights import service
 from pp_insights.main import create_app
 from pp_insights.metrics_def import Interval
 from pp_insights.settings import InsightsSettings
-from pp_insights.testing import migrated_pool
 from pp_shared.db import Pool
 from pp_shared.events import Tag, TaggedEvent, TagMethod, parse_event
 from pp_shared.testing.apps import record, running_app
@@ -33,12 +30,6 @@ def tagged(event: dict[str, Any], clause: str | None = None, offset: int = 0) ->
         )
     body = TaggedEvent(event=parse_event(orjson.dumps(event)), tags=tags)
     return record("tagged", orjson.dumps(body.model_dump(mode="json")), offset=offset)
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[Pool]:
-    async with migrated_pool(database_url) as p:
-        yield p
 
 
 def escalations() -> list[Any]:

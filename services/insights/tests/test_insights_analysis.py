@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 import httpx
 import pytest
 
-from pp_insights.testing import fold_events, migrated_pool, query_app, sample_events
+from pp_insights.testing import fold_events, sample_events
 from pp_shared.db import Pool
 from pp_shared.testing.samples import appeal, escalation
 
@@ -37,19 +36,6 @@ def region_events() -> list[dict[str, Any]]:
                     )
                 )
     return events
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[Pool]:
-    async with migrated_pool(database_url) as p:
-        yield p
-
-
-@pytest.fixture
-async def client(pool: Pool, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=query_app(pool, database_url))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        yield c
 
 
 @pytest.fixture

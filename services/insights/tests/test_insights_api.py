@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -8,21 +7,8 @@ import pytest
 
 from pp_insights.metrics_def import METRICS
 from pp_insights.tabular import prefers_csv
-from pp_insights.testing import fold_events, migrated_pool, query_app, sample_events
+from pp_insights.testing import fold_events, sample_events
 from pp_shared.db import Pool
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[Pool]:
-    async with migrated_pool(database_url) as p:
-        yield p
-
-
-@pytest.fixture
-async def client(pool: Pool, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=query_app(pool, database_url))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        yield c
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import asyncio
 import math
 import random
 from collections import defaultdict
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -17,7 +17,7 @@ import pytest
 from pp_insights import analysis, service
 from pp_insights.metrics_def import DIMENSIONS, LATENCY_HISTOGRAM, METRICS, Interval, RateMetric
 from pp_insights.stats import poisson_z, two_proportion_z
-from pp_insights.testing import Fold, fold_events, migrated_pool
+from pp_insights.testing import Fold, fold_events
 from pp_shared.db import Pool
 from pp_shared.testing.samples import appeal, decision, escalation, qa_review
 
@@ -213,12 +213,6 @@ async def rollup_rows(pool: Pool, table: str) -> dict[tuple[Any, ...], Any]:
         }
         for r in rows
     }
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[Pool]:
-    async with migrated_pool(database_url) as p:
-        yield p
 
 
 @pytest.fixture

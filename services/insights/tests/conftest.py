@@ -1,0 +1,25 @@
+"""Fixtures of the insights tests: a migrated pool on this test's database, and a client on
+the query API over it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from pp_insights.testing import migrated_pool, query_app
+from pp_shared.db import Pool
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[Pool]:
+    async with migrated_pool(database_url) as p:
+        yield p
+
+
+@pytest.fixture
+async def client(pool: Pool, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=query_app(pool, database_url))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
