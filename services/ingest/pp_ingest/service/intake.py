@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 # Enough to show a sender what is wrong with a body without echoing all of it back.
 MAX_FRAMING_ERRORS = 100
+T = TypeVar("T")
 _DB_ERRORS = (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
@@ -60,34 +61,31 @@ class HashLookups:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
         self._waiting: list[tuple[str, asyncio.Future[bytes | None]]] = []
-        self._draining = False
         self._drainer: asyncio.Task[None] | None = None
 
     async def one(self, event_id: str) -> bytes | None:
         """The stored hash of ``event_id``, or None when the log does not hold it."""
         future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
         self._waiting.append((event_id, future))
-        if not self._draining:
-            self._draining = True
+        if self._drainer is None or self._drainer.done():
             self._drainer = asyncio.create_task(self._drain())
         return await future
 
     async def _drain(self) -> None:
-        try:
-            while self._waiting:
-                batch, self._waiting = self._waiting, []
-                try:
-                    hashes = await repository.stored_hashes(self.pool, list({e for e, _ in batch}))
-                except Exception as exc:  # noqa: BLE001 - handed to every waiter, which decides
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                for event_id, future in batch:
-                    if not future.done():  # a waiter that timed out has gone
-                        future.set_result(hashes.get(event_id))
-        finally:
-            self._draining = False
+        # Ids queued while a query is out go in the next; the task ends (and the next
+        # request starts another) once nobody is waiting.
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                hashes = await repository.stored_hashes(self.pool, list({e for e, _ in batch}))
+            except Exception as exc:  # noqa: BLE001 - handed to every waiter, which decides
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for event_id, future in batch:
+                if not future.done():  # a waiter that timed out has gone
+                    future.set_result(hashes.get(event_id))
 
 
 async def submit(
@@ -310,33 +308,35 @@ async def _stored_hashes(
     pool: asyncpg.Pool, settings: IngestSettings, event_ids: Sequence[str]
 ) -> dict[str, bytes]:
     """Hashes of the ids already in the log, or none when the database does not answer in
-    time: intake stays open, and the consumer still stores each event once."""
+    time."""
     if not event_ids:
         return {}
-    try:
-        async with asyncio.timeout(settings.dedupe_timeout_seconds):
-            return await repository.stored_hashes(pool, event_ids)
-    except _DB_ERRORS as exc:
-        DEDUPE_LOOKUP_FAILURES.inc()
-        log.warning(
-            "duplicate lookup failed; accepting without it",
-            extra={"error": type(exc).__name__, "events": len(event_ids)},
-        )
-        return {}
+    found = await _dedupe_lookup(
+        settings, repository.stored_hashes(pool, event_ids), events=len(event_ids)
+    )
+    return found or {}
 
 
 async def _stored_hash(
     lookups: HashLookups, settings: IngestSettings, event_id: str
 ) -> bytes | None:
     """As :func:`_stored_hashes`, for one id through the coalesced lookups."""
+    return await _dedupe_lookup(settings, lookups.one(event_id), events=1)
+
+
+async def _dedupe_lookup(
+    settings: IngestSettings, lookup: Coroutine[Any, Any, T], *, events: int
+) -> T | None:
+    """The lookup's answer, or None when the database fails or does not answer in time:
+    intake stays open, and the consumer still stores each event once."""
     try:
         async with asyncio.timeout(settings.dedupe_timeout_seconds):
-            return await lookups.one(event_id)
+            return await lookup
     except _DB_ERRORS as exc:
         DEDUPE_LOOKUP_FAILURES.inc()
         log.warning(
             "duplicate lookup failed; accepting without it",
-            extra={"error": type(exc).__name__, "events": 1},
+            extra={"error": type(exc).__name__, "events": events},
         )
         return None
 
