@@ -66,28 +66,16 @@ def pin_to_one_core() -> tuple[str, set[int] | None]:
     return f"pinned to CPU {cpu}", allowed
 
 
-def generated_texts(n: int, rng: random.Random) -> list[str]:
-    out = []
-    for _ in range(n):
-        words: list[str] = []
-        size = 0
-        while size < TEXT_CHARS:
-            word = rng.choice(WORDS)
-            words.append(word)
-            size += len(word) + 1
-        out.append(" ".join(words)[:TEXT_CHARS])
-    return out
-
-
-def tweet_texts(tweets: Sequence[str], n: int, rng: random.Random) -> list[str]:
+def filled_texts(pieces: Sequence[str], n: int, rng: random.Random) -> list[str]:
+    """``n`` texts of TEXT_CHARS characters, each random ``pieces`` joined by spaces."""
     out = []
     for _ in range(n):
         parts: list[str] = []
         size = 0
         while size < TEXT_CHARS:
-            tweet = rng.choice(tweets)
-            parts.append(tweet)
-            size += len(tweet) + 1
+            piece = rng.choice(pieces)
+            parts.append(piece)
+            size += len(piece) + 1
         out.append(" ".join(parts)[:TEXT_CHARS])
     return out
 
@@ -184,8 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     tweets, classes = read_davidson(args.davidson)
     rng = random.Random(args.seed)
     sources = {
-        "generated": generated_texts(args.texts, rng),
-        "davidson_tweets": tweet_texts(tweets, args.texts, rng),
+        "generated": filled_texts(WORDS, args.texts, rng),
+        "davidson_tweets": filled_texts(tweets, args.texts, rng),
     }
     result: dict[str, Any] = {
         "machine": {
