@@ -121,6 +121,21 @@ def volume_rule(condition: dict[str, Any]) -> RuleSpec:
     )
 
 
+def unclear_rule(condition: dict[str, Any]) -> RuleSpec:
+    """The policy-unclear share per region over the last hour, at least 20 escalations."""
+    return RuleSpec.model_validate(
+        {
+            "id": "unclear",
+            "name": "Unclear",
+            "metric": "policy_unclear_share",
+            "group_by": ["region"],
+            "window": "1h",
+            "condition": condition,
+            "min_sample": 20,
+        }
+    )
+
+
 async def fold_weeks(pool: Pool) -> None:
     """DE: 10, 12, 8, 10 escalations in this hour of the four weeks before, 30 now;
     FR: 10 each week, 14 now."""
@@ -241,21 +256,8 @@ class TestOtherMetrics:
             + escalations(HOUR, clause="HATE.SLURS", region="FR", total=40, unclear=1),
         )
 
-        def rate_rule(condition: dict[str, Any]) -> RuleSpec:
-            return RuleSpec.model_validate(
-                {
-                    "id": "unclear",
-                    "name": "Unclear",
-                    "metric": "policy_unclear_share",
-                    "group_by": ["region"],
-                    "window": "1h",
-                    "condition": condition,
-                    "min_sample": 20,
-                }
-            )
-
-        rising = rate_rule({"kind": "statistical", "baseline_rate": 0.25, "confidence": 0.99})
-        falling = rate_rule(
+        rising = unclear_rule({"kind": "statistical", "baseline_rate": 0.25, "confidence": 0.99})
+        falling = unclear_rule(
             {"kind": "statistical", "op": "<", "baseline_rate": 0.25, "confidence": 0.99}
         )
         async with pool.acquire() as conn:
@@ -301,20 +303,12 @@ class TestMultipleGroups:
         await fold(pool, events)
 
         def rule(correction: str) -> RuleSpec:
-            return RuleSpec.model_validate(
+            return unclear_rule(
                 {
-                    "id": "unclear",
-                    "name": "Unclear",
-                    "metric": "policy_unclear_share",
-                    "group_by": ["region"],
-                    "window": "1h",
-                    "condition": {
-                        "kind": "statistical",
-                        "baseline_rate": 0.1,
-                        "confidence": 0.99,
-                        "correction": correction,
-                    },
-                    "min_sample": 20,
+                    "kind": "statistical",
+                    "baseline_rate": 0.1,
+                    "confidence": 0.99,
+                    "correction": correction,
                 }
             )
 
