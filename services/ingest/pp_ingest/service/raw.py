@@ -3,7 +3,6 @@ the rest."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from pp_ingest.service.seal import Sealer
 from pp_ingest.service.validation import (
     Rules,
     UndecodableJson,
+    body_hash,
     canonical,
     load_json,
     validate_event,
@@ -71,7 +71,7 @@ class _Valid:
             datetime.fromisoformat(body["occurred_at"]),
             body,
             value,
-            hashlib.sha256(value).digest(),
+            body_hash(value),
         )
 
 
