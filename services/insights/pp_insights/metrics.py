@@ -6,13 +6,14 @@ from prometheus_client import Counter, Histogram
 
 REFRESH_SECONDS = Histogram(
     "pp_insights_refresh_seconds",
-    "Time to recompute a batch's derived rows, by phase (facts, rollup_hour, rollup_day).",
+    "Time to recompute a batch's facts and apply their change to each rollup, by phase (facts,"
+    " rollup_hour, rollup_day, rollup_day_clause_region).",
     ["phase"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 ROWS_RECOMPUTED = Counter(
     "pp_insights_rows_recomputed_total",
-    "Rows recomputed from event_log, by table (escalation_facts, rollup_hour, rollup_day).",
+    "Fact rows recomputed from event_log and rollup rows changed, by table.",
     ["table"],
 )
 BATCH_EVENTS = Histogram(

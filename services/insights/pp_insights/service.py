@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,17 +18,22 @@ from pp_insights.metrics import (
     ROWS_RECOMPUTED,
 )
 from pp_insights.metrics_def import (
+    DIMENSIONS,
     METRICS,
-    NO_QUEUE,
     OVERTURNED_OUTCOMES,
-    UNCLEAR_REASON,
     CountMetric,
     Interval,
     QuantileMetric,
     RateMetric,
     wilson_interval,
 )
-from pp_insights.repository import CubeKey, Grain, LogRow, RollupKey
+from pp_insights.repository import Delta, Grain, LogRow
+from pp_insights.repository.tables import (
+    CUBE_DIMENSIONS,
+    CUBE_TABLE,
+    ROLLUP_COUNTERS,
+    ROLLUP_TABLES,
+)
 from pp_shared.events import UNCLASSIFIED, TaggedEvent
 from pp_shared.kafka import Record
 
@@ -110,9 +115,10 @@ async def finish_pending_rebuilds(pool: asyncpg.Pool) -> list[str]:
 
 
 async def _refresh(conn: asyncpg.Connection, *, escalation_ids: Sequence[str]) -> int:
-    """Recompute these escalations' facts, then every rollup row they belonged to before or
-    belong to now. Recomputing (rather than adding) is what makes replays, duplicates and
-    events in any order exact."""
+    """Recompute these escalations' facts from all their events, then add to every rollup
+    row what the facts now contribute and subtract what they contributed before.
+    Recomputing the facts (rather than adding events to them) is what makes replays,
+    duplicates and events in any order exact; the rollups follow the facts exactly."""
     if not escalation_ids:
         return 0
     await repository.lock_refresh(conn)
@@ -121,35 +127,49 @@ async def _refresh(conn: asyncpg.Connection, *, escalation_ids: Sequence[str]) -
             conn, escalation_ids, overturned=OVERTURNED_OUTCOMES, unclassified=UNCLASSIFIED
         )
     ROWS_RECOMPUTED.labels("escalation_facts").inc(sum(1 for r in rows if r["is_new"]))
-    for grain in ("hour", "day"):
-        keys = sorted({_rollup_key(r, grain) for r in rows})
-        with REFRESH_SECONDS.labels(f"rollup_{grain}").time():
-            await repository.refresh_rollups(conn, grain, keys, unclear_reason=UNCLEAR_REASON)
-        ROWS_RECOMPUTED.labels(f"rollup_{grain}").inc(len(keys))
-    cube = sorted(
-        {
-            CubeKey(floor_to(r["created_at"], "day"), r["area"], r["clause_id"], r["region"])
-            for r in rows
-        }
-    )
-    with REFRESH_SECONDS.labels("rollup_day_clause_region").time():
-        await repository.refresh_cube(conn, cube)
-    ROWS_RECOMPUTED.labels("rollup_day_clause_region").inc(len(cube))
+    for table, grain, dimensions in _ROLLUPS:
+        deltas = rollup_deltas(rows, grain, dimensions)
+        with REFRESH_SECONDS.labels(table.removeprefix("insights.")).time():
+            await repository.apply_deltas(conn, table, dimensions, deltas)
+        ROWS_RECOMPUTED.labels(table.removeprefix("insights.")).inc(len(deltas))
     had_facts = {r["escalation_id"] for r in rows if not r["is_new"]}
     return sum(1 for r in rows if r["is_new"] and r["escalation_id"] not in had_facts)
 
 
-def _rollup_key(row: asyncpg.Record, grain: Grain) -> RollupKey:
-    return RollupKey(
-        floor_to(row["created_at"], grain),
-        row["area"],
-        row["clause_id"],
-        row["region"],
-        row["language"],
-        row["product_feature"],
-        row["queue"] if row["queue"] is not None else NO_QUEUE,
-        row["escalation_reason"],
-    )
+_ROLLUPS: tuple[tuple[str, Grain, tuple[str, ...]], ...] = (
+    (ROLLUP_TABLES["hour"], "hour", DIMENSIONS),
+    (ROLLUP_TABLES["day"], "day", DIMENSIONS),
+    (CUBE_TABLE, "day", tuple(d for d in DIMENSIONS if d in CUBE_DIMENSIONS)),
+)
+
+
+def rollup_deltas(
+    rows: Sequence[Mapping[str, Any]], grain: Grain, dimensions: Sequence[str]
+) -> list[Delta]:
+    """The change of every rollup row (bucket of ``grain`` by ``dimensions``) that the fact
+    rows removed (``is_new`` false) and written (``is_new`` true) make, in key order; rows
+    that do not change are left out."""
+    counters: dict[tuple[Any, ...], list[int]] = {}
+    bins: dict[tuple[Any, ...], dict[int, int]] = {}
+    width = len(ROLLUP_COUNTERS)
+    for r in rows:
+        sign = 1 if r["is_new"] else -1
+        key = (floor_to(r["created_at"], grain), *(r[d] for d in dimensions))
+        sums = counters.get(key)
+        if sums is None:
+            sums = counters[key] = [0] * width
+            bins[key] = {}
+        for i, c in enumerate(ROLLUP_COUNTERS):
+            sums[i] += sign * r[c]
+        if r["latency_bin"] is not None:
+            hist = bins[key]
+            hist[r["latency_bin"]] = hist.get(r["latency_bin"], 0) + sign
+    deltas = []
+    for key in sorted(counters):
+        hist = {b: n for b, n in sorted(bins[key].items()) if n}
+        if any(counters[key]) or hist:
+            deltas.append(Delta(key, tuple(counters[key]), tuple(hist), tuple(hist.values())))
+    return deltas
 
 
 def floor_to(ts: datetime, interval: str) -> datetime:

@@ -2,7 +2,9 @@
 in ``queries``."""
 
 from pp_insights.repository.facts import (
+    Delta,
     LogRow,
+    apply_deltas,
     claim_pending_rebuilds,
     create_partitions,
     drop_partitions_before,
@@ -11,9 +13,7 @@ from pp_insights.repository.facts import (
     insert_event_log,
     lock_refresh,
     partition_state,
-    refresh_cube,
     refresh_facts,
-    refresh_rollups,
     truncate_derived,
 )
 from pp_insights.repository.periods import (
@@ -26,9 +26,11 @@ from pp_insights.repository.tables import CubeKey, Grain, RollupKey
 
 __all__ = [
     "CubeKey",
+    "Delta",
     "Grain",
     "LogRow",
     "RollupKey",
+    "apply_deltas",
     "claim_pending_rebuilds",
     "create_partitions",
     "drop_partitions_before",
@@ -38,9 +40,7 @@ __all__ = [
     "insert_event_log",
     "lock_refresh",
     "partition_state",
-    "refresh_cube",
     "refresh_facts",
-    "refresh_rollups",
     "sum_counters",
     "sum_histogram_periods",
     "sum_histograms",

@@ -4,24 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
-from pp_insights.metrics_def import DIMENSIONS, LATENCY_HISTOGRAM, NO_QUEUE
+from pp_insights.metrics_def import DIMENSIONS, LATENCY_HISTOGRAM
 from pp_insights.repository.tables import (
-    CUBE_COUNTERS,
     CUBE_TABLE,
-    KEY_COLUMNS,
-    ROLLUP_TABLES,
-    CubeKey,
-    Grain,
-    RollupKey,
+    FACT_COUNTERS,
+    FACT_DIMENSIONS,
+    ROLLUP_COUNTERS,
 )
 from pp_shared.db import json_text
 
-# Spans as fixed durations: timestamptz + '1 day' would follow the session's DST rules.
-_SPANS: dict[Grain, str] = {"hour": "interval '1 hour'", "day": "interval '24 hours'"}
+
+def _contribution(edges: str) -> str:
+    """What refresh_facts returns of each fact row it removed or wrote: the row's rollup key
+    and what it adds to every counter and to the latency histogram (its bin, NULL when
+    undecided); ``edges`` is the parameter that holds the histogram's edges."""
+    return ", ".join(
+        [
+            "escalation_id",
+            "created_at",
+            *(f"{FACT_DIMENSIONS[d]} AS {d}" for d in DIMENSIONS),
+            *(f"{FACT_COUNTERS[c]} AS {c}" for c in ROLLUP_COUNTERS),
+            f"width_bucket(decision_latency_s, {edges}::float8[])::smallint AS latency_bin",
+        ]
+    )
 
 
 LogRow = tuple[str, str, str, datetime, dict[str, Any], list[dict[str, Any]]]
@@ -77,7 +86,9 @@ async def refresh_facts(
 ) -> list[asyncpg.Record]:
     """Recompute the fact rows of these escalations from every event in event_log, whatever
     order they arrived in. Returns each escalation's row before (``is_new`` false, absent for
-    escalations without a row yet) and after (``is_new`` true) with its rollup key columns.
+    escalations without a row yet) and after (``is_new`` true, absent when the escalation has
+    no ``escalation.created`` yet): its rollup key and its contribution to the counters
+    (``_CONTRIBUTION``), so that the caller can apply the difference to the rollups.
 
     Ties in ``occurred_at`` break by ``event_id`` so that the answer never depends on
     arrival order; an escalation.created sent twice counts from its earliest event.
@@ -87,17 +98,17 @@ async def refresh_facts(
     # partitions could back an upsert. The caller's refresh lock keeps one row per escalation.
     before = list(
         await conn.fetch(
-            """
+            f"""
             DELETE FROM insights.escalation_facts WHERE escalation_id = ANY($1::text[])
-            RETURNING false AS is_new, escalation_id, created_at, area, clause_id, region,
-                      language, product_feature, queue, escalation_reason
-            """,
+            RETURNING false AS is_new, {_contribution("$2")}
+            """,  # noqa: S608 - fixed columns
             list(escalation_ids),
+            list(LATENCY_HISTOGRAM.edges),
         )
     )
     after = list(
         await conn.fetch(
-            """
+            f"""
             WITH ev AS (
                 SELECT event_id, event_type, escalation_id, occurred_at, body, tags
                 FROM insights.event_log
@@ -174,146 +185,79 @@ async def refresh_facts(
                 LEFT JOIN decision_counts dc USING (escalation_id)
                 LEFT JOIN appeal_counts ac USING (escalation_id)
                 LEFT JOIN qa_counts qc USING (escalation_id)
-                RETURNING f.escalation_id, f.created_at, f.area, f.clause_id, f.region,
-                          f.language, f.product_feature, f.queue, f.escalation_reason
+                RETURNING {_contribution("$4")}
             )
             SELECT true AS is_new, * FROM inserted
-            """,
+            """,  # noqa: S608 - fixed columns
             list(escalation_ids),
             list(overturned),
             unclassified,
+            list(LATENCY_HISTOGRAM.edges),
         )
     )
     return before + after
 
 
-async def refresh_rollups(
-    conn: asyncpg.Connection, grain: Grain, keys: Sequence[RollupKey], *, unclear_reason: str
-) -> None:
-    """Recompute the rollup rows of ``keys`` from the facts: a key whose last escalation
-    left it loses its row, every other key gets its exact sums."""
-    if not keys:
-        return
-    table, span = ROLLUP_TABLES[grain], _SPANS[grain]
-    cols = list(zip(*sorted(keys), strict=True))
-    keys_in = (
-        "unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
-        " $7::text[], $8::text[])"
-    )
-    key_match = " AND ".join(f"r.{c} = k.{c}" for c in ("bucket", *DIMENSIONS))
-    await conn.execute(
-        f"DELETE FROM {table} AS r USING {keys_in} AS k(bucket, {KEY_COLUMNS}) WHERE {key_match}",  # noqa: S608 - fixed names
-        *cols,
-    )
-    await conn.execute(
-        f"""
-        WITH keys AS (
-            SELECT * FROM {keys_in} WITH ORDINALITY AS k(bucket, {KEY_COLUMNS}, ord)
-        ),
-        matched AS (
-            SELECT k.ord, f.escalation_reason, f.first_decision_at, f.decision_latency_s,
-                   f.appeals_resolved, f.appeals_overturned, f.qa_reviews, f.qa_disagreements,
-                   f.tag_agrees
-            FROM keys k
-            -- One index probe per key, whatever the planner estimates: the seven equality
-            -- conditions make it guess one row per key and sort every fact for a merge join.
-            CROSS JOIN LATERAL (
-                SELECT * FROM insights.escalation_facts f
-                WHERE f.clause_id = k.clause_id AND f.region = k.region
-                  AND f.language = k.language AND f.product_feature = k.product_feature
-                  AND f.escalation_reason = k.escalation_reason
-                  AND f.created_at >= k.bucket AND f.created_at < k.bucket + {span}
-                  AND f.area = k.area AND coalesce(f.queue, $11) = k.queue
-                OFFSET 0
-            ) f
-        ),
-        totals AS (
-            SELECT ord,
-                   count(*) AS volume,
-                   count(*) FILTER (WHERE escalation_reason = $9) AS policy_unclear,
-                   count(first_decision_at) AS decided,
-                   sum(appeals_resolved) AS appeals_resolved,
-                   sum(appeals_overturned) AS appeals_overturned,
-                   sum(qa_reviews) AS qa_reviews,
-                   sum(qa_disagreements) AS qa_disagreements,
-                   count(*) FILTER (WHERE tag_agrees) AS tag_agreed
-            FROM matched GROUP BY ord
-        ),
-        bins AS (
-            SELECT ord, width_bucket(decision_latency_s, $10::float8[]) AS bin, count(*) AS n
-            FROM matched WHERE decision_latency_s IS NOT NULL GROUP BY ord, bin
-        ),
-        hist AS (
-            SELECT ord, array_agg(bin::smallint ORDER BY bin) AS bins,
-                   array_agg(n ORDER BY bin) AS counts
-            FROM bins GROUP BY ord
-        )
-        INSERT INTO {table} (bucket, {KEY_COLUMNS}, volume, policy_unclear, decided,
-                             appeals_resolved, appeals_overturned, qa_reviews,
-                             qa_disagreements, tag_agreed, latency_bins, latency_counts)
-        SELECT k.bucket, {", ".join(f"k.{c}" for c in DIMENSIONS)}, t.volume, t.policy_unclear,
-               t.decided, t.appeals_resolved, t.appeals_overturned, t.qa_reviews,
-               t.qa_disagreements, t.tag_agreed, coalesce(h.bins, '{{}}'),
-               coalesce(h.counts, '{{}}')
-        FROM keys k JOIN totals t USING (ord) LEFT JOIN hist h USING (ord)
-        """,  # noqa: S608 - table, span and columns come from the fixed maps above
-        *cols,
-        unclear_reason,
-        list(LATENCY_HISTOGRAM.edges),
-        NO_QUEUE,
-    )
+class Delta(NamedTuple):
+    """The change of one rollup row: its key, what to add to each counter (in
+    ``ROLLUP_COUNTERS`` order) and to each latency bin (ascending, none zero)."""
+
+    key: tuple[Any, ...]
+    counters: tuple[int, ...]
+    bins: tuple[int, ...]
+    counts: tuple[int, ...]
 
 
-async def refresh_cube(conn: asyncpg.Connection, keys: Sequence[CubeKey]) -> None:
-    """Recompute the coarse daily cube's rows of ``keys`` from ``rollup_day``: a sum of the
-    few day rows that share a key's bucket, area, clause and region (the primary key's
-    prefix), so it must run after the daily rollup's refresh."""
-    if not keys:
-        return
-    cols = list(zip(*sorted(keys), strict=True))
-    keys_in = "unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[])"
-    await conn.execute(
-        f"DELETE FROM {CUBE_TABLE} AS c USING {keys_in} AS k(bucket, area, clause_id, region)"  # noqa: S608 - fixed names
-        " WHERE c.bucket = k.bucket AND c.area = k.area AND c.clause_id = k.clause_id"
-        " AND c.region = k.region",
-        *cols,
-    )
-    counters = CUBE_COUNTERS
-    await conn.execute(
+async def apply_deltas(
+    conn: asyncpg.Connection, table: str, dimensions: Sequence[str], deltas: Sequence[Delta]
+) -> int:
+    """Add each change to its rollup row, creating the row when it has none, and delete the
+    rows whose last escalation left them. Returns the number of rows deleted.
+
+    A row holds the sums over the facts of its key. Each batch removes some fact rows and
+    writes others under the refresh lock and in one transaction, so adding what it wrote
+    and subtracting what it removed keeps every row equal to those sums.
+    """
+    if not deltas:
+        return 0
+    assert all(d in DIMENSIONS for d in dimensions)
+    keys = ["bucket", *dimensions]
+    columns = [*keys, *ROLLUP_COUNTERS]
+    types = ["timestamptz", *(["text"] * len(dimensions)), *(["bigint"] * len(ROLLUP_COUNTERS))]
+    rows = (d.key + d.counters for d in deltas)
+    args: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)]
+    args.append([_pg_array(d.bins) for d in deltas])
+    args.append([_pg_array(d.counts) for d in deltas])
+    unnest = ", ".join(f"${i}::{t}[]" for i, t in enumerate([*types, "text", "text"], 1))
+    names = ", ".join(columns)
+    increments = ", ".join(f"{c} = r.{c} + excluded.{c}" for c in ROLLUP_COUNTERS)
+    changed = await conn.fetch(
         f"""
-        WITH src AS (
-            SELECT r.*
-            FROM {keys_in} AS k(bucket, area, clause_id, region)
-            CROSS JOIN LATERAL (
-                SELECT * FROM insights.rollup_day d
-                WHERE d.bucket = k.bucket AND d.area = k.area AND d.clause_id = k.clause_id
-                  AND d.region = k.region
-                OFFSET 0
-            ) r
-        ),
-        totals AS (
-            SELECT bucket, area, clause_id, region,
-                   {", ".join(f"sum({c})::bigint AS {c}" for c in counters)}
-            FROM src GROUP BY 1, 2, 3, 4
-        ),
-        bins AS (
-            SELECT bucket, area, clause_id, region, u.b, sum(u.c)::bigint AS c
-            FROM src, unnest(src.latency_bins, src.latency_counts) AS u(b, c)
-            GROUP BY 1, 2, 3, 4, 5
-        ),
-        hist AS (
-            SELECT bucket, area, clause_id, region, array_agg(b ORDER BY b) AS bins,
-                   array_agg(c ORDER BY b) AS counts
-            FROM bins GROUP BY 1, 2, 3, 4
-        )
-        INSERT INTO {CUBE_TABLE} (bucket, area, clause_id, region, {", ".join(counters)},
-                                  latency_bins, latency_counts)
-        SELECT t.bucket, t.area, t.clause_id, t.region, {", ".join(f"t.{c}" for c in counters)},
-               coalesce(h.bins, '{{}}'), coalesce(h.counts, '{{}}')
-        FROM totals t LEFT JOIN hist h USING (bucket, area, clause_id, region)
-        """,  # noqa: S608 - table and columns come from the fixed lists above
-        *cols,
+        INSERT INTO {table} AS r ({names}, latency_bins, latency_counts)
+        SELECT {names}, bins::smallint[], counts::bigint[]
+        FROM unnest({unnest}) AS d({names}, bins, counts)
+        ON CONFLICT ({", ".join(keys)}) DO UPDATE SET {increments},
+            (latency_bins, latency_counts) = (
+                SELECT s.sum_bins, s.sum_counts
+                FROM insights.sparse_add(r.latency_bins, r.latency_counts,
+                                         excluded.latency_bins, excluded.latency_counts) s)
+        RETURNING {", ".join(keys)}, volume
+        """,  # noqa: S608 - table and columns come from fixed lists
+        *args,
     )
+    empty = [tuple(r)[:-1] for r in changed if r["volume"] == 0]
+    if empty:
+        key_types = ", ".join(f"${i}::{t}[]" for i, t in enumerate(types[: len(keys)], 1))
+        await conn.execute(
+            f"DELETE FROM {table} WHERE ({', '.join(keys)}) IN"  # noqa: S608 - fixed names
+            f" (SELECT * FROM unnest({key_types})) AND volume = 0",
+            *(list(c) for c in zip(*empty, strict=True)),
+        )
+    return len(empty)
+
+
+def _pg_array(values: Sequence[int]) -> str:
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 async def truncate_derived(conn: asyncpg.Connection) -> None:

@@ -9,33 +9,16 @@ from typing import Any
 
 import asyncpg
 
-from pp_insights.metrics_def import DIMENSIONS, NO_QUEUE, UNCLEAR_REASON, RollupCounter
+from pp_insights.metrics_def import DIMENSIONS
 from pp_insights.repository.tables import (
     COUNTERS,
+    FACT_COUNTERS,
+    FACT_DIMENSIONS,
     HISTOGRAMS,
     SPARSE_HISTOGRAMS,
     Grain,
     rollup_table,
 )
-
-# Each rollup counter as the amount one fact row adds to it: the read side of
-# refresh_rollups, for picking escalations that a counter counts.
-FACT_COUNTERS: dict[str, str] = {
-    RollupCounter.VOLUME: "1",
-    RollupCounter.POLICY_UNCLEAR: f"(escalation_reason = '{UNCLEAR_REASON}')::int",
-    RollupCounter.DECIDED: "(first_decision_at IS NOT NULL)::int",
-    RollupCounter.APPEALS_RESOLVED: "appeals_resolved",
-    RollupCounter.APPEALS_OVERTURNED: "appeals_overturned",
-    RollupCounter.QA_REVIEWS: "qa_reviews",
-    RollupCounter.QA_DISAGREEMENTS: "qa_disagreements",
-    RollupCounter.TAG_AGREED: "coalesce(tag_agrees, false)::int",
-}
-# Facts keep a missing queue as NULL; rollups and answers spell it NO_QUEUE.
-FACT_DIMENSIONS: dict[str, str] = {
-    d: (f"coalesce(queue, '{NO_QUEUE}')" if d == "queue" else d) for d in DIMENSIONS
-}
-assert set(FACT_COUNTERS) == COUNTERS
-assert "'" not in UNCLEAR_REASON + NO_QUEUE
 
 
 def _where(

@@ -6,7 +6,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal, NamedTuple
 
-from pp_insights.metrics_def import DIMENSIONS, LATENCY_HISTOGRAM, RollupCounter
+from pp_insights.metrics_def import (
+    DIMENSIONS,
+    LATENCY_HISTOGRAM,
+    NO_QUEUE,
+    UNCLEAR_REASON,
+    RollupCounter,
+)
 
 Grain = Literal["hour", "day"]
 
@@ -23,7 +29,27 @@ KEY_COLUMNS = ", ".join(DIMENSIONS)
 
 CUBE_TABLE = "insights.rollup_day_clause_region"
 CUBE_DIMENSIONS = frozenset({"area", "clause_id", "region"})
-CUBE_COUNTERS: tuple[str, ...] = tuple(c.value for c in RollupCounter)
+ROLLUP_COUNTERS: tuple[str, ...] = tuple(c.value for c in RollupCounter)
+
+# Each rollup counter as the amount one fact row adds to it, as SQL over a fact row: the
+# write path adds and subtracts these, the read path picks escalations a counter counts.
+FACT_COUNTERS: dict[str, str] = {
+    RollupCounter.VOLUME: "1",
+    RollupCounter.POLICY_UNCLEAR: f"(escalation_reason = '{UNCLEAR_REASON}')::int",
+    RollupCounter.DECIDED: "(first_decision_at IS NOT NULL)::int",
+    RollupCounter.APPEALS_RESOLVED: "appeals_resolved",
+    RollupCounter.APPEALS_OVERTURNED: "appeals_overturned",
+    RollupCounter.QA_REVIEWS: "qa_reviews",
+    RollupCounter.QA_DISAGREEMENTS: "qa_disagreements",
+    RollupCounter.TAG_AGREED: "coalesce(tag_agrees, false)::int",
+}
+# Facts keep a missing queue as NULL; rollups and answers spell it NO_QUEUE.
+FACT_DIMENSIONS: dict[str, str] = {
+    d: (f"coalesce(queue, '{NO_QUEUE}')" if d == "queue" else d) for d in DIMENSIONS
+}
+assert set(FACT_COUNTERS) == COUNTERS
+assert tuple(FACT_COUNTERS) == ROLLUP_COUNTERS  # one order for every table's counters
+assert "'" not in UNCLEAR_REASON + NO_QUEUE
 
 
 def rollup_table(grain: Grain, dimensions: Iterable[str]) -> str:
