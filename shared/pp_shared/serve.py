@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import importlib
 from typing import Protocol
 
 import uvicorn
@@ -9,6 +11,18 @@ import uvicorn
 from pp_shared.logging import configure_logging
 
 KEEP_ALIVE_SECONDS = 75
+GC_THRESHOLDS = (50_000, 20, 100)
+"""Python's defaults are (700, 10, 10): a consumed batch or a batch request allocates tens of
+thousands of short-lived objects, and collections that often cost a quarter of insights'
+Python time per event in its fold (measured: 43 -> 31 us per event with these)."""
+
+
+def tune_gc() -> None:
+    """Move the objects alive now (modules, the app) out of the collector's sight and collect
+    less often: the services hold few reference cycles, their garbage is freed by reference
+    counting."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class _Serveable(Protocol):
@@ -21,6 +35,8 @@ class _Serveable(Protocol):
 def serve(factory: str, settings: _Serveable, *, service: str, port: int) -> None:
     """``factory`` is ``module:create_app``; the app reads its own settings again."""
     configure_logging(service, settings.log_level)
+    importlib.import_module(factory.partition(":")[0])
+    tune_gc()
     uvicorn.run(
         factory,
         factory=True,

@@ -41,6 +41,7 @@ from pp_shared.db import Pool
 from pp_shared.embedded import EmbeddedPostgres
 from pp_shared.events import UNCLASSIFIED, Tag, TaggedEvent, TagMethod, area_of, parse_event
 from pp_shared.loadgen import CLAUSES, REGIONS, Generator, Profile
+from pp_shared.serve import tune_gc
 from pp_shared.testing.apps import record
 
 END = datetime(2026, 11, 30, tzinfo=UTC)
@@ -258,6 +259,7 @@ def main() -> int:
         "time the queries again without reloading",
     )
     args = parser.parse_args()
+    tune_gc()  # as the service process does (pp_shared.serve)
     # Stopped with SIGTERM, still stop the private Postgres and remove its data.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="pp-bench-insights-") as tmp:
