@@ -13,9 +13,15 @@ from pp_insights.repository.tables import (
     COUNTERS,
     HISTOGRAMS,
     SPARSE_HISTOGRAMS,
+    TABLE_DIMENSIONS,
     Grain,
     rollup_table,
 )
+
+# Dimension values are ASCII ids: ordering them bytewise gives the order of the databases'
+# C.UTF-8 collation without calling strcoll for every comparison (a third of the time of an
+# 18,000-row trend).
+_BYTEWISE = ' COLLATE "C"'
 
 
 def _selection(
@@ -64,6 +70,15 @@ async def sum_counters(
     """Counters summed per bucket and group, leaving out groups where ``nonzero`` sums to 0."""
     assert set(counters) <= COUNTERS
     select, source, args = _selection(grain, interval, group_by, filters, start, end, nonzero)
+    order = "".join(f", {g}{_BYTEWISE}" for g in group_by)
+    table = rollup_table(grain, [*group_by, *filters])
+    pinned = {d for d, values in filters.items() if len(values) == 1}
+    if interval == grain and TABLE_DIMENSIONS[table] <= {*group_by, *pinned}:
+        # Each row is one bucket and group already: nothing to sum.
+        dims = "".join(f", {g}" for g in group_by)
+        sums = ", ".join(f"{c}::bigint AS {c}" for c in counters)
+        sql = f"SELECT bucket{dims}, {sums} {source} ORDER BY 1{order}"
+        return list(await conn.fetch(sql, *args))
     sums = ", ".join(f"sum({c})::bigint AS {c}" for c in counters)
     dims = "".join(f", {g}" for g in group_by)
     # Every name below was checked against the fixed lists above.
@@ -71,7 +86,7 @@ async def sum_counters(
         SELECT {select}, {sums}
         {source}
         GROUP BY 1{dims}
-        ORDER BY 1{dims}
+        ORDER BY 1{order}
     """
     return list(await conn.fetch(sql, *args))
 
@@ -94,6 +109,7 @@ async def sum_histograms(
     bins, counts, size = SPARSE_HISTOGRAMS[histogram]
     select, source, args = _selection(grain, interval, group_by, filters, start, end, nonzero)
     keys = "bucket" + "".join(f", {g}" for g in group_by)
+    order = "bucket" + "".join(f", {g}{_BYTEWISE}" for g in group_by)
     sql = f"""
         WITH src AS (SELECT {select}, {bins} AS bins, {counts} AS counts {source}),
         cells AS (
@@ -104,6 +120,6 @@ async def sum_histograms(
         SELECT {keys}, insights.dense_histogram(array_agg(b), array_agg(c), {size}) AS hist
         FROM cells
         GROUP BY {keys}
-        ORDER BY {keys}
+        ORDER BY {order}
     """  # noqa: S608 - every name is checked against the fixed lists above
     return list(await conn.fetch(sql, *args))

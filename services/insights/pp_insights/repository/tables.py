@@ -52,6 +52,13 @@ assert tuple(FACT_COUNTERS) == ROLLUP_COUNTERS  # one order for every table's co
 assert "'" not in UNCLEAR_REASON + NO_QUEUE
 
 
+TABLE_DIMENSIONS: dict[str, frozenset[str]] = {
+    **{t: frozenset(DIMENSIONS) for t in ROLLUP_TABLES.values()},
+    CUBE_TABLE: CUBE_DIMENSIONS,
+}
+"""The dimensions that key each rollup table's rows, beside the bucket."""
+
+
 def rollup_table(grain: Grain, dimensions: Iterable[str]) -> str:
     """The smallest rollup that answers a query over these dimensions (its filters, groups
     and compared dimensions) at this grain."""
