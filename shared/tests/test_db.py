@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
+import asyncpg
+
 from pp_shared.db import apply_migrations, create_pool
+from pp_shared.embedded import POSTGRES_SETTINGS, EmbeddedPostgres
 
 
 class TestMigrations:
@@ -41,3 +46,21 @@ class TestMigrations:
                 assert await again.fetchval("SELECT count(*) FROM t") == 0
         finally:
             await pool.close()
+
+
+class TestEmbeddedPostgres:
+    async def test_a_new_data_directory_gets_the_single_node_settings(self, tmp_path: Path) -> None:
+        pg = EmbeddedPostgres(tmp_path / "pg", database="policypulse")
+        url = pg.start()
+        try:
+            conn = await asyncpg.connect(url)
+            try:
+                got = {n: await conn.fetchval(f"SHOW {n}") for n in POSTGRES_SETTINGS}
+            finally:
+                await conn.close()
+        finally:
+            pg.stop()
+        want = {"shared_buffers": "1GB", "max_wal_size": "4GB", "checkpoint_timeout": "15min"}
+        assert got == want
+        kept = (tmp_path / "pg" / "postgresql.auto.conf").read_text(encoding="utf-8")
+        assert "shared_buffers = '1GB'" in kept.splitlines()
