@@ -323,7 +323,8 @@ async def movers(
         if isinstance(metric, CountMetric)
         else [metric.numerator, metric.denominator]
     )
-    async with pool.acquire() as conn:
+    # One snapshot: the totals and the values may come from different rollups.
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         found = await repository.sum_periods(
             conn,
             grain=periods.grain,
@@ -451,7 +452,8 @@ async def drilldown(
     )
     num = counters[0]
     den = counters[-1]
-    async with pool.acquire() as conn:
+    # One snapshot for every sum and example: they may come from more than one rollup.
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         found = await repository.sum_periods(
             conn,
             grain=periods.grain,

@@ -46,17 +46,45 @@ async def sum_periods(
     """Counters summed per period (``is_current``: bucket in ``[start, end)``, else in
     ``[previous_start, start)``): once over the whole scope, with every dimension column
     NULL, and once per value of each of ``dimensions``, with only that column set (rollup
-    dimensions are never NULL, so the NULLs say which grouping a row belongs to)."""
+    dimensions are never NULL, so the NULLs say which grouping a row belongs to).
+
+    Each dimension is summed from the smallest rollup that holds it with the filters: a
+    drill-down into an area reads its clauses and regions from the cube and only its other
+    dimensions from ``rollup_day``. With more than one table, the caller reads in one
+    snapshot (a repeatable-read transaction) so that all sums agree."""
     assert set(counters) <= COUNTERS
     assert all(d in DIMENSIONS for d in dimensions)
-    args: list[Any] = [previous_start, start, end]
+    by_table: dict[str, list[str]] = {rollup_table(grain, filters): []}
+    for d in dimensions:
+        by_table.setdefault(rollup_table(grain, [*filters, d]), []).append(d)
+    rows: list[asyncpg.Record] = []
+    for i, (table, dims) in enumerate(by_table.items()):
+        if i == 0 or dims:
+            rows += await _period_sums(
+                conn, table, (previous_start, start, end), filters, counters, dims, i == 0
+            )
+    return rows
+
+
+async def _period_sums(
+    conn: asyncpg.Connection,
+    table: str,
+    bounds: tuple[datetime, datetime, datetime],
+    filters: Mapping[str, Sequence[str]],
+    counters: Sequence[str],
+    dimensions: Sequence[str],
+    total: bool,
+) -> list[asyncpg.Record]:
+    args: list[Any] = list(bounds)
     where = ["bucket >= $1", "bucket < $3", *_where(filters, args, {d: d for d in DIMENSIONS})]
     sums = ", ".join(f"sum({c})::bigint AS {c}" for c in counters)
     dims = "".join(f", {d}" for d in dimensions)
-    sets = ", ".join(["(is_current)", *(f"(is_current, {d})" for d in dimensions)])
+    sets = ", ".join(
+        [*(["(is_current)"] if total else []), *(f"(is_current, {d})" for d in dimensions)]
+    )
     sql = f"""
         SELECT bucket >= $2 AS is_current{dims}, {sums}
-        FROM {rollup_table(grain, [*filters, *dimensions])}
+        FROM {table}
         WHERE {" AND ".join(where)}
         GROUP BY GROUPING SETS ({sets})
     """  # noqa: S608 - every name is checked against the fixed lists above
