@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -276,6 +276,8 @@ async def partition_state(
 ) -> tuple[datetime | None, list[datetime]]:
     """Retention's horizon (None before the first drop) and the months of ``times`` that
     have no partition yet."""
+    # A batch spans a month or two: look each up once, not once per event.
+    months = {(t.astimezone(UTC).year, t.astimezone(UTC).month) for t in times}
     row = await conn.fetchrow(
         """
         SELECT (SELECT dropped_before FROM insights.retention) AS dropped_before,
@@ -287,7 +289,7 @@ async def partition_state(
                    ORDER BY 1
                ) AS missing
         """,
-        list(times),
+        [datetime(y, m, 1, tzinfo=UTC) for y, m in sorted(months)],
     )
     assert row is not None
     return row["dropped_before"], list(row["missing"])
