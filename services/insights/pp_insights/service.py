@@ -67,8 +67,8 @@ async def fold_batch(pool: asyncpg.Pool, *, records: Sequence[Record]) -> int:
             )
         )
     # One insertion order for every batch, so concurrent batches sharing events cannot
-    # deadlock on the event_log primary key.
-    log_rows.sort(key=lambda row: row[0])
+    # deadlock on the event_log primary key (escalation_id, event_id, occurred_at).
+    log_rows.sort(key=lambda row: (row[2], row[0]))
     received = len(log_rows)
     async with pool.acquire() as conn:
         horizon, missing = await repository.partition_state(conn, [r[3] for r in log_rows])

@@ -48,7 +48,7 @@ async def insert_event_log(conn: asyncpg.Connection, rows: Sequence[LogRow]) -> 
         SELECT i, t, e, o, b::jsonb, g::jsonb
         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
                     $6::text[]) AS u(i, t, e, o, b, g)
-        ON CONFLICT (event_id, occurred_at) DO NOTHING
+        ON CONFLICT (escalation_id, event_id, occurred_at) DO NOTHING
         RETURNING escalation_id
         """,
         *cols[:4],
