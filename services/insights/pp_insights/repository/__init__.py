@@ -22,14 +22,12 @@ from pp_insights.repository.periods import (
     sum_periods,
 )
 from pp_insights.repository.queries import sum_counters, sum_histograms
-from pp_insights.repository.tables import CubeKey, Grain, RollupKey
+from pp_insights.repository.tables import Grain
 
 __all__ = [
-    "CubeKey",
     "Delta",
     "Grain",
     "LogRow",
-    "RollupKey",
     "apply_deltas",
     "claim_pending_rebuilds",
     "create_partitions",

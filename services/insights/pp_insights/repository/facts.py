@@ -88,7 +88,7 @@ async def refresh_facts(
     order they arrived in. Returns each escalation's row before (``is_new`` false, absent for
     escalations without a row yet) and after (``is_new`` true, absent when the escalation has
     no ``escalation.created`` yet): its rollup key and its contribution to the counters
-    (``_CONTRIBUTION``), so that the caller can apply the difference to the rollups.
+    (``_contribution``), so that the caller can apply the difference to the rollups.
 
     Ties in ``occurred_at`` break by ``event_id`` so that the answer never depends on
     arrival order; an escalation.created sent twice counts from its earliest event.

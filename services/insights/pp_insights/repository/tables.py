@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Literal, NamedTuple
+from typing import Literal
 
 from pp_insights.metrics_def import (
     DIMENSIONS,
@@ -24,7 +23,6 @@ SPARSE_HISTOGRAMS: dict[str, tuple[str, str, int]] = {
 }
 """Each dense histogram column's sparse twin (bins, counts) and its number of bins: readers
 sum the sparse form, which holds only non-empty bins."""
-KEY_COLUMNS = ", ".join(DIMENSIONS)
 
 
 CUBE_TABLE = "insights.rollup_day_clause_region"
@@ -65,23 +63,3 @@ def rollup_table(grain: Grain, dimensions: Iterable[str]) -> str:
     if grain == "day" and set(dimensions) <= CUBE_DIMENSIONS:
         return CUBE_TABLE
     return ROLLUP_TABLES[grain]
-
-
-class CubeKey(NamedTuple):
-    bucket: datetime
-    area: str
-    clause_id: str
-    region: str
-
-
-class RollupKey(NamedTuple):
-    """One rollup row's identity: a bucket start and a value for every dimension."""
-
-    bucket: datetime
-    area: str
-    clause_id: str
-    region: str
-    language: str
-    product_feature: str
-    queue: str
-    escalation_reason: str
