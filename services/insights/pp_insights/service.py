@@ -19,7 +19,6 @@ from pp_insights.metrics import (
     ROWS_RECOMPUTED,
 )
 from pp_insights.metrics_def import (
-    DIMENSIONS,
     METRICS,
     OVERTURNED_OUTCOMES,
     CountMetric,
@@ -30,10 +29,10 @@ from pp_insights.metrics_def import (
 )
 from pp_insights.repository import Delta, Grain, LogRow
 from pp_insights.repository.tables import (
-    CUBE_DIMENSIONS,
     CUBE_TABLE,
     ROLLUP_COUNTERS,
     ROLLUP_TABLES,
+    TABLE_DIMENSIONS,
 )
 from pp_shared.events import UNCLASSIFIED, TaggedEvent
 from pp_shared.kafka import Record
@@ -128,7 +127,8 @@ async def _refresh(conn: asyncpg.Connection, *, escalation_ids: Sequence[str]) -
             conn, escalation_ids, overturned=OVERTURNED_OUTCOMES, unclassified=UNCLASSIFIED
         )
     ROWS_RECOMPUTED.labels("escalation_facts").inc(sum(1 for r in rows if r["is_new"]))
-    for table, grain, dimensions in _ROLLUPS:
+    for table, grain in _ROLLUPS:
+        dimensions = TABLE_DIMENSIONS[table]
         deltas = rollup_deltas(rows, grain, dimensions)
         with REFRESH_SECONDS.labels(table.removeprefix("insights.")).time():
             await repository.apply_deltas(conn, table, dimensions, deltas)
@@ -137,10 +137,10 @@ async def _refresh(conn: asyncpg.Connection, *, escalation_ids: Sequence[str]) -
     return sum(1 for r in rows if r["is_new"] and r["escalation_id"] not in had_facts)
 
 
-_ROLLUPS: tuple[tuple[str, Grain, tuple[str, ...]], ...] = (
-    (ROLLUP_TABLES["hour"], "hour", DIMENSIONS),
-    (ROLLUP_TABLES["day"], "day", DIMENSIONS),
-    (CUBE_TABLE, "day", tuple(d for d in DIMENSIONS if d in CUBE_DIMENSIONS)),
+_ROLLUPS: tuple[tuple[str, Grain], ...] = (
+    (ROLLUP_TABLES["hour"], "hour"),
+    (ROLLUP_TABLES["day"], "day"),
+    (CUBE_TABLE, "day"),
 )
 
 

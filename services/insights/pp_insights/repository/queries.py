@@ -73,7 +73,7 @@ async def sum_counters(
     order = "".join(f", {g}{_BYTEWISE}" for g in group_by)
     table = rollup_table(grain, [*group_by, *filters])
     pinned = {d for d, values in filters.items() if len(values) == 1}
-    if interval == grain and TABLE_DIMENSIONS[table] <= {*group_by, *pinned}:
+    if interval == grain and set(TABLE_DIMENSIONS[table]) <= {*group_by, *pinned}:
         # Each row is one bucket and group already: nothing to sum.
         dims = "".join(f", {g}" for g in group_by)
         sums = ", ".join(f"{c}::bigint AS {c}" for c in counters)

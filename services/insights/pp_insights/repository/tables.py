@@ -50,11 +50,11 @@ assert tuple(FACT_COUNTERS) == ROLLUP_COUNTERS  # one order for every table's co
 assert "'" not in UNCLEAR_REASON + NO_QUEUE
 
 
-TABLE_DIMENSIONS: dict[str, frozenset[str]] = {
-    **{t: frozenset(DIMENSIONS) for t in ROLLUP_TABLES.values()},
-    CUBE_TABLE: CUBE_DIMENSIONS,
+TABLE_DIMENSIONS: dict[str, tuple[str, ...]] = {
+    **{t: DIMENSIONS for t in ROLLUP_TABLES.values()},
+    CUBE_TABLE: tuple(d for d in DIMENSIONS if d in CUBE_DIMENSIONS),
 }
-"""The dimensions that key each rollup table's rows, beside the bucket."""
+"""The dimensions that key each rollup table's rows, beside the bucket, in key order."""
 
 
 def rollup_table(grain: Grain, dimensions: Iterable[str]) -> str:
