@@ -32,9 +32,10 @@ def _selection(
     start: datetime | None,
     end: datetime | None,
     nonzero: str,
-) -> tuple[str, str, list[Any]]:
-    """The bucket and dimension select list, and the FROM ... WHERE part with its arguments;
-    rows whose ``nonzero`` counter is 0 cannot change an answer and are left out."""
+) -> tuple[str, str, list[Any], str]:
+    """The bucket and dimension select list, the FROM ... WHERE part with its arguments, and
+    the rollup table it reads; rows whose ``nonzero`` counter is 0 cannot change an answer
+    and are left out."""
     assert interval in tuple(Interval)
     assert all(g in DIMENSIONS for g in group_by)
     assert all(f in DIMENSIONS for f in filters)
@@ -52,7 +53,7 @@ def _selection(
         where.append(f"{dim} = ANY(${len(args)}::text[])")
     table = rollup_table(grain, [*group_by, *filters])
     source = f"FROM {table} WHERE " + " AND ".join(where)
-    return select + dims, source, args
+    return select + dims, source, args, table
 
 
 async def sum_counters(
@@ -69,18 +70,18 @@ async def sum_counters(
 ) -> list[asyncpg.Record]:
     """Counters summed per bucket and group, leaving out groups where ``nonzero`` sums to 0."""
     assert set(counters) <= COUNTERS
-    select, source, args = _selection(grain, interval, group_by, filters, start, end, nonzero)
+    select, source, args, table = _selection(
+        grain, interval, group_by, filters, start, end, nonzero
+    )
+    dims = "".join(f", {g}" for g in group_by)
     order = "".join(f", {g}{_BYTEWISE}" for g in group_by)
-    table = rollup_table(grain, [*group_by, *filters])
     pinned = {d for d, values in filters.items() if len(values) == 1}
     if interval == grain and set(TABLE_DIMENSIONS[table]) <= {*group_by, *pinned}:
         # Each row is one bucket and group already: nothing to sum.
-        dims = "".join(f", {g}" for g in group_by)
         sums = ", ".join(f"{c}::bigint AS {c}" for c in counters)
         sql = f"SELECT bucket{dims}, {sums} {source} ORDER BY 1{order}"
         return list(await conn.fetch(sql, *args))
     sums = ", ".join(f"sum({c})::bigint AS {c}" for c in counters)
-    dims = "".join(f", {g}" for g in group_by)
     # Every name below was checked against the fixed lists above.
     sql = f"""
         SELECT {select}, {sums}
@@ -107,7 +108,7 @@ async def sum_histograms(
     groups where ``nonzero`` (the histogram's total) sums to 0."""
     assert histogram in HISTOGRAMS
     bins, counts, size = SPARSE_HISTOGRAMS[histogram]
-    select, source, args = _selection(grain, interval, group_by, filters, start, end, nonzero)
+    select, source, args, _ = _selection(grain, interval, group_by, filters, start, end, nonzero)
     keys = "bucket" + "".join(f", {g}" for g in group_by)
     order = "bucket" + "".join(f", {g}{_BYTEWISE}" for g in group_by)
     sql = f"""
