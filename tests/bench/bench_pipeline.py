@@ -200,7 +200,8 @@ async def batch_posts(
                     answer = await r.json(content_type=None)
                     if r.status != 200:
                         refused[r.status] += 1
-                        refusals.setdefault(r.status, f"{answer.get('detail')} ({answer.get('reason')})")
+                        why = f"{answer.get('detail')} ({answer.get('reason')})"
+                        refusals.setdefault(r.status, why)
                 latencies.append(time.perf_counter() - t)
                 accepted += int(answer.get("counts", {}).get("accepted", 0))
 
