@@ -8,8 +8,6 @@ from typing import Any
 
 import asyncpg
 
-from pp_shared.db import json_text
-
 DeadLetterRow = tuple[
     str, int, int, str, list[dict[str, Any]], bytes | None, bytes | None, list[dict[str, Any]]
 ]
@@ -51,8 +49,10 @@ async def stored_hashes(
 
 
 async def insert_conflicts(
-    conn: asyncpg.Connection | asyncpg.Pool, rows: Sequence[tuple[str, dict[str, Any], bytes]]
+    conn: asyncpg.Connection | asyncpg.Pool, rows: Sequence[tuple[str, bytes, bytes]]
 ) -> None:
+    """Keep events whose id the log holds with another body: (event id, canonical JSON bytes,
+    their hash)."""
     if not rows:
         return
     cols = list(zip(*rows, strict=True))
@@ -63,7 +63,7 @@ async def insert_conflicts(
         ON CONFLICT (event_id, body_sha256) DO NOTHING
         """,
         cols[0],
-        [json_text(b) for b in cols[1]],
+        [encoded.decode() for encoded in cols[1]],
         cols[2],
     )
 

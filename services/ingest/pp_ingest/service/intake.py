@@ -102,13 +102,13 @@ async def submit(
     if event is None:
         EVENTS.labels("http", event_type_label(data), "rejected").inc()
         raise InvalidInput(f"the event failed validation ({len(errors)} error(s))", errors=errors)
-    stored, encoded, sha = canonical(event)
+    encoded, sha = canonical(event)
     known = await _stored_hash(lookups, settings, event.event_id)
     if known == sha:
         EVENTS.labels("http", event.event_type, "duplicate").inc()
         return Receipt(event_id=event.event_id, status="duplicate")
     if known is not None:
-        await _record_conflicts(lookups.pool, settings, [(event.event_id, stored, sha)])
+        await _record_conflicts(lookups.pool, settings, [(event.event_id, encoded, sha)])
         EVENTS.labels("http", event.event_type, "conflict").inc()
         log.info("event id conflict", extra={"event_id": event.event_id, "path": "http"})
         raise EventConflict(
@@ -205,8 +205,8 @@ async def accept(
     bound = await _stored_hashes(pool, settings, list({e.event_id for e in events}))
     outcomes: list[Outcome] = []
     accepted: list[publishing.Message] = []
-    conflicts: list[tuple[str, dict[str, Any], bytes]] = []
-    for event, stored, encoded, sha in encoded_events:
+    conflicts: list[tuple[str, bytes, bytes]] = []
+    for event, encoded, sha in encoded_events:
         first = bound.get(event.event_id)
         if first is None:
             bound[event.event_id] = sha
@@ -215,7 +215,7 @@ async def accept(
         elif first == sha:
             outcomes.append("duplicate")
         else:
-            conflicts.append((event.event_id, stored, sha))
+            conflicts.append((event.event_id, encoded, sha))
             outcomes.append("conflict")
         tally[event.event_type, outcomes[-1]] += 1
     if conflicts:
@@ -344,7 +344,7 @@ async def _dedupe_lookup(
 async def _record_conflicts(
     pool: asyncpg.Pool,
     settings: IngestSettings,
-    conflicts: Sequence[tuple[str, dict[str, Any], bytes]],
+    conflicts: Sequence[tuple[str, bytes, bytes]],
 ) -> None:
     try:
         await repository.insert_conflicts(pool, conflicts)

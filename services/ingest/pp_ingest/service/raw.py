@@ -41,20 +41,18 @@ class _Valid:
     event_type: str
     escalation_id: str
     occurred_at: datetime
-    body: dict[str, Any]
     encoded: bytes
     sha: bytes
 
     @classmethod
     def of(cls, record: Record, event: Event) -> _Valid:
-        body, encoded, sha = canonical(event)
+        encoded, sha = canonical(event)
         return cls(
             record,
             event.event_id,
             event.event_type,
             event.escalation_id,
             event.occurred_at,
-            body,
             encoded,
             sha,
         )
@@ -69,7 +67,6 @@ class _Valid:
             body["event_type"],
             body["escalation_id"],
             datetime.fromisoformat(body["occurred_at"]),
-            body,
             value,
             body_hash(value),
         )
@@ -146,7 +143,7 @@ async def process_raw_batch(
             else:
                 conflicts.append(v)
         outcome.conflicts = len(conflicts)
-        await repository.insert_conflicts(conn, [(c.event_id, c.body, c.sha) for c in conflicts])
+        await repository.insert_conflicts(conn, [(c.event_id, c.encoded, c.sha) for c in conflicts])
         await repository.insert_dead_letters(
             conn, [_dead_row(rec, reason, errs) for rec, reason, errs in dead]
         )

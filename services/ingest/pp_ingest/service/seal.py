@@ -2,7 +2,8 @@
 validate them again.
 
 Producers may write straight to the raw topic, so a header alone proves nothing: the seal is
-an HMAC-SHA256 of the message value under a key only ingest holds (``PP_INTAKE_KEY``). The
+a keyed BLAKE2b MAC of the message value under a key only ingest holds (``PP_INTAKE_KEY``);
+BLAKE2b's keyed mode is a MAC of its own, at under half the cost of HMAC-SHA256 here. The
 consumer trusts a value only when the seal matches; anything else (no seal, another key,
 a changed value) is validated in full, so a wrong or rotated key costs time, never safety.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
+from functools import partial
 
 from pydantic import SecretStr
 
@@ -20,11 +22,15 @@ HEADER = "pp-intake-seal"
 
 class Sealer:
     def __init__(self, key: SecretStr) -> None:
-        self._key = key.get_secret_value().encode()
+        # BLAKE2b takes keys of up to 64 bytes: a longer one is hashed down to that first.
+        secret = key.get_secret_value().encode()
+        if len(secret) > hashlib.blake2b.MAX_KEY_SIZE:
+            secret = hashlib.blake2b(secret).digest()
+        self._mac = partial(hashlib.blake2b, key=secret, digest_size=32)
 
     def seal(self, value: bytes) -> tuple[str, bytes]:
         """The header that vouches for ``value``."""
-        return HEADER, hmac.digest(self._key, value, hashlib.sha256)
+        return HEADER, self._mac(value).digest()
 
     def vouches_for(
         self, value: bytes | None, headers: Sequence[tuple[str, bytes | None]] | None
@@ -34,5 +40,5 @@ class Sealer:
             return False
         for name, seal in headers:
             if name == HEADER and seal is not None:
-                return hmac.compare_digest(seal, hmac.digest(self._key, value, hashlib.sha256))
+                return hmac.compare_digest(seal, self._mac(value).digest())
         return False
