@@ -79,8 +79,8 @@ class CpuProbe:
 
 
 @contextmanager
-def running_stack(workdir: Path) -> Iterator[tuple[str, str, CpuProbe]]:
-    """(gateway URL, database URL, CPU probe) of a fresh stack on free ports."""
+def running_stack(workdir: Path) -> Iterator[tuple[str, str, CpuProbe, str]]:
+    """(gateway URL, database URL, CPU probe, broker) of a fresh stack on free ports."""
     pg = EmbeddedPostgres(workdir / "pg", database="policypulse")
     broker = EmbeddedBroker(port=free_port(), log_file=workdir / "broker.log")
     db_url = pg.start()
@@ -108,7 +108,7 @@ def running_stack(workdir: Path) -> Iterator[tuple[str, str, CpuProbe]]:
             pg_pid = int((workdir / "pg" / "postmaster.pid").read_text().split()[0])
             assert broker.process is not None
             roots |= {"postgres": pg_pid, "broker": broker.process.pid, "load": os.getpid()}
-            yield group.child("api-gateway").url, db_url, CpuProbe(roots)
+            yield group.child("api-gateway").url, db_url, CpuProbe(roots), bootstrap
         finally:
             group.stop()
             broker.stop()
@@ -303,9 +303,36 @@ async def fixed_rate(
     }
 
 
-async def run(args: argparse.Namespace, gateway: str, db_url: str, cpu: CpuProbe) -> dict[str, Any]:
+async def bare_producer(bootstrap: str, messages: int) -> dict[str, Any]:
+    """1 KB messages/s of a bare aiokafka producer with its default settings, against the same
+    broker: the reference the ingest targets were set beside (about 36,000/s on the machine
+    they were set on). The same machine runs this at a third of that rate on some days, so
+    this figure scales the others."""
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        value = b"x" * 1024
+        await producer.send_and_wait("bench.reference", value)
+        start = time.perf_counter()
+        futures = [await producer.send("bench.reference", value) for _ in range(messages)]
+        await asyncio.gather(*futures)
+        elapsed = time.perf_counter() - start
+    finally:
+        await producer.stop()
+    return {"messages": messages, "messages_per_s": round(messages / elapsed, 1)}
+
+
+async def run(
+    args: argparse.Namespace, gateway: str, db_url: str, cpu: CpuProbe, bootstrap: str
+) -> dict[str, Any]:
     gen = Generator(Profile(seed=args.seed))
     results: dict[str, Any] = {}
+
+    say("reference: a bare aiokafka producer, 1 KB messages, default settings")
+    before = await bare_producer(bootstrap, args.reference_messages)
+    say(f"  {before} (36,000/s where the targets were set)")
 
     say(f"single POSTs: {args.single} events, concurrency {args.concurrency}")
     singles = list(gen.events(args.single // 2))[: args.single]
@@ -359,6 +386,21 @@ async def run(args: argparse.Namespace, gateway: str, db_url: str, cpu: CpuProbe
         gateway, db_url, args.rate, args.rate_seconds, gen
     )
     say(f"  {results['fixed_rate_latency']}")
+
+    say("reference again, to see whether the machine's speed held during the run")
+    after = await bare_producer(bootstrap, args.reference_messages)
+    rates = (before["messages_per_s"], after["messages_per_s"])
+    results["reference_bare_producer"] = {
+        "before": before,
+        "after": after,
+        "drift": round(max(rates) / min(rates) - 1, 3),
+    }
+    say(f"  {after}")
+    if max(rates) > 1.25 * min(rates):
+        say(
+            "  warning: the reference moved by more than 25% during the run; other work shares "
+            "this machine, so compare CPU per event rather than rates"
+        )
     return results
 
 
@@ -376,13 +418,16 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=1000, help="events/s for the latency phase")
     parser.add_argument("--rate-seconds", type=int, default=10)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--reference-messages", type=int, default=100_000, help="messages of the bare producer"
+    )
     parser.add_argument("--out", type=Path, default=Path("bench-results/pipeline.json"))
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="pp-bench-") as tmp,
-        running_stack(Path(tmp)) as (gateway, db_url, cpu),
+        running_stack(Path(tmp)) as (gateway, db_url, cpu, bootstrap),
     ):
-        results = asyncio.run(run(args, gateway, db_url, cpu))
+        results = asyncio.run(run(args, gateway, db_url, cpu, bootstrap))
     report = {
         "benchmark": "pipeline",
         "at": datetime.now(UTC).isoformat(),
