@@ -13,6 +13,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pp_shared.db import Pool, create_pool, database_reachable
@@ -20,6 +21,16 @@ from pp_shared.kafka import BatchLoop, broker_reachable, make_producer
 from pp_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+
+NO_OPENTELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
+"""FastAPI's own OpenTelemetry instrumentation, off: the services report to Prometheus, and
+FastAPI looks up the global OpenTelemetry providers on every request to decide whether to
+trace it (measured: 10 to 20 us of a 100 us routed request)."""
 
 
 @dataclass

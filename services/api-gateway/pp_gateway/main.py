@@ -14,7 +14,7 @@ from pp_gateway.routing import ROUTES
 from pp_gateway.settings import GatewaySettings
 from pp_shared.logging import configure_logging
 from pp_shared.problems import install_problem_handlers
-from pp_shared.service import ops_router
+from pp_shared.service import NO_OPENTELEMETRY, ops_router
 
 SERVICE = "api-gateway"
 
@@ -46,6 +46,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             "models; insights: insights, rules, breaches)."
         ),
         lifespan=lifespan,
+        telemetry=NO_OPENTELEMETRY,
     )
     install_problem_handlers(app)
 

@@ -13,7 +13,7 @@ from pp_shared.db import apply_migrations
 from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
 from pp_shared.logging import configure_logging
 from pp_shared.problems import install_problem_handlers
-from pp_shared.service import Runtime, attach_ops
+from pp_shared.service import NO_OPENTELEMETRY, Runtime, attach_ops
 from pp_shared.topics import Topic
 
 SERVICE = "classifier"
@@ -60,7 +60,12 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
         finally:
             await runtime.close()
 
-    app = FastAPI(title="PolicyPulse classifier", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="PolicyPulse classifier",
+        version="0.1.0",
+        lifespan=lifespan,
+        telemetry=NO_OPENTELEMETRY,
+    )
     install_problem_handlers(app)
     attach_ops(app)
     app.include_router(api.router)

@@ -15,7 +15,7 @@ from pp_shared.db import apply_migrations
 from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
 from pp_shared.logging import configure_logging
 from pp_shared.problems import install_problem_handlers
-from pp_shared.service import Runtime, attach_ops
+from pp_shared.service import NO_OPENTELEMETRY, Runtime, attach_ops
 from pp_shared.topics import Topic
 
 SERVICE = "ingest"
@@ -47,7 +47,12 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         finally:
             await runtime.close()
 
-    app = FastAPI(title="PolicyPulse ingest", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="PolicyPulse ingest",
+        version="0.1.0",
+        lifespan=lifespan,
+        telemetry=NO_OPENTELEMETRY,
+    )
     app.add_middleware(RequestMetrics)
     # Added last, so it runs first: RequestMetrics never sees the requests it answers.
     app.add_middleware(SingleEvent)
