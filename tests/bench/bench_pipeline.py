@@ -413,7 +413,7 @@ def main() -> int:
     parser.add_argument("--batch-events", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument(
-        "--batch-concurrency", type=int, default=2, help="batch requests in flight at once"
+        "--batch-concurrency", type=int, default=8, help="batch requests in flight at once"
     )
     parser.add_argument("--rate", type=int, default=1000, help="events/s for the latency phase")
     parser.add_argument("--rate-seconds", type=int, default=10)
