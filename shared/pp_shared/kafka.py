@@ -73,6 +73,7 @@ def make_consumer(
         "session_timeout_ms": settings.kafka_session_timeout_ms,
         "heartbeat_interval_ms": max(100, settings.kafka_session_timeout_ms // 5),
         "max_poll_records": 2000,
+        "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
         "fetch_max_bytes": 16 * 1024 * 1024,
         "max_partition_fetch_bytes": 4 * 1024 * 1024,
     }

@@ -30,6 +30,13 @@ class ServiceSettings(BaseSettings):
         ge=1000,
         description="Consumer-group session timeout; a new member's join takes about half of it.",
     )
+    kafka_fetch_max_wait_ms: int = Field(
+        default=50,
+        ge=1,
+        description="Longest a consumer's fetch waits on the broker for new records. The "
+        "embedded broker answers a waiting fetch only when this runs out, not when records "
+        "arrive, so it bounds the latency each consumer adds (Kafka answers at once).",
+    )
     topic_prefix: str = Field(default="", description="Namespace prefix for every topic name.")
     log_level: str = Field(default="INFO")
     host: str = Field(default="127.0.0.1")
