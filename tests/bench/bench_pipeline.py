@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 import orjson
+from aiokafka import AIOKafkaProducer
 
 from pp_shared.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from pp_shared.loadgen import Generator, Profile
@@ -308,8 +309,6 @@ async def bare_producer(bootstrap: str, messages: int) -> dict[str, Any]:
     broker: the reference the ingest targets were set beside (about 36,000/s on the machine
     they were set on). The same machine runs this at a third of that rate on some days, so
     this figure scales the others."""
-    from aiokafka import AIOKafkaProducer
-
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:

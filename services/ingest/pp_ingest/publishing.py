@@ -125,6 +125,11 @@ class Coalescer:
         # queued; it waits only while aiokafka still holds an earlier batch of the partition.
         while partition.waiting:
             batch = partition.waiting.popleft()
+            if time.monotonic() >= batch.deadline:
+                # Every caller has stopped waiting and answered 503 (a broker away, say):
+                # they send their events again, so this batch is not offered any more.
+                batch.acked.set_exception(KafkaTimeoutError())
+                continue
             while True:
                 try:
                     delivered = await self.producer.send_batch(

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaTimeoutError
 from aiokafka.partitioner import DefaultPartitioner
 
 from pp_ingest import publishing
@@ -103,3 +105,31 @@ class TestPublish:
 
         assert len(futures) >= 18
         assert [int(value.split(b":", 1)[0]) for _p, _k, value in records] == list(range(300))
+
+    async def test_a_batch_its_callers_gave_up_on_is_not_written(
+        self, settings: IngestSettings
+    ) -> None:
+        await ensure_topics(settings, [Topic.EVENTS_RAW])
+        topic = topic_name(Topic.EVENTS_RAW, settings.topic_prefix)
+        producer: AIOKafkaProducer = make_producer(settings)
+        await producer.start()
+        consumer = make_consumer(settings, group="publish-test", topics=[Topic.EVENTS_RAW])
+        await consumer.start()
+        try:
+            (expired,) = await publishing.send_all(
+                producer, topic, [(b"esc-1", b"given up", ())], timeout=0
+            )
+            with pytest.raises(KafkaTimeoutError):
+                await expired
+            (acked,) = await publishing.send_all(
+                producer, topic, [(b"esc-1", b"kept", ())], timeout=30
+            )
+            await acked
+            # Same key, same partition, read from its start: the first record is the second
+            # message, so the first was never written.
+            records = await read_all(consumer, 1)
+        finally:
+            await consumer.stop()
+            await producer.stop()
+
+        assert [value for _p, _k, value in records] == [b"kept"]
