@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -79,9 +80,18 @@ class CpuProbe:
         return micros
 
 
+@dataclass(frozen=True)
+class Stack:
+    gateway: str
+    ingest: str
+    db_url: str
+    cpu: CpuProbe
+    bootstrap: str
+
+
 @contextmanager
-def running_stack(workdir: Path) -> Iterator[tuple[str, str, CpuProbe, str]]:
-    """(gateway URL, database URL, CPU probe, broker) of a fresh stack on free ports."""
+def running_stack(workdir: Path) -> Iterator[Stack]:
+    """A fresh stack on free ports."""
     pg = EmbeddedPostgres(workdir / "pg", database="policypulse")
     broker = EmbeddedBroker(port=free_port(), log_file=workdir / "broker.log")
     db_url = pg.start()
@@ -109,7 +119,13 @@ def running_stack(workdir: Path) -> Iterator[tuple[str, str, CpuProbe, str]]:
             pg_pid = int((workdir / "pg" / "postmaster.pid").read_text().split()[0])
             assert broker.process is not None
             roots |= {"postgres": pg_pid, "broker": broker.process.pid, "load": os.getpid()}
-            yield group.child("api-gateway").url, db_url, CpuProbe(roots), bootstrap
+            yield Stack(
+                gateway=group.child("api-gateway").url,
+                ingest=group.child("ingest").url,
+                db_url=db_url,
+                cpu=CpuProbe(roots),
+                bootstrap=bootstrap,
+            )
         finally:
             group.stop()
             broker.stop()
@@ -323,9 +339,8 @@ async def bare_producer(bootstrap: str, messages: int) -> dict[str, Any]:
     return {"messages": messages, "messages_per_s": round(messages / elapsed, 1)}
 
 
-async def run(
-    args: argparse.Namespace, gateway: str, db_url: str, cpu: CpuProbe, bootstrap: str
-) -> dict[str, Any]:
+async def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
+    gateway, db_url, cpu, bootstrap = stack.gateway, stack.db_url, stack.cpu, stack.bootstrap
     gen = Generator(Profile(seed=args.seed))
     results: dict[str, Any] = {}
 
@@ -345,6 +360,21 @@ async def run(
         cpu_before, cpu.read(), len(singles)
     )
     say(f"  {results['single_post']}")
+
+    # The same, straight to ingest: what upstream tools would see without the gateway's
+    # relay hop (behind a load balancer that routes /v1/events to ingest, say).
+    say(f"single POSTs straight to ingest: {args.single} events")
+    direct = list(gen.events(args.single // 2))[: args.single]
+    cpu_before = cpu.read()
+    results["single_post_to_ingest"] = await single_posts(
+        stack.ingest, direct, args.concurrency, lambda n: None
+    )
+    total += len(direct)
+    await wait_visible(db_url, total, timeout=600)
+    results["single_post_to_ingest"]["cpu_us_per_event"] = CpuProbe.per_event(
+        cpu_before, cpu.read(), len(direct)
+    )
+    say(f"  {results['single_post_to_ingest']}")
 
     say(f"batch endpoint: {args.batch_events} events in batches of {args.batch_size}")
     batch_events = list(gen.events(args.batch_events // 2))[: args.batch_events]
@@ -424,9 +454,9 @@ def main() -> int:
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="pp-bench-") as tmp,
-        running_stack(Path(tmp)) as (gateway, db_url, cpu, bootstrap),
+        running_stack(Path(tmp)) as stack,
     ):
-        results = asyncio.run(run(args, gateway, db_url, cpu, bootstrap))
+        results = asyncio.run(run(args, stack))
     report = {
         "benchmark": "pipeline",
         "at": datetime.now(UTC).isoformat(),
