@@ -125,22 +125,20 @@ class Coalescer:
         # queued; it waits only while aiokafka still holds an earlier batch of the partition.
         while partition.waiting:
             batch = partition.waiting.popleft()
-            if time.monotonic() >= batch.deadline:
-                # Every caller has stopped waiting and answered 503 (a broker away, say):
-                # they send their events again, so this batch is not offered any more.
-                batch.acked.set_exception(KafkaTimeoutError())
-                continue
             while True:
+                if time.monotonic() >= batch.deadline:
+                    # Every caller has stopped waiting and answered 503 (a broker away, say):
+                    # they send their events again, so this batch is not offered any more.
+                    batch.acked.set_exception(KafkaTimeoutError())
+                    break
                 try:
                     delivered = await self.producer.send_batch(
                         batch.builder, tp.topic, partition=tp.partition
                     )
-                except KafkaTimeoutError as exc:
+                except KafkaTimeoutError:
                     # Not queued: aiokafka's wait gave up early. Offer it again while its
                     # callers still wait for it.
-                    if time.monotonic() < batch.deadline:
-                        continue
-                    batch.acked.set_exception(exc)
+                    continue
                 except Exception as exc:  # noqa: BLE001 - handed to every waiting caller
                     batch.acked.set_exception(exc)
                 else:
