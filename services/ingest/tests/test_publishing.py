@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -44,21 +47,34 @@ async def read_all(consumer: AIOKafkaConsumer, expected: int) -> list[tuple[int,
     return got
 
 
+@asynccontextmanager
+async def raw_topic(
+    settings: IngestSettings, **producer_options: Any
+) -> AsyncIterator[tuple[str, AIOKafkaProducer, AIOKafkaConsumer]]:
+    """The raw topic's name, a producer with ``producer_options``, and a consumer of it."""
+    await ensure_topics(settings, [Topic.EVENTS_RAW])
+    producer: AIOKafkaProducer = make_producer(settings, **producer_options)
+    await producer.start()
+    consumer = make_consumer(settings, group="publish-test", topics=[Topic.EVENTS_RAW])
+    await consumer.start()
+    try:
+        yield topic_name(Topic.EVENTS_RAW, settings.topic_prefix), producer, consumer
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
 class TestPublish:
     async def test_concurrent_callers_write_each_message_once_in_key_order(
         self, settings: IngestSettings
     ) -> None:
-        await ensure_topics(settings, [Topic.EVENTS_RAW])
-        topic = topic_name(Topic.EVENTS_RAW, settings.topic_prefix)
         # aiokafka's own wait for a partition's queued batch gives up within this time, far
         # sooner than the callers' 30 s: every batch must still reach the broker.
-        producer: AIOKafkaProducer = make_producer(
-            settings, request_timeout_ms=1_000, max_batch_size=64 * 1024
-        )
-        await producer.start()
-        consumer = make_consumer(settings, group="publish-test", topics=[Topic.EVENTS_RAW])
-        await consumer.start()
-        try:
+        async with raw_topic(settings, request_timeout_ms=1_000, max_batch_size=64 * 1024) as (
+            topic,
+            producer,
+            consumer,
+        ):
             await asyncio.gather(
                 *(
                     publishing.publish(producer, {topic: messages(c)}, timeout=30)
@@ -67,9 +83,6 @@ class TestPublish:
             )
             records = await read_all(consumer, CALLERS * PER_CALLER)
             partitions = sorted(await producer.partitions_for(topic))
-        finally:
-            await consumer.stop()
-            await producer.stop()
 
         assert len(records) == CALLERS * PER_CALLER
         values = [value.split(b":", 2)[:2] for _p, _k, value in records]
@@ -87,21 +100,12 @@ class TestPublish:
     async def test_a_full_batch_is_sent_as_is_and_the_rest_goes_in_the_next(
         self, settings: IngestSettings
     ) -> None:
-        await ensure_topics(settings, [Topic.EVENTS_RAW])
-        topic = topic_name(Topic.EVENTS_RAW, settings.topic_prefix)
         # Batches of 16 KB: 300 messages of about 1 KB on one key fill about 20 of them.
-        producer: AIOKafkaProducer = make_producer(settings, max_batch_size=16 * 1024)
-        await producer.start()
-        consumer = make_consumer(settings, group="publish-test", topics=[Topic.EVENTS_RAW])
-        await consumer.start()
-        try:
+        async with raw_topic(settings, max_batch_size=16 * 1024) as (topic, producer, consumer):
             batch = [(b"esc-1", b"%d:" % n + b"y" * 1000, ()) for n in range(300)]
             futures = await publishing.send_all(producer, topic, batch, timeout=30)
             await asyncio.gather(*futures)
             records = await read_all(consumer, 300)
-        finally:
-            await consumer.stop()
-            await producer.stop()
 
         assert len(futures) >= 18
         assert [int(value.split(b":", 1)[0]) for _p, _k, value in records] == list(range(300))
@@ -109,13 +113,7 @@ class TestPublish:
     async def test_a_batch_its_callers_gave_up_on_is_not_written(
         self, settings: IngestSettings
     ) -> None:
-        await ensure_topics(settings, [Topic.EVENTS_RAW])
-        topic = topic_name(Topic.EVENTS_RAW, settings.topic_prefix)
-        producer: AIOKafkaProducer = make_producer(settings)
-        await producer.start()
-        consumer = make_consumer(settings, group="publish-test", topics=[Topic.EVENTS_RAW])
-        await consumer.start()
-        try:
+        async with raw_topic(settings) as (topic, producer, consumer):
             (expired,) = await publishing.send_all(
                 producer, topic, [(b"esc-1", b"given up", ())], timeout=0
             )
@@ -128,8 +126,5 @@ class TestPublish:
             # Same key, same partition, read from its start: the first record is the second
             # message, so the first was never written.
             records = await read_all(consumer, 1)
-        finally:
-            await consumer.stop()
-            await producer.stop()
 
         assert [value for _p, _k, value in records] == [b"kept"]
