@@ -348,33 +348,26 @@ async def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     before = await bare_producer(bootstrap, args.reference_messages)
     say(f"  {before} (36,000/s where the targets were set)")
 
-    say(f"single POSTs: {args.single} events, concurrency {args.concurrency}")
-    singles = list(gen.events(args.single // 2))[: args.single]
-    cpu_before = cpu.read()
-    results["single_post"] = await single_posts(
-        gateway, singles, args.concurrency, lambda n: say(f"  {n} requests done")
-    )
-    total = len(singles)
-    await wait_visible(db_url, total, timeout=600)
-    results["single_post"]["cpu_us_per_event"] = CpuProbe.per_event(
-        cpu_before, cpu.read(), len(singles)
-    )
-    say(f"  {results['single_post']}")
+    total = 0
 
+    async def single_phase(url: str, on_progress: Callable[[int], None]) -> dict[str, Any]:
+        """Single POSTs to ``url`` until insights stored them, with CPU per event."""
+        nonlocal total
+        events = list(gen.events(args.single // 2))[: args.single]
+        cpu_before = cpu.read()
+        result = await single_posts(url, events, args.concurrency, on_progress)
+        total += len(events)
+        await wait_visible(db_url, total, timeout=600)
+        result["cpu_us_per_event"] = CpuProbe.per_event(cpu_before, cpu.read(), len(events))
+        say(f"  {result}")
+        return result
+
+    say(f"single POSTs: {args.single} events, concurrency {args.concurrency}")
+    results["single_post"] = await single_phase(gateway, lambda n: say(f"  {n} requests done"))
     # The same, straight to ingest: what upstream tools would see without the gateway's
     # relay hop (behind a load balancer that routes /v1/events to ingest, say).
     say(f"single POSTs straight to ingest: {args.single} events")
-    direct = list(gen.events(args.single // 2))[: args.single]
-    cpu_before = cpu.read()
-    results["single_post_to_ingest"] = await single_posts(
-        stack.ingest, direct, args.concurrency, lambda n: None
-    )
-    total += len(direct)
-    await wait_visible(db_url, total, timeout=600)
-    results["single_post_to_ingest"]["cpu_us_per_event"] = CpuProbe.per_event(
-        cpu_before, cpu.read(), len(direct)
-    )
-    say(f"  {results['single_post_to_ingest']}")
+    results["single_post_to_ingest"] = await single_phase(stack.ingest, lambda n: None)
 
     say(f"batch endpoint: {args.batch_events} events in batches of {args.batch_size}")
     batch_events = list(gen.events(args.batch_events // 2))[: args.batch_events]
