@@ -22,7 +22,7 @@ from pp_ingest import publishing, repository
 from pp_ingest.errors import EventConflict
 from pp_ingest.metrics import BATCH_EVENTS, DEDUPE_LOOKUP_FAILURES, EVENTS, event_type_label
 from pp_ingest.schemas import BatchItem, BatchResult, Receipt
-from pp_ingest.service.seal import Sealer
+from pp_ingest.service.seal import sealer_of
 from pp_ingest.service.validation import (
     Rules,
     UndecodableJson,
@@ -119,7 +119,11 @@ async def submit(
         await publishing.publish_one(
             producer,
             topic_name(Topic.EVENTS_RAW, settings.topic_prefix),
-            (event.escalation_id.encode(), encoded, (Sealer(settings.intake_key).seal(encoded),)),
+            (
+                event.escalation_id.encode(),
+                encoded,
+                (sealer_of(settings.intake_key).seal(encoded),),
+            ),
             timeout=settings.produce_timeout_seconds,
         )
     except publishing.BrokerFailed as exc:
@@ -198,7 +202,7 @@ async def accept(
     acknowledged every accepted event, else raise Unavailable. ``tally`` holds outcomes
     counted so far (rejected items, say), so the metrics are counted once, at the end."""
     tally = Counter() if tally is None else tally
-    sealer = Sealer(settings.intake_key)
+    sealer = sealer_of(settings.intake_key)
     encoded_events = [(event, *canonical(event)) for event in events]
     # The first body an id was stored or seen with binds it: the same body again is a
     # duplicate, another body a conflict.

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaProducer
 from pp_ingest import publishing, repository
 from pp_ingest.metrics import DEAD_LETTERS, EVENTS, RAW_CHECKS
 from pp_ingest.service.dead_letters import encode_bytes
-from pp_ingest.service.seal import Sealer
+from pp_ingest.service.seal import sealer_of
 from pp_ingest.service.validation import (
     Rules,
     UndecodableJson,
@@ -96,7 +96,7 @@ async def process_raw_batch(
     dead: list[tuple[Record, str, list[dict[str, Any]]]] = []
     now = datetime.now(UTC)
     rules = Rules.of(settings)
-    sealer = Sealer(settings.intake_key)
+    sealer = sealer_of(settings.intake_key)
     sealed = 0
     for rec in records:
         if sealer.vouches_for(rec.value, rec.headers):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
-from functools import partial
+from functools import cache, partial
 
 from pydantic import SecretStr
 
@@ -42,3 +42,9 @@ class Sealer:
             if name == HEADER and seal is not None:
                 return hmac.compare_digest(seal, self._mac(value).digest())
         return False
+
+
+@cache
+def sealer_of(key: SecretStr) -> Sealer:
+    """The sealer of ``key``, made once: single-event intake seals on every request."""
+    return Sealer(key)
