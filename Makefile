@@ -10,7 +10,7 @@ export UV_NO_CONFIG := 1
 PY := $(VENV)/bin/python
 PROJECT_FILES := pyproject.toml uv.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: install up test lint typecheck unit schemas bench bench-classifier bench-insights clean help
+.PHONY: install up test lint typecheck unit schemas bench bench-tools bench-classifier bench-insights clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -49,8 +49,19 @@ unit: install
 test: lint typecheck
 	$(VENV)/bin/pytest
 
-bench: install
+bench: install bench-tools
 	$(PY) tests/bench/bench_pipeline.py $(BENCH_ARGS)
+
+# wrk, a load generator in C, drives the single-POST phases: a Python client would spend more
+# CPU per request than the services it measures, on the same two cores. As root on Debian or
+# Ubuntu it is installed from the distribution; elsewhere the bench says so and uses aiohttp.
+bench-tools:
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing wrk with apt-get"; \
+	    { apt-get install -y -qq wrk || { apt-get update -qq && apt-get install -y -qq wrk; }; } \
+	      || echo "could not install wrk: the bench will use aiohttp"; \
+	  else echo "wrk is not installed (apt-get install wrk): the bench will use aiohttp"; fi; }
 
 bench-insights: install
 	$(PY) tests/bench/bench_insights.py $(BENCH_ARGS)
