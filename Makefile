@@ -10,14 +10,14 @@ export UV_NO_CONFIG := 1
 PY := $(VENV)/bin/python
 PROJECT_FILES := pyproject.toml uv.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: install up test lint typecheck unit schemas bench bench-tools bench-classifier bench-insights clean help
+.PHONY: install up test lint typecheck unit schemas bench bench-tools bench-floor bench-classifier bench-insights clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make up     install (first time) and run all four services on the embedded stack"
 	@echo "make test   install, then lint, type-check and run the whole test suite"
 	@echo "make lint | typecheck | unit | schemas | clean"
-	@echo "make bench | bench-classifier | bench-insights   benchmarks (BENCH_ARGS=--help for options)"
+	@echo "make bench | bench-floor | bench-classifier | bench-insights   benchmarks (BENCH_ARGS=--help for options)"
 
 $(VENV)/.installed: $(PROJECT_FILES)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ bench-tools:
 	    { apt-get install -y -qq wrk || { apt-get update -qq && apt-get install -y -qq wrk; }; } \
 	      || echo "could not install wrk: the bench will use aiohttp"; \
 	  else echo "wrk is not installed (apt-get install wrk): the bench will use aiohttp"; fi; }
+
+# What a POST costs a Python service before it does any work, with wrk and with aiohttp.
+bench-floor: install bench-tools
+	$(PY) tests/bench/bench_http_floor.py $(BENCH_ARGS)
 
 bench-insights: install
 	$(PY) tests/bench/bench_insights.py $(BENCH_ARGS)
