@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import logging
 import re
+from collections.abc import Sequence
 from importlib import resources
 from typing import TypeAlias
 
@@ -61,13 +62,19 @@ async def database_reachable(pool: Pool, timeout: float = 2.0) -> bool:
     return True
 
 
-async def apply_migrations(pool: Pool, *, schema: str, package: str) -> list[str]:
-    """Apply ``<package>/migrations/*.sql`` in name order, each once, in its own transaction.
+async def apply_migrations(
+    pool: Pool, *, schema: str, package: str, shared: Sequence[str] = ()
+) -> list[str]:
+    """Apply ``<package>/migrations/*.sql`` in name order, then the ``shared`` migrations
+    (``pp_shared/migrations/<name>.sql``, with ``{schema}`` standing for the schema), each
+    once, in its own transaction.
 
     A transaction-level advisory lock keyed by the schema makes concurrent replicas safe.
     Returns the names applied now.
     """
-    files = sorted(
+    if not _IDENTIFIER.fullmatch(schema):
+        raise ValueError(f"not a plain SQL identifier: {schema!r}")
+    own = sorted(
         (
             f
             for f in resources.files(package).joinpath("migrations").iterdir()
@@ -75,8 +82,14 @@ async def apply_migrations(pool: Pool, *, schema: str, package: str) -> list[str
         ),
         key=lambda f: f.name,
     )
-    if not _IDENTIFIER.fullmatch(schema):
-        raise ValueError(f"not a plain SQL identifier: {schema!r}")
+    common = resources.files("pp_shared").joinpath("migrations")
+    files = [(f.name, f.read_text(encoding="utf-8")) for f in own] + [
+        (
+            f"shared:{name}.sql",
+            common.joinpath(f"{name}.sql").read_text(encoding="utf-8").replace("{schema}", schema),
+        )
+        for name in shared
+    ]
     lock_key = int.from_bytes(hashlib.sha256(schema.encode()).digest()[:8], "big", signed=True)
     applied_now: list[str] = []
     async with pool.acquire() as conn, conn.transaction():
@@ -90,15 +103,15 @@ async def apply_migrations(pool: Pool, *, schema: str, package: str) -> list[str
             r["name"]
             for r in await conn.fetch(f'SELECT name FROM "{schema}".schema_migrations')  # noqa: S608
         }
-        for f in files:
-            if f.name in done:
+        for name, sql in files:
+            if name in done:
                 continue
-            await conn.execute(f.read_text(encoding="utf-8"))
+            await conn.execute(sql)
             await conn.execute(
                 f'INSERT INTO "{schema}".schema_migrations (name) VALUES ($1)',  # noqa: S608
-                f.name,
+                name,
             )
-            applied_now.append(f.name)
+            applied_now.append(name)
     if applied_now:
         log.info("migrations applied", extra={"schema": schema, "migrations": applied_now})
     return applied_now

@@ -1,11 +1,13 @@
 """Kafka helpers: producers that wait for acks=all, consumers that commit after the database,
-and a batch loop that retries a failed batch instead of skipping it."""
+and a batch loop that retries a batch its dependencies failed and sets aside the records that
+fail on their own data, so that one bad record never stops a partition."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import orjson
@@ -13,8 +15,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 from prometheus_client import Counter, Gauge, Histogram
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
+from pp_shared.failures import PoisonRecord, describe, is_resource_exhaustion, is_transient
 from pp_shared.settings import ServiceSettings
 from pp_shared.topics import Topic, topic_name
 
@@ -32,6 +35,16 @@ BATCH_SECONDS = Histogram(
 BATCH_RETRIES = Counter(
     "pp_consumer_batch_retries_total", "Batches retried after a failure.", ["service"]
 )
+POISON_SPLITS = Counter(
+    "pp_consumer_poison_splits_total",
+    "Batches split in two because they failed on their data (to find the records that fail).",
+    ["service"],
+)
+POISON_RECORDS = Counter(
+    "pp_consumer_poison_records_total",
+    "Records set aside as dead letters because they failed on their own, by reason.",
+    ["service", "reason"],
+)
 CONSUMER_LAG = Gauge(
     "pp_consumer_lag_records",
     "Records behind the partition's high watermark.",
@@ -40,6 +53,20 @@ CONSUMER_LAG = Gauge(
 
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
 BatchHandler = Callable[[Sequence[Record]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Poison:
+    """A record set aside, with why: ``reason`` a short code, ``errors`` the details."""
+
+    record: Record
+    reason: str
+    errors: list[dict[str, object]]
+
+
+DeadLetterSink = Callable[[Sequence[Poison]], Awaitable[None]]
+"""Stores records set aside (a table and a dead-letter topic), so they can be listed and
+replayed; must be idempotent (a crash before the offsets move writes them again)."""
 
 
 def dumps(value: Any) -> bytes:
@@ -112,8 +139,15 @@ class BrokerForgotOffsets(RuntimeError):
 
 
 class BatchLoop:
-    """Consume batches forever: handle, then commit offsets. A failed batch is retried with
-    backoff (never skipped), and ``healthy`` turns false until it succeeds."""
+    """Consume batches forever: handle, then commit offsets.
+
+    A batch that fails because a dependency failed (the database or broker unreachable, a
+    serialization failure: ``pp_shared.failures.is_transient``) is retried with backoff, never
+    skipped, and ``healthy`` is false until it succeeds. A batch that fails for any other
+    reason may fail on its own data: it is split in two and each half handled, down to the
+    single records that fail; such a record is tried once more and, failing again, handed to
+    ``dead_letter`` with the reason, and the rest of the partition goes on. Without a
+    ``dead_letter`` sink every failure is retried."""
 
     def __init__(
         self,
@@ -124,9 +158,11 @@ class BatchLoop:
         max_records: int = 2000,
         poll_timeout_ms: int = 200,
         commit_timeout: float = 15.0,
+        dead_letter: DeadLetterSink | None = None,
     ) -> None:
         self.consumer = consumer
         self.handler = handler
+        self.dead_letter = dead_letter
         self.service = service
         self.max_records = max_records
         self.poll_timeout_ms = poll_timeout_ms
@@ -142,7 +178,7 @@ class BatchLoop:
             )
             records = [r for part in batches.values() for r in part]
             if records:
-                await self._handle_with_retry(records)
+                await self._handle(records)
                 await self._commit({tp: part[-1].offset + 1 for tp, part in batches.items()})
                 for tp, part in batches.items():
                     BATCH_RECORDS.labels(self.service, tp.topic).inc(len(part))
@@ -197,7 +233,65 @@ class BatchLoop:
                     f"this consumer committed {self._committed[tp]}"
                 )
 
-    async def _handle_with_retry(self, records: Sequence[Record]) -> None:
+    async def _handle(self, records: Sequence[Record], *, confirming: bool = False) -> None:
+        """Handle ``records``, setting aside those that fail on their own data."""
+        try:
+            await self._handle_with_retry(records, single=len(records) == 1)
+            return
+        except Exception as exc:
+            if self.dead_letter is None:
+                raise
+            failure = exc
+        if len(records) > 1:
+            POISON_SPLITS.labels(self.service).inc()
+            log.warning(
+                "batch failed on its data; splitting it",
+                extra={"records": len(records), "error": type(failure).__name__},
+            )
+            middle = len(records) // 2
+            await self._handle(records[:middle])
+            await self._handle(records[middle:])
+        elif not confirming:
+            # "Fails again the same way": a failure that does not repeat was not the data's.
+            await self._handle(records, confirming=True)
+        else:
+            await self._set_aside(records[0], failure)
+
+    async def _set_aside(self, record: Record, failure: Exception) -> None:
+        assert self.dead_letter is not None
+        if isinstance(failure, PoisonRecord):
+            poison = Poison(record, failure.reason, failure.errors)
+        else:
+            poison = Poison(
+                record, "processing_failed", [{"pointer": "", "detail": describe(failure)}]
+            )
+        sink = self.dead_letter
+        await self._with_retry(lambda: sink([poison]), records=1)
+        POISON_RECORDS.labels(self.service, poison.reason).inc()
+        log.error(
+            "record set aside as a dead letter",
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "reason": poison.reason,
+                "error": type(failure).__name__,
+            },
+        )
+
+    async def _handle_with_retry(self, records: Sequence[Record], *, single: bool) -> None:
+        """Retry transient failures (and, for a single record, resource exhaustion) with
+        backoff; raise any other failure."""
+
+        async def attempt() -> None:
+            with BATCH_SECONDS.labels(self.service).time():
+                await self.handler(records)
+
+        await self._with_retry(attempt, records=len(records), single=single)
+
+    async def _with_retry(
+        self, work: Callable[[], Awaitable[None]], *, records: int, single: bool = True
+    ) -> None:
         def before_sleep(state: RetryCallState) -> None:
             self.healthy = False
             exc = state.outcome.exception() if state.outcome else None
@@ -208,18 +302,23 @@ class BatchLoop:
                 extra={
                     "attempt": state.attempt_number,
                     "error": self.last_error,
-                    "records": len(records),
+                    "records": records,
                 },
             )
 
+        def retryable(exc: BaseException) -> bool:
+            if self.dead_letter is None:
+                return True
+            return is_transient(exc) or (single and is_resource_exhaustion(exc))
+
         async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(Exception),
+            retry=retry_if_exception(retryable),
             wait=wait_exponential_jitter(multiplier=0.1, max=5.0, jitter=0.1),
             before_sleep=before_sleep,
             reraise=True,
         ):
-            with attempt, BATCH_SECONDS.labels(self.service).time():
-                await self.handler(records)
+            with attempt:
+                await work()
         self.healthy = True
         self.last_error = None
 

@@ -14,6 +14,10 @@ class Topic(StrEnum):
     """Validated events with policy-clause tags attached to escalations."""
     EVENTS_DEAD_LETTER = "pp.events.deadletter.v1"
     """Raw messages that could not be decoded or validated, with the reason."""
+    CLASSIFIER_DEAD_LETTER = "pp.classifier.deadletter.v1"
+    """Validated events the classifier could not tag or store, with the reason."""
+    INSIGHTS_DEAD_LETTER = "pp.insights.deadletter.v1"
+    """Tagged events insights could not fold into its facts, with the reason."""
     BREACHES = "pp.breaches.v1"
     """Threshold breach state changes."""
 

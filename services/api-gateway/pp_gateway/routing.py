@@ -11,6 +11,7 @@ ROUTES: dict[str, str] = {
     "dead-letters": "ingest",
     "imports": "ingest",
     "taxonomy": "classifier",
+    "classifier": "classifier",
     "models": "classifier",
     "insights": "insights",
     "rules": "insights",

@@ -9,7 +9,10 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from pp_classifier import catalog, learner
 from pp_classifier.taxonomy import Taxonomy, TaxonomyDiff
+from pp_shared.dead_letters import DeadLetterStore
+from pp_shared.dead_letters.api import dead_letter_router, runtime_sender
 from pp_shared.problems import NotFound
+from pp_shared.topics import Topic
 
 router = APIRouter(prefix="/v1/taxonomy", tags=["taxonomy"])
 
@@ -107,3 +110,14 @@ async def get_artifact(pool: PoolDep, version: str) -> Response:
 async def retrain(pool: PoolDep, classifier: ClassifierDep) -> learner.RetrainResult:
     """Train a candidate on every label now; promoted only if its macro-F1 is not worse."""
     return await classifier.retrain(pool)
+
+
+DEAD_LETTERS = DeadLetterStore("classifier")
+dead_letter_routes = dead_letter_router(
+    DEAD_LETTERS,
+    prefix="/v1/classifier/dead-letters",
+    what="the classifier's dead letters (validated events it could not tag or store)",
+    reasons="invalid or processing_failed",
+    sender=runtime_sender(Topic.EVENTS_VALIDATED),
+    operation_prefix="classifier",
+)

@@ -14,7 +14,7 @@ from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
 from pp_shared.logging import configure_logging
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import NO_OPENTELEMETRY, Runtime, attach_ops
-from pp_shared.topics import Topic
+from pp_shared.topics import Topic, topic_name
 
 SERVICE = "classifier"
 GROUP = "pp-classifier"
@@ -30,7 +30,9 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
         app.state.runtime = runtime
         try:
             pool = await runtime.open_pool()
-            await apply_migrations(pool, schema="classifier", package="pp_classifier")
+            await apply_migrations(
+                pool, schema="classifier", package="pp_classifier", shared=["dead_letters"]
+            )
             await catalog.publish_seed(pool)
             active = catalog.ActiveTaxonomy(await catalog.get(pool))
             app.state.active_taxonomy = active
@@ -55,7 +57,10 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
                     pool, producer, settings, layers=classifier.layers, records=records
                 )
 
-            runtime.run_loop(BatchLoop(consumer, handle, service=SERVICE))
+            sink = api.DEAD_LETTERS.sink(
+                pool, producer, topic_name(Topic.CLASSIFIER_DEAD_LETTER, settings.topic_prefix)
+            )
+            runtime.run_loop(BatchLoop(consumer, handle, service=SERVICE, dead_letter=sink))
             yield
         finally:
             await runtime.close()
@@ -70,4 +75,5 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
     attach_ops(app)
     app.include_router(api.router)
     app.include_router(api.models_router)
+    app.include_router(api.dead_letter_routes)
     return app

@@ -20,8 +20,3 @@ LANGUAGE_FALLBACK = Counter(
     "pp_classifier_language_fallback_total",
     "Escalations in a language no lexicon covers (rules still run; the model is what knows them).",
 )
-SKIPPED = Counter(
-    "pp_classifier_skipped_records_total",
-    "Records of the validated topic that could not be parsed, by reason.",
-    ["reason"],
-)

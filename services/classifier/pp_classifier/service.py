@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from pp_classifier import repository, tagger
 from pp_classifier.learner import Layers
-from pp_classifier.metrics import SKIPPED, TAGS
+from pp_classifier.metrics import TAGS
 from pp_classifier.settings import ClassifierSettings
 from pp_shared.events import (
     DecisionMade,
@@ -23,7 +23,9 @@ from pp_shared.events import (
     TaggedEvent,
     parse_event,
 )
+from pp_shared.failures import PoisonRecord
 from pp_shared.kafka import Record
+from pp_shared.problems import field_errors
 from pp_shared.topics import Topic, topic_name
 
 log = logging.getLogger(__name__)
@@ -38,23 +40,15 @@ def storable(text: str) -> str:
 
 
 def parse_records(records: Sequence[Record]) -> list[Event]:
-    """The events of a batch; a record that is not a valid event is logged and skipped (the
-    validated topic should hold none, and one must never stop the partition)."""
+    """The events of a batch. A record that is not a valid event raises PoisonRecord: the
+    consumer loop finds it and sets it aside as a dead letter (the validated topic should hold
+    none, and one must never stop the partition nor be lost)."""
     events: list[Event] = []
     for r in records:
         try:
             events.append(parse_event(r.value or b""))
-        except (ValidationError, ValueError) as exc:
-            SKIPPED.labels(type(exc).__name__).inc()
-            log.warning(
-                "record skipped: not a valid event",
-                extra={
-                    "topic": r.topic,
-                    "partition": r.partition,
-                    "offset": r.offset,
-                    "error": type(exc).__name__,
-                },
-            )
+        except ValidationError as exc:
+            raise PoisonRecord("invalid", field_errors(exc.errors(include_input=False))) from exc
     return events
 
 

@@ -14,6 +14,7 @@ from pp_classifier.rules import RuleTagger
 from pp_classifier.settings import ClassifierSettings
 from pp_classifier.taxonomy import load_taxonomy
 from pp_shared.events import EscalationCreated, Tag, TaggedEvent, TagMethod, parse_event
+from pp_shared.failures import PoisonRecord
 from pp_shared.testing.apps import produce, read_topic, record, running_app
 from pp_shared.testing.samples import decision, escalation
 from pp_shared.testing.servers import Servers
@@ -130,17 +131,17 @@ class TestTagEscalations:
 
 
 class TestParseRecords:
-    def test_invalid_records_are_skipped(self) -> None:
+    def test_an_invalid_record_is_poison_with_its_errors(self) -> None:
         good = orjson.dumps(escalation())
         surrogate = good.replace(b'"text_excerpt":"..."', b'"text_excerpt":"a\\ud800b"')
         assert surrogate != good
-        events = service.parse_records(
-            [
-                record("t", b"not json", offset=0),
-                record("t", surrogate, offset=1),
-                record("t", good, offset=2),
-            ]
-        )
+        poisons = []
+        for value in (b"not json", surrogate):
+            with pytest.raises(PoisonRecord) as caught:
+                service.parse_records([record("t", good, offset=0), record("t", value, offset=1)])
+            poisons.append((caught.value.reason, [e["pointer"] for e in caught.value.errors]))
+        assert poisons == [("invalid", [""]), ("invalid", [""])]
+        events = service.parse_records([record("t", good, offset=2)])
         assert [e.event_id for e in events] == [escalation()["event_id"]]
 
     def test_nul_characters_are_dropped_before_storing(self) -> None:
@@ -244,8 +245,15 @@ class TestPipeline:
         conn = await asyncpg.connect(database_url)
         try:
             texts = await conn.fetch("SELECT escalation_id, text FROM classifier.texts")
+            dead = await conn.fetch(
+                "SELECT reason, raw_value, kafka_offset FROM classifier.dead_letters"
+            )
         finally:
             await conn.close()
+        # The record that is not an event is kept as a dead letter, not dropped.
+        assert [(r["reason"], bytes(r["raw_value"])) for r in dead] == [
+            ("invalid", b"\xff not json")
+        ]
         stored = {r["escalation_id"]: r["text"] for r in texts}
         assert stored["esc-3"] == "abcd I will kill you"
         assert "esc-1" not in stored

@@ -7,22 +7,15 @@ from typing import Annotated, Any
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime
+from fastapi import APIRouter, Depends, Request, Response
 
 from pp_ingest import service
 from pp_ingest.errors import UnsupportedMediaType
-from pp_ingest.schemas import (
-    BatchResult,
-    DeadLetter,
-    DeadLetterPage,
-    Receipt,
-    ReplayRequest,
-    ReplayResult,
-)
-from pp_ingest.service import dsa_import
+from pp_ingest.schemas import BatchResult, Receipt
+from pp_ingest.service import dead_letters, dsa_import
 from pp_ingest.settings import IngestSettings
 from pp_shared.asgi import read_body
+from pp_shared.dead_letters.api import dead_letter_router
 from pp_shared.events import EVENT_ADAPTER
 
 router = APIRouter(prefix="/v1")
@@ -136,36 +129,6 @@ async def submit_events(
     return Response(orjson.dumps(result), media_type="application/json")
 
 
-@router.get("/dead-letters", tags=["dead letters"])
-async def list_dead_letters(
-    pool: PoolDep,
-    reason: Annotated[str | None, Query(description="undecodable or invalid")] = None,
-    since: Annotated[AwareDatetime | None, Query(description="received at or after")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="received before")] = None,
-    replayed: Annotated[bool | None, Query(description="replayed at least once")] = None,
-    cursor: Annotated[str | None, Query(description="next_cursor of the last page")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> DeadLetterPage:
-    """Dead letters in arrival order, filtered; follow next_cursor for the next page."""
-    return await service.list_dead_letters(
-        pool, reason=reason, since=since, until=until, replayed=replayed, cursor=cursor, limit=limit
-    )
-
-
-@router.get("/dead-letters/{dead_letter_id}", tags=["dead letters"])
-async def get_dead_letter(dead_letter_id: int, pool: PoolDep) -> DeadLetter:
-    """One dead letter with its raw key, value and headers."""
-    return await service.get_dead_letter(pool, dead_letter_id=dead_letter_id)
-
-
-@router.post("/dead-letters:replay", tags=["dead letters"], responses={503: _PROBLEMS[503]})
-async def replay_dead_letters(
-    body: ReplayRequest, pool: PoolDep, producer: ProducerDep, settings: SettingsDep
-) -> ReplayResult:
-    """Write dead letters back to the raw topic; replayed_at is set once the broker has them."""
-    return await service.replay(pool, producer, settings, ids=body.ids)
-
-
 _DSA_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -214,3 +177,15 @@ async def import_dsa(
         pool, producer, settings, body=body, media_type=media_type
     )
     return Response(orjson.dumps(result), media_type="application/json")
+
+
+dead_letter_routes = dead_letter_router(
+    dead_letters.STORE,
+    prefix="/v1/dead-letters",
+    what="ingest's dead letters (raw messages that could not be decoded, validated or stored)",
+    reasons=dead_letters.REASONS,
+    sender=lambda request: dead_letters.sender(
+        request.app.state.runtime.producer, _settings_of(request)
+    ),
+    operation_prefix="ingest",
+)

@@ -16,7 +16,7 @@ from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
 from pp_shared.logging import configure_logging
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import NO_OPENTELEMETRY, Runtime, attach_ops
-from pp_shared.topics import Topic
+from pp_shared.topics import Topic, topic_name
 
 SERVICE = "ingest"
 GROUP = "pp-ingest"
@@ -33,7 +33,9 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         try:
             pool = await runtime.open_pool()
             app.state.lookups = service.HashLookups(pool)
-            await apply_migrations(pool, schema="ingest", package="pp_ingest")
+            await apply_migrations(
+                pool, schema="ingest", package="pp_ingest", shared=["dead_letters"]
+            )
             await ensure_topics(settings, list(Topic))
             producer = await runtime.open_producer()
             consumer = make_consumer(settings, group=GROUP, topics=[Topic.EVENTS_RAW])
@@ -42,7 +44,10 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             async def handle(records: Sequence[Record]) -> None:
                 await service.process_raw_batch(pool, producer, settings, records=records)
 
-            runtime.run_loop(BatchLoop(consumer, handle, service=SERVICE))
+            sink = service.dead_letters.STORE.sink(
+                pool, producer, topic_name(Topic.EVENTS_DEAD_LETTER, settings.topic_prefix)
+            )
+            runtime.run_loop(BatchLoop(consumer, handle, service=SERVICE, dead_letter=sink))
             yield
         finally:
             await runtime.close()
@@ -59,4 +64,5 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     install_problem_handlers(app)
     attach_ops(app)
     app.include_router(api.router)
+    app.include_router(api.dead_letter_routes)
     return app

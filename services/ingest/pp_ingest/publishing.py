@@ -28,6 +28,7 @@ from aiokafka.errors import KafkaError, KafkaTimeoutError
 from aiokafka.partitioner import DefaultPartitioner
 
 from pp_ingest.metrics import PRODUCE_SECONDS
+from pp_shared.failures import TransientFailure
 
 Headers: TypeAlias = Sequence[tuple[str, bytes | None]]
 Message: TypeAlias = tuple[bytes | None, bytes | None, Headers]
@@ -36,7 +37,7 @@ Message: TypeAlias = tuple[bytes | None, bytes | None, Headers]
 _PARTITIONER = DefaultPartitioner()
 
 
-class BrokerFailed(Exception):
+class BrokerFailed(TransientFailure):
     """The broker did not acknowledge every message in time; some may have been written."""
 
 

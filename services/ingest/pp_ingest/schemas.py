@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal, NotRequired
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 # pydantic documents a TypedDict only from typing_extensions before Python 3.12.
 from typing_extensions import TypedDict
@@ -45,49 +44,3 @@ class BatchResult(TypedDict):
 
     counts: BatchCounts
     items: list[BatchItem]
-
-
-class Header(BaseModel):
-    key: str
-    value: str | None
-    encoding: Encoding = "utf-8"
-
-
-class DeadLetter(BaseModel):
-    """A raw message that could not be decoded or validated, as it was received."""
-
-    id: int
-    topic: str
-    partition: int
-    offset: int
-    reason: str = Field(description="undecodable or invalid")
-    errors: list[dict[str, Any]]
-    received_at: datetime
-    replayed_at: datetime | None
-    headers: list[Header]
-    key: str | None
-    key_encoding: Encoding | None
-    value: str | None = Field(description="UTF-8 text when it decodes, else base64.")
-    encoding: Encoding | None
-
-
-class DeadLetterPage(BaseModel):
-    items: list[DeadLetter]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` (with the same filters) for the next page; null at the end."
-    )
-
-
-class ReplayRequest(BaseModel):
-    ids: list[int] = Field(min_length=1, max_length=1000)
-
-
-class ReplayItem(BaseModel):
-    id: int
-    status: Literal["replayed", "not_found"]
-
-
-class ReplayResult(BaseModel):
-    items: list[ReplayItem]
-    replayed: int
-    not_found: int

@@ -19,6 +19,13 @@ class IngestSettings(ServiceSettings):
     max_future_skew_seconds: int = Field(
         default=300, ge=0, description="How far in the future an occurred_at may lie."
     )
+    max_event_age_days: int = Field(
+        default=1096,
+        ge=1,
+        le=700_000,
+        description="How far in the past an occurred_at may lie (three years by default, "
+        "which covers the EU DSA Transparency Database since it opened).",
+    )
     batch_max_events: int = Field(default=10_000, ge=1, description="Events per batch request.")
     max_body_bytes: int = Field(
         default=10 * 1024 * 1024, ge=1024, description="Largest request body ingest reads."

@@ -20,7 +20,10 @@ from pp_insights.metrics_def import (
     RateMetric,
 )
 from pp_insights.tabular import CSV_RESPONSE, tabular
+from pp_shared.dead_letters import DeadLetterStore
+from pp_shared.dead_letters.api import dead_letter_router, runtime_sender
 from pp_shared.problems import InvalidInput
+from pp_shared.topics import Topic
 
 router = APIRouter(prefix="/v1/insights", tags=["insights"])
 
@@ -317,3 +320,14 @@ async def get_drilldown(
             examples=examples,
         )
     return tabular(answer, accept)
+
+
+DEAD_LETTERS = DeadLetterStore("insights")
+dead_letter_routes = dead_letter_router(
+    DEAD_LETTERS,
+    prefix="/v1/insights/dead-letters",
+    what="insights' dead letters (tagged events it could not fold into its facts)",
+    reasons="invalid or processing_failed",
+    sender=runtime_sender(Topic.EVENTS_TAGGED),
+    operation_prefix="insights",
+)

@@ -16,7 +16,7 @@ from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
 from pp_shared.logging import configure_logging
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import NO_OPENTELEMETRY, Runtime, attach_ops
-from pp_shared.topics import Topic
+from pp_shared.topics import Topic, topic_name
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,9 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
         app.state.runtime = runtime
         try:
             pool = await runtime.open_pool()
-            await apply_migrations(pool, schema="insights", package="pp_insights")
+            await apply_migrations(
+                pool, schema="insights", package="pp_insights", shared=["dead_letters"]
+            )
             await service.finish_pending_rebuilds(pool)
             keep = timedelta(days=settings.detail_retention_days)
 
@@ -53,7 +55,10 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
             async def handle(records: Sequence[Record]) -> None:
                 await service.fold_batch(pool, records=records)
 
-            runtime.run_loop(BatchLoop(consumer, handle, service=SERVICE))
+            sink = api.DEAD_LETTERS.sink(
+                pool, producer, topic_name(Topic.INSIGHTS_DEAD_LETTER, settings.topic_prefix)
+            )
+            runtime.run_loop(BatchLoop(consumer, handle, service=SERVICE, dead_letter=sink))
             async with alerts.alerts_running(pool, producer, settings):
                 yield
         finally:
@@ -67,6 +72,7 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
     attach_ops(app)
+    app.include_router(api.dead_letter_routes)
     app.include_router(api.router)
     app.include_router(alerts.router)
     return app

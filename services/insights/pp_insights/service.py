@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pp_insights import repository
 from pp_insights.metrics import (
@@ -35,7 +35,9 @@ from pp_insights.repository.tables import (
     TABLE_DIMENSIONS,
 )
 from pp_shared.events import UNCLASSIFIED, TaggedEvent
+from pp_shared.failures import PoisonRecord
 from pp_shared.kafka import Record
+from pp_shared.problems import field_errors
 
 RATE_DIGITS = 6
 _NOT_STORED: set[str] = {"text_excerpt"}
@@ -52,7 +54,7 @@ async def fold_batch(pool: asyncpg.Pool, *, records: Sequence[Record]) -> int:
     transaction. Returns the number of escalations that got their first fact row."""
     log_rows: list[LogRow] = []
     for r in records:
-        t = TaggedEvent.model_validate_json(r.value or b"")
+        t = _parse(r)
         e = t.event
         log_rows.append(
             (
@@ -87,6 +89,15 @@ async def fold_batch(pool: asyncpg.Pool, *, records: Sequence[Record]) -> int:
     EVENTS.labels("duplicate").inc(len(log_rows) - len(touched))
     EVENTS.labels("beyond_retention").inc(received - len(log_rows))
     return new
+
+
+def _parse(record: Record) -> TaggedEvent:
+    """The tagged event of a record; PoisonRecord when it is not one (the consumer loop sets
+    it aside as a dead letter)."""
+    try:
+        return TaggedEvent.model_validate_json(record.value or b"")
+    except ValidationError as exc:
+        raise PoisonRecord("invalid", field_errors(exc.errors(include_input=False))) from exc
 
 
 async def apply_retention(pool: asyncpg.Pool, *, now: datetime, keep: timedelta) -> list[str]:

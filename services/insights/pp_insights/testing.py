@@ -52,7 +52,9 @@ async def migrated_pool(database_url: str) -> AsyncIterator[Pool]:
     """A pool on a database with the insights schema, as the service starts it."""
     pool = await create_pool(database_url)
     try:
-        await apply_migrations(pool, schema="insights", package="pp_insights")
+        await apply_migrations(
+            pool, schema="insights", package="pp_insights", shared=["dead_letters"]
+        )
         await service.finish_pending_rebuilds(pool)
         yield pool
     finally:

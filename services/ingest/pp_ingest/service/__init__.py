@@ -3,7 +3,7 @@
 Imports no web framework: the HTTP and Kafka adapters call in here.
 """
 
-from pp_ingest.service.dead_letters import get_dead_letter, list_dead_letters, replay
+from pp_ingest.service.dead_letters import replay
 from pp_ingest.service.intake import HashLookups, submit, submit_batch
 from pp_ingest.service.raw import BatchOutcome, process_raw_batch
 from pp_ingest.service.validation import Rules, canonical, check_event, validate_event
@@ -14,8 +14,6 @@ __all__ = [
     "Rules",
     "canonical",
     "check_event",
-    "get_dead_letter",
-    "list_dead_letters",
     "process_raw_batch",
     "replay",
     "submit",

@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from pp_ingest import publishing, repository
 from pp_ingest.metrics import DEAD_LETTERS, EVENTS, RAW_CHECKS
-from pp_ingest.service.dead_letters import encode_bytes
+from pp_ingest.service.dead_letters import STORE
 from pp_ingest.service.seal import sealer_of
 from pp_ingest.service.validation import (
     Rules,
@@ -27,6 +27,7 @@ from pp_ingest.service.validation import (
     validate_event,
 )
 from pp_ingest.settings import IngestSettings
+from pp_shared.dead_letters.store import dead_letter_headers, row_of
 from pp_shared.events import Event
 from pp_shared.kafka import Record
 from pp_shared.topics import Topic, topic_name
@@ -144,9 +145,7 @@ async def process_raw_batch(
                 conflicts.append(v)
         outcome.conflicts = len(conflicts)
         await repository.insert_conflicts(conn, [(c.event_id, c.encoded, c.sha) for c in conflicts])
-        await repository.insert_dead_letters(
-            conn, [_dead_row(rec, reason, errs) for rec, reason, errs in dead]
-        )
+        await STORE.insert(conn, [row_of(rec, reason, errs) for rec, reason, errs in dead])
     outcome.dead_letters = len(dead)
 
     await publishing.publish(
@@ -156,7 +155,7 @@ async def process_raw_batch(
                 (v.escalation_id.encode(), v.encoded, ()) for v in outcome.published
             ],
             topic_name(Topic.EVENTS_DEAD_LETTER, settings.topic_prefix): [
-                (rec.key, rec.value, _dead_letter_headers(rec, reason))
+                (rec.key, rec.value, dead_letter_headers(rec, reason))
                 for rec, reason, _errors in dead
             ],
         },
@@ -164,15 +163,6 @@ async def process_raw_batch(
     )
     _count(len(records), outcome, inserted, conflicts, dead)
     return outcome
-
-
-def _dead_letter_headers(rec: Record, reason: str) -> publishing.Headers:
-    return [
-        *(rec.headers or ()),
-        ("pp-dead-letter-reason", reason.encode()),
-        ("pp-source-topic", rec.topic.encode()),
-        ("pp-source-offset", f"{rec.partition}:{rec.offset}".encode()),
-    ]
 
 
 def _count(
@@ -196,23 +186,3 @@ def _count(
             "raw batch had rejects",
             extra={"records": received, "conflicts": len(conflicts), "dead_letters": len(dead)},
         )
-
-
-def _dead_row(rec: Record, reason: str, errors: list[dict[str, Any]]) -> repository.DeadLetterRow:
-    headers = [{"key": k, **encode_bytes(v)} for k, v in (rec.headers or ())]
-    return (
-        rec.topic,
-        rec.partition,
-        rec.offset,
-        reason,
-        _jsonable(errors),
-        rec.value,
-        rec.key,
-        headers,
-    )
-
-
-def _jsonable(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    # Keep error details JSON-safe; the raw bytes are stored beside them.
-    safe: list[dict[str, Any]] = orjson.loads(orjson.dumps(errors, default=str))
-    return safe

@@ -32,10 +32,14 @@ class Rules:
     """The checks that depend on configuration."""
 
     max_future_skew: timedelta
+    max_age: timedelta = timedelta(days=1096)
 
     @classmethod
     def of(cls, settings: IngestSettings) -> Rules:
-        return cls(max_future_skew=timedelta(seconds=settings.max_future_skew_seconds))
+        return cls(
+            max_future_skew=timedelta(seconds=settings.max_future_skew_seconds),
+            max_age=timedelta(days=settings.max_event_age_days),
+        )
 
 
 class UndecodableJson(ValueError):
@@ -78,7 +82,9 @@ def validate_event(
 
 def check_event(event: Event, *, now: datetime, rules: Rules) -> list[dict[str, Any]]:
     """Errors the shared models let through: control characters in strings, and an
-    ``occurred_at`` further in the future than clock skew explains."""
+    ``occurred_at`` further in the future than clock skew explains or older than the past
+    bound (every month an event falls in is a partition downstream: the bound keeps what one
+    batch can make Postgres create small)."""
     errors: list[dict[str, Any]] = []
     values = event.__dict__
     names = _string_fields(type(event))
@@ -93,6 +99,15 @@ def check_event(event: Event, *, now: datetime, rules: Rules) -> list[dict[str, 
                 "pointer": "/occurred_at",
                 "detail": f"occurred_at lies {ahead} s in the future; at most "
                 f"{int(rules.max_future_skew.total_seconds())} s of clock skew is allowed",
+                "found": event.occurred_at.isoformat(),
+            }
+        )
+    elif event.occurred_at < now - rules.max_age:
+        errors.append(
+            {
+                "pointer": "/occurred_at",
+                "detail": f"occurred_at lies more than {rules.max_age.days} days in the past",
+                "expected": f"at or after {(now - rules.max_age).isoformat()}",
                 "found": event.occurred_at.isoformat(),
             }
         )

@@ -296,16 +296,16 @@ async def partition_state(
 
 
 async def create_partitions(conn: asyncpg.Connection, months: Sequence[datetime]) -> None:
-    """Create the partitions of these months in their own short transaction, so that no
-    batch holds the parent tables' locks while it writes."""
-    async with conn.transaction():
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended('insights.partitions', 0))"
-        )
-        await conn.execute(
-            "SELECT insights.ensure_month_partitions(m) FROM unnest($1::timestamptz[]) AS m",
-            list(months),
-        )
+    """Create the partitions of these months, each month in its own short transaction, so
+    that no batch holds the parent tables' locks while it writes, and a batch spread over
+    many months never needs more locks at once than one month's tables (a batch over 1,000
+    months in one transaction ran out of Postgres' lock table)."""
+    for month in months:
+        async with conn.transaction():
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended('insights.partitions', 0))"
+            )
+            await conn.execute("SELECT insights.ensure_month_partitions($1)", month)
 
 
 async def drop_partitions_before(conn: asyncpg.Connection, horizon: datetime) -> list[str]:
