@@ -42,7 +42,7 @@ from pp_shared.problems import BadPath, NotFound, ProblemError, Unavailable
 
 PREFIX = b"/v1/"
 _FORWARD_REQUEST = frozenset({b"content-type", b"accept", b"idempotency-key"})
-_FORWARD_RESPONSE = frozenset({"content-type", "retry-after", "location"})
+_FORWARD_RESPONSE = frozenset({"content-type", "retry-after", "location", "allow"})
 
 # The leftmost match is the first reason to refuse a raw path. Alternatives, in order: an
 # escape of "/", "\", "?", "#" or a control character, or a "%" without two hex digits; a

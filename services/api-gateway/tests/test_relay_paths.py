@@ -318,6 +318,23 @@ async def test_encoded_slash_after_v1_is_not_relayed(stack: Stack) -> None:
     assert stack.recorder.seen == []
 
 
+async def test_405_from_upstream_carries_allow(stack: Stack) -> None:
+    stack.recorder.status = 405
+    stack.recorder.headers = {
+        "Content-Type": "application/problem+json",
+        "Allow": "GET, HEAD",
+        "X-Upstream-Only": "1",
+    }
+    stack.recorder.body = b'{"status":405}'
+    answer = await stack.send("DELETE", b"/v1/rules")
+    assert answer.status == 405
+    assert answer.headers["allow"] == "GET, HEAD"
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "x-upstream-only" not in answer.headers
+    assert answer.body == b'{"status":405}'
+    assert stack.recorder.seen == [Seen("DELETE", "/v1/rules", b"")]
+
+
 @pytest.mark.parametrize(
     ("path", "status", "seen"),
     [
