@@ -117,6 +117,14 @@ class InvalidInput(ProblemError):
     title = "The request does not match the contract"
 
 
+class BadPath(ProblemError):
+    """A request path that could mean something else to the server behind the gateway."""
+
+    status_code = 400
+    problem_type = "bad-path"
+    title = "The request path is not allowed"
+
+
 class NotFound(ProblemError):
     status_code = 404
     problem_type = "not-found"
