@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -19,18 +21,26 @@ from pp_shared.testing.samples import appeal, decision, escalation, qa_review
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-async def stack(service_env: dict[str, str], tmp_path: Path) -> AsyncIterator[ServiceGroup]:
-    env = {**os.environ, **service_env, "PYTHONUNBUFFERED": "1"}
+@contextlib.contextmanager
+def running_stack(env: dict[str, str], log_dir: Path) -> Iterator[ServiceGroup]:
     names = ("ingest", "classifier", "insights", "api-gateway")
     group = ServiceGroup(
-        env, log_dir=tmp_path / "logs", ports={n: free_port() for n in names}, out=lambda _msg: None
+        {**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+        log_dir=log_dir,
+        ports={n: free_port() for n in names},
+        out=lambda _msg: None,
     )
     try:
         group.start(timeout=60)
         yield group
     finally:
         group.stop()
+
+
+@pytest.fixture
+def stack(service_env: dict[str, str], tmp_path: Path) -> Iterator[ServiceGroup]:
+    with running_stack(service_env, tmp_path / "logs") as group:
+        yield group
 
 
 def events() -> list[dict[str, Any]]:
@@ -210,3 +220,83 @@ class TestPipeline:
         assert classifier.restarts == 1
         assert messages[0].startswith("classifier exited with code -9; restarting in 1 s")
         assert messages[1] == "restarted classifier (restart #1)"
+
+
+def months_apart() -> list[dict[str, Any]]:
+    """A batch found to stop insights for good: 1,000 escalations in 1,000 different months
+    (years 1000 to 1083)."""
+    return [
+        escalation(
+            event_id=f"month-{k}",
+            escalation_id=f"esc-month-{k}",
+            occurred_at=f"{1000 + k // 12:04d}-{k % 12 + 1:02d}-15T12:00:00Z",
+        )
+        for k in range(1000)
+    ]
+
+
+async def settled_counts(database_url: str) -> dict[str, int]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = await conn.fetchrow(
+            """
+            SELECT (SELECT count(*) FROM insights.event_log WHERE event_id LIKE 'ok-%') AS ok,
+                   (SELECT count(*) FROM insights.event_log
+                     WHERE event_id LIKE 'month-%') AS months,
+                   (SELECT count(DISTINCT event_id) FROM insights.event_log
+                     WHERE event_id LIKE 'month-%') AS months_distinct,
+                   (SELECT count(*) FROM insights.dead_letters) AS insights_dead,
+                   (SELECT count(*) FROM classifier.dead_letters) AS classifier_dead
+            """
+        )
+    finally:
+        await conn.close()
+    assert row is not None
+    return dict(row)
+
+
+class TestPoisonBatch:
+    async def test_a_batch_over_a_thousand_months_is_refused_by_default(
+        self, stack: ServiceGroup
+    ) -> None:
+        async with httpx.AsyncClient(base_url=stack.child("api-gateway").url, timeout=60) as c:
+            answer = await c.post("/v1/events:batch", json=months_apart())
+        body = answer.json()
+        assert answer.status_code == 200, answer.text
+        assert body["counts"] == {"received": 1000, "accepted": 0, "duplicate": 0, "rejected": 1000}
+        assert body["items"][0]["errors"][0]["pointer"] == "/occurred_at"
+
+    async def test_accepted_it_never_stops_the_pipeline(
+        self, service_env: dict[str, str], tmp_path: Path
+    ) -> None:
+        # Ingest told to take events of any age: the batch reaches insights.
+        env = {**service_env, "PP_MAX_EVENT_AGE_DAYS": "700000"}
+        with running_stack(env, tmp_path / "logs") as stack:
+            gateway = stack.child("api-gateway").url
+            async with httpx.AsyncClient(base_url=gateway, timeout=60) as client:
+                batch = await client.post("/v1/events:batch", json=months_apart())
+                assert batch.json()["counts"]["accepted"] == 1000, batch.text
+                for i in range(3):
+                    ordinary = escalation(event_id=f"ok-{i}", escalation_id=f"esc-ok-{i}")
+                    answer = await client.post("/v1/events", json=ordinary)
+                    assert answer.status_code == 202, answer.text
+                counts = await eventually(
+                    lambda: settled_counts(service_env["PP_DATABASE_URL"]),
+                    lambda c: c["ok"] == 3 and c["months"] + c["insights_dead"] == 1000,
+                    timeout=240,
+                    interval=0.5,
+                )
+                ready = await client.get("/readyz")
+                volume = await client.get(
+                    "/v1/insights/volume",
+                    params={
+                        "interval": "day",
+                        "from": "2026-11-20T00:00:00Z",
+                        "to": "2026-11-21T00:00:00Z",
+                    },
+                )
+        assert ready.status_code == 200, ready.text
+        assert volume.json()["rows"] == [{"bucket": "2026-11-20T00:00:00Z", "volume": 3}]
+        # Each of the batch's events is counted or set aside with its reason, once.
+        assert counts["months"] == counts["months_distinct"]
+        assert counts["classifier_dead"] == 0

@@ -105,6 +105,35 @@ class TestFutureSkew:
         assert Rules.of(IngestSettings()) == Rules(max_future_skew=timedelta(seconds=300))
 
 
+class TestPastBound:
+    def test_an_event_older_than_the_bound_is_an_error(self) -> None:
+        rules = Rules(max_future_skew=timedelta(seconds=300), max_age=timedelta(days=30))
+        old = event(escalation(occurred_at="2026-11-01T11:59:59Z"))
+        errors = check_event(old, now=NOW, rules=rules)
+        assert errors == [
+            {
+                "pointer": "/occurred_at",
+                "detail": "occurred_at lies more than 30 days in the past",
+                "expected": "at or after 2026-11-01T12:00:00+00:00",
+                "found": "2026-11-01T11:59:59+00:00",
+            }
+        ]
+        at_the_bound = event(escalation(occurred_at="2026-11-01T12:00:00Z"))
+        assert check_event(at_the_bound, now=NOW, rules=rules) == []
+
+    def test_the_default_bound_is_three_years(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        assert Rules.of(IngestSettings()).max_age == timedelta(days=1096)
+        monkeypatch.setenv("PP_MAX_EVENT_AGE_DAYS", "90")
+        assert Rules.of(IngestSettings()).max_age == timedelta(days=90)
+
+    def test_year_one_is_refused_not_a_crash(self) -> None:
+        found, errors = validate_event(
+            escalation(occurred_at="0001-01-01T00:00:00+01:00"), now=NOW, rules=RULES
+        )
+        assert found is None
+        assert pointers(errors) == ["/occurred_at"]
+
+
 class TestValidateEvent:
     def test_model_errors_come_before_the_extra_rules(self) -> None:
         found, errors = validate_event(
