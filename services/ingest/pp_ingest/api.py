@@ -24,6 +24,7 @@ from pp_ingest.service import dsa_import
 from pp_ingest.settings import IngestSettings
 from pp_shared.asgi import read_body
 from pp_shared.events import EVENT_ADAPTER
+from pp_shared.types import DbId
 
 router = APIRouter(prefix="/v1")
 
@@ -71,8 +72,9 @@ _BATCH_BODY: dict[str, Any] = {
             "application/json": {
                 "schema": {"type": "array", "maxItems": 10_000, "items": _EVENT_SCHEMA}
             },
-            "application/x-ndjson": {
-                "schema": {"type": "string", "description": "One JSON event per line."}
+            **{
+                ndjson: {"schema": {"type": "string", "description": "One JSON event per line."}}
+                for ndjson in sorted(NDJSON_TYPES)
             },
         },
     }
@@ -153,7 +155,7 @@ async def list_dead_letters(
 
 
 @router.get("/dead-letters/{dead_letter_id}", tags=["dead letters"])
-async def get_dead_letter(dead_letter_id: int, pool: PoolDep) -> DeadLetter:
+async def get_dead_letter(dead_letter_id: DbId, pool: PoolDep) -> DeadLetter:
     """One dead letter with its raw key, value and headers."""
     return await service.get_dead_letter(pool, dead_letter_id=dead_letter_id)
 
@@ -176,12 +178,15 @@ _DSA_BODY: dict[str, Any] = {
                     "API takes it, or a list of them."
                 }
             },
-            "text/csv": {
-                "schema": {
-                    "type": "string",
-                    "description": "A DSA CSV export: the 38-column layout or the earlier "
-                    "37-column one (without content_id_ean), with its header row.",
+            **{
+                csv: {
+                    "schema": {
+                        "type": "string",
+                        "description": "A DSA CSV export: the 38-column layout or the earlier "
+                        "37-column one (without content_id_ean), with its header row.",
+                    }
                 }
+                for csv in ("text/csv", "application/csv")
             },
         },
     }

@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field
 # pydantic documents a TypedDict only from typing_extensions before Python 3.12.
 from typing_extensions import TypedDict
 
+from pp_shared.types import DbId
+
 ItemStatus = Literal["accepted", "duplicate", "rejected"]
 Encoding = Literal["utf-8", "base64"]
 
@@ -79,7 +81,7 @@ class DeadLetterPage(BaseModel):
 
 
 class ReplayRequest(BaseModel):
-    ids: list[int] = Field(min_length=1, max_length=1000)
+    ids: list[DbId] = Field(min_length=1, max_length=1000)
 
 
 class ReplayItem(BaseModel):

@@ -18,6 +18,7 @@ from pp_ingest.schemas import DeadLetter, DeadLetterPage, Header, ReplayItem, Re
 from pp_ingest.settings import IngestSettings
 from pp_shared.problems import InvalidInput, NotFound, Unavailable
 from pp_shared.topics import Topic, topic_name
+from pp_shared.types import INT64_MAX
 
 REPLAYED_FROM = "pp-replayed-from"
 _CURSOR_PREFIX = "dl:"
@@ -52,7 +53,7 @@ def decode_cursor(cursor: str) -> int:
         last_id = int(text.removeprefix(_CURSOR_PREFIX)) if ours else None
     except (binascii.Error, UnicodeDecodeError, ValueError):
         last_id = None
-    if last_id is None:
+    if last_id is None or not 1 <= last_id <= INT64_MAX:
         raise InvalidInput(
             "the cursor is not one this API returned",
             errors=[
