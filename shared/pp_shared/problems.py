@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -52,6 +53,8 @@ def field_errors(
                 found = found[:80] + "…"
             if err.get("type") == "union_tag_invalid":
                 found = ctx.get("tag", found)
+            if isinstance(found, float) and not math.isfinite(found):
+                found = str(found)  # JSON has no NaN or Infinity: the answer could not say it
             item["found"] = (
                 found if isinstance(found, str | int | float | bool) else type(found).__name__
             )

@@ -442,3 +442,14 @@ class TestLastResort:
         assert record.__dict__["error"] == "RuntimeError"
         assert record.exc_info is not None
         assert "private words" not in caplog.text
+
+
+class TestFieldErrors:
+    def test_a_non_finite_number_found_is_written_as_text(self) -> None:
+        finite: TypeAdapter[float] = TypeAdapter(Annotated[float, Field(allow_inf_nan=False)])
+        with pytest.raises(ValidationError) as raised:
+            finite.validate_python(float("nan"))
+        # JSON has no NaN: the problem document must still render.
+        assert field_errors(raised.value.errors()) == [
+            {"pointer": "", "detail": "Input should be a finite number", "found": "nan"}
+        ]
