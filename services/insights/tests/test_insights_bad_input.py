@@ -90,7 +90,7 @@ class TestCsvFormulas:
         ]  # fmt: skip
 
     def test_every_formula_start_and_numbers_left_alone(self) -> None:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {"text": "\tx", "number": -5, "ratio": -0.25},
             {"text": "\rx", "number": 3, "ratio": 1.5},
             {"text": ["=a", "b"], "number": None, "ratio": -1e-07},
