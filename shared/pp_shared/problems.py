@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -11,6 +13,8 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://policypulse.dev/problems/"
@@ -49,6 +53,8 @@ def field_errors(
                 found = found[:80] + "…"
             if err.get("type") == "union_tag_invalid":
                 found = ctx.get("tag", found)
+            if isinstance(found, float) and not math.isfinite(found):
+                found = str(found)  # JSON has no NaN or Infinity: the answer could not say it
             item["found"] = (
                 found if isinstance(found, str | int | float | bool) else type(found).__name__
             )
@@ -137,6 +143,18 @@ class PayloadTooLarge(ProblemError):
     title = "Request body too large"
 
 
+class UnsupportedMediaType(ProblemError):
+    status_code = 415
+    problem_type = "unsupported-media-type"
+    title = "The body's media type is not one this endpoint reads"
+
+
+class InternalError(ProblemError):
+    status_code = 500
+    problem_type = "internal-error"
+    title = "Internal error"
+
+
 class Unavailable(ProblemError):
     status_code = 503
     problem_type = "unavailable"
@@ -150,7 +168,8 @@ def problem_response(
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    """Render domain errors, request validation errors and HTTP errors as problem details."""
+    """Render domain errors, request validation errors and HTTP errors as problem details,
+    and anything else as a logged 500 problem."""
 
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ProblemError)
@@ -173,6 +192,23 @@ def install_problem_handlers(app: FastAPI) -> None:
         }
         return problem_response(exc.status_code, body, dict(exc.headers or {}))
 
+    async def on_unhandled(request: Request, exc: Exception) -> JSONResponse:
+        # The last resort (Starlette raises the error again once this answer is sent, for the
+        # server to log as well). Never the body or the query string: they may hold content.
+        route = request.scope.get("route")
+        log.error(
+            "unhandled error",
+            exc_info=exc,
+            extra={
+                "method": request.method,
+                "route": getattr(route, "path", "unmatched"),
+                "error": type(exc).__name__,
+            },
+        )
+        problem = InternalError("the request failed on an unexpected error; it was logged")
+        return problem.response(request.url.path)
+
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unhandled)

@@ -13,6 +13,7 @@ from pp_shared.dead_letters import DeadLetterStore
 from pp_shared.dead_letters.api import dead_letter_router, runtime_sender
 from pp_shared.problems import NotFound
 from pp_shared.topics import Topic
+from pp_shared.types import SINGLE_LINE
 
 router = APIRouter(prefix="/v1/taxonomy", tags=["taxonomy"])
 
@@ -56,7 +57,11 @@ async def publish_version(
     pool: PoolDep,
     response: Response,
     taxonomy: Annotated[dict[str, Any], Body(description="A taxonomy document (see GET).")],
-    published_by: Annotated[str, Query(min_length=1, max_length=128)] = "api",
+    published_by: Annotated[
+        str,
+        Query(min_length=1, max_length=128, description="Who publishes: one line, no controls."),
+        SINGLE_LINE,
+    ] = "api",
 ) -> catalog.PublishResult:
     """Publish a new immutable version; running classifiers switch to it within seconds."""
     result = await catalog.publish(pool, data=taxonomy, published_by=published_by)

@@ -5,6 +5,11 @@ from pp_shared.settings import ServiceSettings
 
 class ClassifierSettings(ServiceSettings):
     port: int = 8082
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body the classifier reads (413); a taxonomy is ~0.1 MiB.",
+    )
     taxonomy_refresh_seconds: float = Field(
         default=5.0,
         gt=0,

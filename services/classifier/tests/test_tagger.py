@@ -219,7 +219,10 @@ class TestPipeline:
             artifact = await client.get(f"/v1/models/{models[0]['version']}/artifact")
             missing = await client.get("/v1/models/seed-000000000000/artifact")
             # No decision labels yet: the candidate is the seed model itself.
-            retrained = (await client.post("/v1/models/retrain")).json()
+            retrain = await client.post(
+                "/v1/models/retrain", headers={"content-type": "application/json"}
+            )
+            retrained = retrain.json()
         tagged = {
             t.event.event_id: t.tags[0]
             for t in (TaggedEvent.model_validate_json(r.value or b"") for r in out)

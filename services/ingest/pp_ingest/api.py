@@ -10,13 +10,13 @@ from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, Request, Response
 
 from pp_ingest import service
-from pp_ingest.errors import UnsupportedMediaType
 from pp_ingest.schemas import BatchResult, Receipt
 from pp_ingest.service import dead_letters, dsa_import
 from pp_ingest.settings import IngestSettings
 from pp_shared.asgi import read_body
 from pp_shared.dead_letters.api import dead_letter_router
 from pp_shared.events import EVENT_ADAPTER
+from pp_shared.problems import UnsupportedMediaType
 
 router = APIRouter(prefix="/v1")
 
@@ -64,8 +64,9 @@ _BATCH_BODY: dict[str, Any] = {
             "application/json": {
                 "schema": {"type": "array", "maxItems": 10_000, "items": _EVENT_SCHEMA}
             },
-            "application/x-ndjson": {
-                "schema": {"type": "string", "description": "One JSON event per line."}
+            **{
+                ndjson: {"schema": {"type": "string", "description": "One JSON event per line."}}
+                for ndjson in sorted(NDJSON_TYPES)
             },
         },
     }
@@ -139,12 +140,15 @@ _DSA_BODY: dict[str, Any] = {
                     "API takes it, or a list of them."
                 }
             },
-            "text/csv": {
-                "schema": {
-                    "type": "string",
-                    "description": "A DSA CSV export: the 38-column layout or the earlier "
-                    "37-column one (without content_id_ean), with its header row.",
+            **{
+                csv: {
+                    "schema": {
+                        "type": "string",
+                        "description": "A DSA CSV export: the 38-column layout or the earlier "
+                        "37-column one (without content_id_ean), with its header row.",
+                    }
                 }
+                for csv in ("text/csv", "application/csv")
             },
         },
     }

@@ -1,5 +1,5 @@
 """Problem types of the ingest API, beside the shared ones (InvalidInput, NotFound,
-PayloadTooLarge, Unavailable)."""
+PayloadTooLarge, UnsupportedMediaType, Unavailable)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,3 @@ class EventConflict(ProblemError):
     status_code = 409
     problem_type = "conflict"
     title = "The event id was already accepted with a different body"
-
-
-class UnsupportedMediaType(ProblemError):
-    status_code = 415
-    problem_type = "unsupported-media-type"
-    title = "The body's media type is not one this endpoint reads"

@@ -16,6 +16,7 @@ from pp_ingest.api import accept_one
 from pp_ingest.metrics import HTTP_SECONDS
 from pp_ingest.settings import IngestSettings
 from pp_shared.asgi import read_body
+from pp_shared.http_guards import require_json
 from pp_shared.problems import ProblemError
 
 PATH = "/v1/events"
@@ -35,6 +36,7 @@ class SingleEvent:
         started = time.perf_counter()
         status = 500
         try:
+            require_json(scope)
             runtime = scope["app"].state.runtime
             settings: IngestSettings = runtime.settings
             body = await read_body(scope, receive, settings.max_body_bytes)

@@ -12,6 +12,7 @@ from pp_ingest.fastpath import SingleEvent
 from pp_ingest.metrics import RequestMetrics
 from pp_ingest.settings import IngestSettings
 from pp_shared.db import apply_migrations
+from pp_shared.http_guards import install_http_guards
 from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
 from pp_shared.logging import configure_logging
 from pp_shared.problems import install_problem_handlers
@@ -58,6 +59,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         telemetry=NO_OPENTELEMETRY,
     )
+    # First, so that the body limit runs inside the middleware added below.
+    install_http_guards(app, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics)
     # Added last, so it runs first: RequestMetrics never sees the requests it answers.
     app.add_middleware(SingleEvent)

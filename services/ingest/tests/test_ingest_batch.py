@@ -19,6 +19,7 @@ from pp_shared.topics import Topic, topic_name
 
 BATCH = "/v1/events:batch"
 NDJSON = {"content-type": "application/x-ndjson"}
+JSON = {"content-type": "application/json"}
 
 
 class Db:
@@ -167,7 +168,7 @@ class TestBatchOutcomes:
         assert await db.counts() == (5, 0, 0)
 
     async def test_empty_array_is_an_empty_answer(self, client: httpx.AsyncClient) -> None:
-        response = await client.post(BATCH, content=b"[]")
+        response = await client.post(BATCH, content=b"[]", headers=JSON)
         assert response.status_code == 200
         assert response.json() == {
             "counts": counts(),
@@ -223,8 +224,8 @@ class TestRequestLevelErrors:
     async def test_body_that_is_not_json_or_not_utf8_is_422(
         self, client: httpx.AsyncClient
     ) -> None:
-        not_json = await client.post(BATCH, content=b"[{")
-        not_utf8 = await client.post(BATCH, content=b'[{"source": "caf\xe9"}]')
+        not_json = await client.post(BATCH, content=b"[{", headers=JSON)
+        not_utf8 = await client.post(BATCH, content=b'[{"source": "caf\xe9"}]', headers=JSON)
         assert not_json.status_code == 422
         assert not_json.json()["detail"].startswith("the body is not valid JSON")
         assert not_utf8.status_code == 422
@@ -277,18 +278,18 @@ class TestLimits:
             escalation(event_id=f"e{n}", escalation_id=f"esc-{n % 500}", text_excerpt="x" * 200)
             for n in range(10_000)
         ]
-        over = await client.post(BATCH, content=orjson.dumps([*events, esc(10_000)]))
+        over = await client.post(BATCH, content=orjson.dumps([*events, esc(10_000)]), headers=JSON)
         assert over.status_code == 413
         assert over.json()["detail"] == "a batch may hold at most 10000 events; this one has 10001"
 
-        response = await client.post(BATCH, content=orjson.dumps(events))
+        response = await client.post(BATCH, content=orjson.dumps(events), headers=JSON)
         assert response.status_code == 200
         assert response.json()["counts"]["accepted"] == 10_000
         await eventually(db.counts, lambda c: c == (10_000, 0, 0))
 
     async def test_body_over_10_mib_is_413(self, client: httpx.AsyncClient) -> None:
         body = b"[" + b" " * (10 * 1024 * 1024) + b"]"
-        response = await client.post(BATCH, content=body)
+        response = await client.post(BATCH, content=body, headers=JSON)
         assert response.status_code == 413
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["detail"] == "the body may be at most 10485760 bytes"
@@ -300,8 +301,8 @@ class TestLimits:
         async with running_app(create_app(small)) as client:
             four = b"\n".join(orjson.dumps(esc(n)) for n in range(4))
             too_many = await client.post(BATCH, content=four, headers=NDJSON)
-            too_big = await client.post(BATCH, content=b"[" + b" " * 2048 + b"]")
-            single = await client.post("/v1/events", content=b" " * 2049)
+            too_big = await client.post(BATCH, content=b"[" + b" " * 2048 + b"]", headers=JSON)
+            single = await client.post("/v1/events", content=b" " * 2049, headers=JSON)
         assert too_many.status_code == 413
         assert too_many.json()["detail"] == "a batch may hold at most 3 events; this one has 4"
         assert too_big.status_code == 413

@@ -14,6 +14,9 @@ class InsightsSettings(ServiceSettings, AlertSettings):
             " are dropped once they end before the horizon); daily rollups are kept."
         ),
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest request body insights reads (413)."
+    )
     retention_interval_seconds: float = Field(
         default=3600, gt=0, description="How often retention runs (it also runs at start)."
     )

@@ -13,10 +13,15 @@ CSV = "text/csv"
 JSON = "application/json"
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "JSON, or CSV (RFC 4180, a header row first) for `Accept: text/csv`.",
+        "description": "JSON, or CSV (RFC 4180, a header row first) for `Accept: text/csv`. "
+        "A CSV text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is "
+        "prefixed with a single quote (`'`), so that a spreadsheet shows it as text instead "
+        "of running it as a formula; numbers are written as they are.",
         "content": {CSV: {"schema": {"type": "string"}}},
     }
 }
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a cell as a formula (OWASP, CSV injection)."""
 
 
 class Table(Protocol):
@@ -67,6 +72,15 @@ def to_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
 
 
 def _cell(value: Any) -> str:
+    text = _plain(value)
+    if isinstance(value, int | float) or not text.startswith(FORMULA_STARTS):
+        return text
+    # Text a spreadsheet would run as a formula (a queue named =HYPERLINK(...)): shown as
+    # text instead, with the quote visible. Numbers, negative ones included, stay numbers.
+    return "'" + text
+
+
+def _plain(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -76,5 +90,5 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list | tuple):
         # Ids never hold spaces, so one cell keeps a spreadsheet's row per answer row.
-        return " ".join(_cell(v) for v in value)
+        return " ".join(_plain(v) for v in value)
     return str(value)

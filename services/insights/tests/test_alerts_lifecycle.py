@@ -533,7 +533,8 @@ class TestAcknowledge:
         clock.advance(minutes=5)
         breach_id = (await breaches(running))[0]["id"]
         ack = await running.client.post(
-            f"/v1/breaches/{breach_id}/ack", headers={"X-PP-Actor": "dana"}
+            f"/v1/breaches/{breach_id}/ack",
+            headers={"X-PP-Actor": "dana", "content-type": "application/json"},
         )
         assert ack.status_code == 200
         assert await running.alerts.sender.deliver_due() == 3  # topic, ops, bot

@@ -243,7 +243,13 @@ class TestRulesApi:
             ("GET", "/v1/breaches/1"),
             ("POST", "/v1/breaches/1/ack"),
         ]:
-            r = await c.request(method, path, json=rule() if method == "PUT" else None)
+            # A POST without a body still says it is JSON (see pp_shared.http_guards).
+            r = await c.request(
+                method,
+                path,
+                json=rule() if method == "PUT" else None,
+                headers={"content-type": "application/json"},
+            )
             assert (r.status_code, r.json()["type"]) == (
                 404,
                 "https://policypulse.dev/problems/not-found",

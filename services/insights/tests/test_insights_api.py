@@ -109,8 +109,11 @@ class TestTrendProblems:
             ({"metric": "volume", "interval": "month"}, ["/query/interval"]),
             ({"metric": "volume", "group_by": "moderator"}, ["/query/group_by/0"]),
             ({"metric": "volume", "group_by": ["region", "region"]}, ["/query/group_by"]),
+            # An unknown parameter is refused before the others are looked at.
             ({"metric": "volume", "regoin": "DE", "from": "2026-11-20T00:00:00"},
-             ["/query/regoin", "/query/from"]),
+             ["/query/regoin"]),
+            ({"metric": "volume", "region": "DE", "from": "2026-11-20T00:00:00"},
+             ["/query/from"]),
             ({"metric": "volume", "from": "2026-11-21T00:00:00Z", "to": "2026-11-20T00:00:00Z"},
              ["/query/to"]),
             ({"metric": "volume", "queue": "q" * 129}, ["/query/queue/0"]),

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AwareDatetime
 
 from pp_shared.dead_letters.models import (
-    DbId,
     DeadLetter,
     DeadLetterPage,
     ReplayRequest,
@@ -19,6 +18,7 @@ from pp_shared.dead_letters.models import (
 )
 from pp_shared.dead_letters.store import DeadLetterStore, Send, producer_sender
 from pp_shared.topics import Topic, topic_name
+from pp_shared.types import DbId
 
 
 async def _pool(request: Request) -> asyncpg.Pool:  # async: no worker-thread hop

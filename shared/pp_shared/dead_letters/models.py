@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from pp_shared.types import DbId
+
 Encoding = Literal["utf-8", "base64"]
-DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
-"""A bigserial id: anything outside is refused before it reaches the database."""
 
 
 class Header(BaseModel):

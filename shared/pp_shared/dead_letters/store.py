@@ -27,10 +27,10 @@ from pp_shared.dead_letters.models import (
 )
 from pp_shared.kafka import Poison, Record
 from pp_shared.problems import InvalidInput, NotFound, Unavailable
+from pp_shared.types import INT64_MAX
 
 REPLAYED_FROM = "pp-replayed-from"
 _CURSOR_PREFIX = "dl:"
-_MAX_ID = 2**63 - 1
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 DeadLetterRow = tuple[
@@ -79,7 +79,7 @@ def decode_cursor(cursor: str) -> int:
         last_id = int(text.removeprefix(_CURSOR_PREFIX)) if ours else None
     except (binascii.Error, UnicodeDecodeError, ValueError):
         last_id = None
-    if last_id is None or not 0 <= last_id <= _MAX_ID:
+    if last_id is None or not 1 <= last_id <= INT64_MAX:
         raise InvalidInput(
             "the cursor is not one this API returned",
             errors=[

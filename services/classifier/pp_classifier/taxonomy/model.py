@@ -33,13 +33,15 @@ from pp_shared.dsa import (
     DSA_LEGACY_CATEGORIES,
 )
 from pp_shared.events import CLAUSE_ID_PATTERN, AwareDatetime
+from pp_shared.types import MULTI_LINE, SINGLE_LINE, SingleLineText
 
 # Rule matching and moderator guidance must work in every market language the product
 # launches with; a clause without seeds in one of them is silently unenforceable there.
 REQUIRED_LANGUAGES: tuple[str, ...] = ("en", "es", "fr", "de", "pt")
 
 # Calendar versioning (year.month.patch) so a tag's version alone dates the rules it used.
-VERSION_PATTERN = r"^[0-9]{4}\.(0?[1-9]|1[0-2])\.[0-9]+$"
+# Versions are ordered by their parts as a Postgres integer[]: a patch fits an integer.
+VERSION_PATTERN = r"^[0-9]{4}\.(0?[1-9]|1[0-2])\.[0-9]{1,9}$"
 SEED_PACKAGE = "pp_classifier.taxonomy"
 SEED_DIRECTORY = "seed"
 _SEED_NAME = re.compile(r"^taxonomy-(?P<version>.+)\.(?P<suffix>ya?ml|json)$")
@@ -48,10 +50,12 @@ AreaId = Literal["HATE", "VBDA", "HEX", "INA"]
 ClauseIdStr = Annotated[str, StringConstraints(max_length=128, pattern=CLAUSE_ID_PATTERN)]
 Version = Annotated[str, StringConstraints(pattern=VERSION_PATTERN)]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
-Title = Annotated[str, StringConstraints(min_length=3, max_length=120)]
-Description = Annotated[str, StringConstraints(min_length=40, max_length=2000)]
-Example = Annotated[str, StringConstraints(min_length=3, max_length=500)]
-Term = Annotated[str, StringConstraints(min_length=2, max_length=120)]
+# Free text shown in answers and to moderators: titles and lexicon terms on one line,
+# descriptions and example texts over several (line feed and tab), no other control character.
+Title = Annotated[str, StringConstraints(min_length=3, max_length=120), SINGLE_LINE]
+Description = Annotated[str, StringConstraints(min_length=40, max_length=2000), MULTI_LINE]
+Example = Annotated[str, StringConstraints(min_length=3, max_length=500), MULTI_LINE]
+Term = Annotated[str, StringConstraints(min_length=2, max_length=120), SINGLE_LINE]
 
 
 class _Frozen(BaseModel):
@@ -151,7 +155,7 @@ class Taxonomy(_Frozen):
     version: Version
     published_at: AwareDatetime
     description: Description
-    source: str | None = None
+    source: SingleLineText | None = None
     areas: tuple[Area, ...] = Field(min_length=1)
 
     _by_id: dict[str, Clause] = PrivateAttr(default_factory=dict)

@@ -19,10 +19,8 @@ from pydantic import BaseModel, ValidationError
 from pp_ingest.settings import IngestSettings
 from pp_shared.events import EVENT_ADAPTER, Event
 from pp_shared.problems import field_errors
+from pp_shared.types import CONTROL_BUT_LINE_BREAKS_AND_TABS, CONTROL_CHARACTERS
 
-# Unicode category Cc: C0 controls, DEL and C1 controls.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_CONTROL_BUT_LINE_BREAKS_AND_TABS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Free text that moderators paste keeps its line breaks and tabs.
 MULTILINE_FIELDS = frozenset({"text_excerpt"})
 
@@ -120,7 +118,7 @@ def _control_errors(values: dict[str, Any], names: tuple[str, ...]) -> list[dict
         value = values[name]
         if value is not None and not value.isprintable():
             control = (
-                _CONTROL_BUT_LINE_BREAKS_AND_TABS if name in MULTILINE_FIELDS else _CONTROL
+                CONTROL_BUT_LINE_BREAKS_AND_TABS if name in MULTILINE_FIELDS else CONTROL_CHARACTERS
             ).search(value)
             if control is not None:
                 errors.append(_control_error(name, control))

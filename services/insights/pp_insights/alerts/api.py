@@ -15,6 +15,7 @@ from pp_insights.alerts.rules import parse_duration
 from pp_insights.alerts.settings import AlertSettings
 from pp_shared.problems import InvalidInput
 from pp_shared.service import runtime_of
+from pp_shared.types import MULTI_LINE, SINGLE_LINE, DbId
 
 router = APIRouter(tags=["alerts"])
 
@@ -55,14 +56,18 @@ class BreachState(StrEnum):
 
 class AckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    note: str | None = Field(default=None, max_length=500)
+    note: Annotated[str, Field(max_length=500), MULTI_LINE] | None = Field(
+        default=None, description="Free text; line feeds and tabs allowed, no other control."
+    )
 
 
 class SilenceIn(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     until: AwareDatetime | None = None
     for_: str | None = Field(default=None, alias="for", description="e.g. 2h, 1d")
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Annotated[str, Field(min_length=1, max_length=500), SINGLE_LINE] = Field(
+        description="Why, on one line (no control characters): it is shown in chat messages."
+    )
 
 
 @router.post("/v1/rules", status_code=201)
@@ -128,7 +133,7 @@ async def list_breaches(
     pool: PoolDep,
     state: Annotated[list[BreachState], Query()] = [],  # noqa: B006 - FastAPI copies defaults
     rule_id: str | None = None,
-    before: Annotated[int | None, Query(ge=1, description="page on: next_before")] = None,
+    before: Annotated[DbId | None, Query(description="page on: next_before")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Breaches, newest first, by state and rule."""
@@ -138,14 +143,14 @@ async def list_breaches(
 
 
 @router.get("/v1/breaches/{breach_id}")
-async def get_breach(breach_id: int, pool: PoolDep) -> dict[str, Any]:
+async def get_breach(breach_id: DbId, pool: PoolDep) -> dict[str, Any]:
     """A breach with its evidence, timeline and delivery state."""
     return await service.breach_detail(pool, breach_id=breach_id)
 
 
 @router.post("/v1/breaches/{breach_id}/ack")
 async def acknowledge(
-    breach_id: int, pool: PoolDep, now: NowDep, body: AckIn | None = None, actor: ActorDep = "api"
+    breach_id: DbId, pool: PoolDep, now: NowDep, body: AckIn | None = None, actor: ActorDep = "api"
 ) -> dict[str, Any]:
     """Acknowledge an open breach."""
     note = body.note if body else None
@@ -154,7 +159,7 @@ async def acknowledge(
 
 @router.post("/v1/breaches/{breach_id}/silence")
 async def silence(
-    breach_id: int, body: SilenceIn, pool: PoolDep, now: NowDep, actor: ActorDep = "api"
+    breach_id: DbId, body: SilenceIn, pool: PoolDep, now: NowDep, actor: ActorDep = "api"
 ) -> dict[str, Any]:
     """Silence an open breach's notifications until a time (or for a duration), with a reason."""
     return await service.silence(
@@ -164,7 +169,7 @@ async def silence(
 
 @router.delete("/v1/breaches/{breach_id}/silence")
 async def unsilence(
-    breach_id: int, pool: PoolDep, now: NowDep, actor: ActorDep = "api"
+    breach_id: DbId, pool: PoolDep, now: NowDep, actor: ActorDep = "api"
 ) -> dict[str, Any]:
     """Lift a breach's silence."""
     return await service.silence(

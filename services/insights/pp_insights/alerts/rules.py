@@ -13,9 +13,11 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from pp_insights.metrics_def import DIMENSIONS, METRICS, Dimension, Kind
 from pp_shared.problems import InvalidInput, field_errors
+from pp_shared.types import INT64_MAX, SINGLE_LINE, MultiLineText, SingleLineText
 
 RULE_ID = r"^[a-z0-9][a-z0-9._-]{0,79}$"
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
@@ -69,7 +71,9 @@ class Op(StrEnum):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No NaN or infinity: JSON bodies may spell them (Python's parser reads NaN), and a NaN
+    # threshold would be stored as null and fail every evaluation of the rule.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class StaticCondition(_Strict):
@@ -127,9 +131,9 @@ class Channel(_Strict):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
     type: ChannelType
-    url: str | None = None
-    slack_channel: str | None = Field(default=None, min_length=1, max_length=80)
-    signing_secret: str | None = Field(default=None, min_length=16, max_length=200)
+    url: SingleLineText | None = None
+    slack_channel: Annotated[str, Field(min_length=1, max_length=80), SINGLE_LINE] | None = None
+    signing_secret: Annotated[str, Field(min_length=16, max_length=200), SINGLE_LINE] | None = None
     """JSON webhooks only: this receiver's HMAC key instead of the service-wide one."""
 
     @model_validator(mode="after")
@@ -148,23 +152,29 @@ class RuleSpec(_Strict):
     """One threshold rule as written by a policy manager."""
 
     id: str = Field(pattern=RULE_ID)
-    name: str = Field(min_length=1, max_length=200)
-    description: str = ""
+    name: Annotated[str, Field(min_length=1, max_length=200), SINGLE_LINE] = Field(
+        description="One line, no control characters: the title of every notification."
+    )
+    description: MultiLineText = Field(
+        default="", description="Free text; line feeds and tabs allowed, no other control."
+    )
     metric: str
     quantile: float = Field(default=0.9, gt=0, lt=1)
     """Which quantile a latency rule watches."""
-    scope: dict[str, list[str]] = Field(default_factory=dict)
+    scope: dict[str, list[SingleLineText]] = Field(default_factory=dict)
     group_by: list[str] = Field(default_factory=list, max_length=3)
     window: str = "24h"
     condition: Condition
-    min_sample: int = Field(default=30, ge=1)
+    min_sample: int = Field(default=30, ge=1, le=INT64_MAX)
     for_: str = Field(default="0s", alias="for")
     keep_firing_for: str = "0s"
     severity: Severity = Severity.MEDIUM
     channels: list[Channel] = Field(default_factory=list, max_length=10)
     enabled: bool = True
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
     @field_validator("scope", mode="before")
     @classmethod
@@ -197,7 +207,7 @@ def validate_rule(
     try:
         spec = RuleSpec.model_validate(body)
     except ValidationError as exc:
-        errors = field_errors(exc.errors())
+        errors = field_errors([_untagged(e) for e in exc.errors()])
         for e in errors:
             e["pointer"] = pointer_prefix + e["pointer"]
         raise InvalidInput(
@@ -210,6 +220,18 @@ def validate_rule(
     if errors:
         raise InvalidInput(f"{len(errors)} field(s) of the rule are invalid", errors=errors)
     return spec
+
+
+_CONDITION_KINDS = frozenset({"threshold", "change", "statistical"})
+
+
+def _untagged(error: ErrorDetails) -> ErrorDetails:
+    """The error without the condition's kind in its location: pydantic names the member of
+    a tagged union it tried (``condition/change/factor``), the body has ``condition/factor``."""
+    loc = error["loc"]
+    if len(loc) > 1 and loc[0] == "condition" and loc[1] in _CONDITION_KINDS:
+        return {**error, "loc": (loc[0], *loc[2:])}
+    return error
 
 
 def _semantic_errors(

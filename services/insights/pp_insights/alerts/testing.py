@@ -25,6 +25,7 @@ from pp_insights.alerts.settings import AlertSettings
 from pp_shared.db import apply_migrations
 from pp_shared.embedded import free_port
 from pp_shared.events import UNCLASSIFIED, Tag, TaggedEvent, TagMethod, area_of, parse_event
+from pp_shared.http_guards import install_http_guards
 from pp_shared.kafka import ensure_topics
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import Runtime
@@ -250,6 +251,7 @@ async def alerts_app(
             await runtime.close()
 
     app = FastAPI(lifespan=lifespan)
+    install_http_guards(app, max_body_bytes=1024 * 1024)
     install_problem_handlers(app)
     app.include_router(router)
     app.state.alerts_clock = clock
