@@ -32,13 +32,17 @@ from pp_ingest.service.validation import (
 )
 from pp_ingest.settings import IngestSettings
 from pp_shared.events import Event
-from pp_shared.problems import InvalidInput, PayloadTooLarge, Unavailable
+from pp_shared.problems import (
+    MAX_LISTED_ERRORS,
+    InvalidInput,
+    PayloadTooLarge,
+    Unavailable,
+    truncate_item_errors,
+)
 from pp_shared.topics import Topic, topic_name
 
 log = logging.getLogger(__name__)
 
-# Enough to show a sender what is wrong with a body without echoing all of it back.
-MAX_FRAMING_ERRORS = 100
 T = TypeVar("T")
 _DB_ERRORS = (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
@@ -155,12 +159,14 @@ async def submit_batch(
     tally: Counter[tuple[str, str]] = Counter()
     items: list[BatchItem] = []
     valid: list[tuple[int, Event]] = []
+    error_count = 0
     for index, data in enumerate(payloads):
         event, errors = validate_event(data, now=now, rules=rules)
         if event is None:
             event_id = data.get("event_id") if isinstance(data, dict) else None
             items.append(_rejected(index, event_id, "invalid", errors))
             tally[event_type_label(data), "rejected"] += 1
+            error_count += len(errors)
             continue
         items.append({"index": index, "event_id": event.event_id, "status": "accepted"})
         valid.append((index, event))
@@ -173,8 +179,9 @@ async def submit_batch(
             items[index] = _rejected(
                 index, event.event_id, "conflict", [conflict_error(event.event_id)]
             )
+            error_count += 1
     statuses = Counter(item["status"] for item in items)
-    return {
+    result: BatchResult = {
         "counts": {
             "received": len(items),
             "accepted": statuses["accepted"],
@@ -183,6 +190,11 @@ async def submit_batch(
         },
         "items": items,
     }
+    # Every item keeps its index, status and reason; only the first errors are listed.
+    if truncate_item_errors(items, error_count):
+        result["errors_total"] = error_count
+        result["errors_truncated"] = True
+    return result
 
 
 Outcome = Literal["accepted", "duplicate", "conflict"]
@@ -283,15 +295,20 @@ def split_ndjson(body: bytes, settings: IngestSettings) -> list[Any]:
     _check_count(len(lines), settings)
     items: list[Any] = []
     errors: list[dict[str, Any]] = []
+    failed = 0
     for index, (number, line) in enumerate(lines):
         try:
             items.append(load_json(line))
         except UndecodableJson as exc:
-            errors.append({"pointer": f"/{index}", "detail": f"line {number}: {exc}"})
-    if errors:
+            failed += 1
+            # Lines past the listed ones are only counted.
+            if len(errors) < MAX_LISTED_ERRORS:
+                errors.append({"pointer": f"/{index}", "detail": f"line {number}: {exc}"})
+    if failed:
         raise InvalidInput(
-            f"{len(errors)} line(s) of the NDJSON body are not JSON values; nothing was accepted",
-            errors=errors[:MAX_FRAMING_ERRORS],
+            f"{failed} line(s) of the NDJSON body are not JSON values; nothing was accepted",
+            errors=errors,
+            errors_total=failed,
         )
     return items
 
