@@ -4,6 +4,7 @@ from pydantic import Field, SecretStr
 
 from pp_shared.settings import ServiceSettings
 
+DSA_IMPORT_MAX_STATEMENTS = 5_000
 DSA_CSV_MAX_FIELD_CHARS = 64 * 1024
 """The longest CSV field a DSA import reads, in characters. The longest legitimate field of
 a statement of reasons is ``decision_facts`` at 5,000 characters (the explanations hold 2,000,
@@ -44,7 +45,9 @@ class IngestSettings(ServiceSettings):
         "draws its own, and sealed events from another process are simply validated again.",
     )
     dsa_import_max_statements: int = Field(
-        default=5_000, ge=1, description="Statements of reasons per DSA import request."
+        default=DSA_IMPORT_MAX_STATEMENTS,
+        ge=1,
+        description="Statements of reasons per DSA import request.",
     )
     dsa_csv_max_field_chars: int = Field(
         default=DSA_CSV_MAX_FIELD_CHARS,

@@ -17,11 +17,12 @@ from pp_ingest.service.dsa_import import (
     EVENT_NAMESPACE,
     action_of,
     read_csv,
+    read_json,
     to_events,
     validate_statement,
 )
 from pp_ingest.settings import IngestSettings
-from pp_shared.problems import InvalidInput
+from pp_shared.problems import InvalidInput, PayloadTooLarge
 from pp_shared.testing.plugin import eventually
 
 IMPORT = "/v1/imports/dsa"
@@ -136,6 +137,20 @@ class TestValidation:
         _st, errors = validate_statement(statement(application_date="2026-12-02"), today=TODAY)
         assert [(e["field"], e["detail"]) for e in errors] == [
             ("application_date", "lies in the future")
+        ]
+
+    def test_a_million_bad_countries_are_one_error(self) -> None:
+        st, errors = validate_statement(
+            statement(territorial_scope=["XX"] * 1_000_000), today=TODAY
+        )
+        assert st is None
+        assert errors == [
+            {
+                "pointer": "/territorial_scope",
+                "field": "territorial_scope",
+                "detail": "List should have at most 100 items after validation, not 1000000",
+                "found": "list",
+            }
         ]
 
     def test_legacy_category_and_keyword_are_accepted(self) -> None:
@@ -268,6 +283,23 @@ def long_rows(length: int) -> bytes:
     body = csv_body([statement(puid="u-1", decision_facts=facts)])
     long = csv_body([statement(puid="u-2", decision_ground_reference_url="x" * length)])
     return body + b"\r\n" + long.split(b"\r\n", 1)[1]
+
+
+class TestStatementCount:
+    def test_json_over_the_limit_is_refused_before_its_statements_are_held(self) -> None:
+        with pytest.raises(PayloadTooLarge) as refused:
+            read_json(orjson.dumps([statement()] * 4), max_statements=3)
+        assert refused.value.detail == "an import may hold at most 3 statements; this one has 4"
+
+    def test_csv_stops_at_the_first_row_over_the_limit(self) -> None:
+        body = csv_body([statement(puid=f"u-{n}") for n in range(3)]) + b"x\r\n" * 1_000_000
+        with pytest.raises(PayloadTooLarge) as refused:
+            read_csv(body, max_statements=3)
+        assert refused.value.detail == (
+            "an import may hold at most 3 statements; this one has more"
+        )
+        _layout, rows = read_csv(body[: -len(b"x\r\n") * 1_000_000], max_statements=3)
+        assert len(rows) == 3
 
 
 class TestCsvBounds:
@@ -443,6 +475,31 @@ class TestImportApi:
             {"pointer": "/header", "detail": "the CSV header is longer than 4096 characters"}
         ]
         assert len(answer.content) < 1_000
+
+    async def test_an_answer_lists_the_first_100_errors_of_all_statements(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        # Three errors each: category, content_date and decision_facts.
+        bad = statement(category="HATE", content_date="10/03/2025", decision_facts=None)
+        answer = await client.post(IMPORT, json=[bad] * 300 + [statement()])
+        assert answer.status_code == 200
+        result = answer.json()
+        assert result["counts"] == {"received": 301, "accepted": 1, "duplicate": 0, "rejected": 300}
+        assert (result["errors_total"], result["errors_truncated"]) == (900, True)
+        items = result["items"]
+        assert [i["index"] for i in items] == list(range(301))
+        assert [len(i.get("errors", ())) for i in items[:35]] == [3] * 33 + [1, 0]
+        assert [e["field"] for e in items[33]["errors"]] == ["category"]
+        assert {(i["status"], i["reason"]) for i in items[34:300]} == {("rejected", "invalid")}
+        assert not any("errors" in i for i in items[34:])
+        assert items[300]["status"] == "accepted"
+
+    async def test_more_statements_than_allowed_are_a_413(self, client: httpx.AsyncClient) -> None:
+        answer = await client.post(IMPORT, content=b"[" + b",".join([b"1"] * 5_001) + b"]")
+        assert answer.status_code == 413
+        assert answer.json()["detail"] == (
+            "an import may hold at most 5000 statements; this one has 5001"
+        )
 
     async def test_request_level_errors(self, client: httpx.AsyncClient) -> None:
         wrong_type = await client.post(
