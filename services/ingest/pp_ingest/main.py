@@ -14,6 +14,7 @@ from pp_ingest.settings import IngestSettings
 from pp_shared.db import apply_migrations
 from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
 from pp_shared.logging import configure_logging
+from pp_shared.openapi import install_openapi
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import NO_OPENTELEMETRY, Runtime, attach_ops
 from pp_shared.topics import Topic
@@ -59,4 +60,5 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     install_problem_handlers(app)
     attach_ops(app)
     app.include_router(api.router)
+    install_openapi(app)
     return app

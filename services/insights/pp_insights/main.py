@@ -14,6 +14,7 @@ from pp_insights.settings import InsightsSettings
 from pp_shared.db import apply_migrations
 from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
 from pp_shared.logging import configure_logging
+from pp_shared.openapi import install_openapi
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import NO_OPENTELEMETRY, Runtime, attach_ops
 from pp_shared.topics import Topic
@@ -69,4 +70,14 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
     attach_ops(app)
     app.include_router(api.router)
     app.include_router(alerts.router)
+    resolved = "The breach is resolved."
+    install_openapi(
+        app,
+        responses={
+            "POST /v1/rules": {409: "A rule with this id exists; PUT changes it."},
+            "POST /v1/breaches/{breach_id}/ack": {409: resolved},
+            "POST /v1/breaches/{breach_id}/silence": {409: resolved},
+            "DELETE /v1/breaches/{breach_id}/silence": {409: resolved},
+        },
+    )
     return app
