@@ -27,6 +27,7 @@ from pp_ingest.service.validation import (
     Rules,
     UndecodableJson,
     canonical,
+    count_event_errors,
     load_json,
     validate_event,
 )
@@ -161,12 +162,17 @@ async def submit_batch(
     valid: list[tuple[int, Event]] = []
     error_count = 0
     for index, data in enumerate(payloads):
-        event, errors = validate_event(data, now=now, rules=rules)
+        errors: list[dict[str, Any]] | None = None
+        if error_count < MAX_LISTED_ERRORS:
+            event, errors = validate_event(data, now=now, rules=rules)
+            found = len(errors)
+        else:  # the answer lists no more errors: count them
+            event, found = count_event_errors(data, now=now, rules=rules)
         if event is None:
             event_id = data.get("event_id") if isinstance(data, dict) else None
             items.append(_rejected(index, event_id, "invalid", errors))
             tally[event_type_label(data), "rejected"] += 1
-            error_count += len(errors)
+            error_count += found
             continue
         items.append({"index": index, "event_id": event.event_id, "status": "accepted"})
         valid.append((index, event))
@@ -259,17 +265,20 @@ async def accept(
 
 
 def _rejected(
-    index: int, event_id: Any, reason: Literal["invalid", "conflict"], errors: list[dict[str, Any]]
+    index: int,
+    event_id: Any,
+    reason: Literal["invalid", "conflict"],
+    errors: list[dict[str, Any]] | None,
 ) -> BatchItem:
-    if isinstance(event_id, str):
-        return {
-            "index": index,
-            "event_id": event_id,
-            "status": "rejected",
-            "reason": reason,
-            "errors": errors,
-        }
-    return {"index": index, "status": "rejected", "reason": reason, "errors": errors}
+    """A rejected item; without ``errors`` when they are not listed."""
+    item: BatchItem = (
+        {"index": index, "event_id": event_id, "status": "rejected", "reason": reason}
+        if isinstance(event_id, str)
+        else {"index": index, "status": "rejected", "reason": reason}
+    )
+    if errors is not None:
+        item["errors"] = errors
+    return item
 
 
 def split_json_array(body: bytes, settings: IngestSettings) -> list[Any]:
