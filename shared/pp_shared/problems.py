@@ -18,6 +18,11 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://policypulse.dev/problems/"
+MAX_LISTED_ERRORS = 100
+"""An answer lists at most this many errors in all: enough to show a sender what is wrong,
+and the answer stays in proportion to the request (a body of 10,000 bad items or a header of a
+million unknown columns once answered tens of megabytes). When errors are left out, the answer
+says so with ``errors_total`` (every error found) and ``errors_truncated: true``."""
 
 
 def json_pointer(loc: Iterable[int | str]) -> str:
@@ -77,6 +82,40 @@ def _is_union_tag(part: int | str) -> bool:
     )
 
 
+def listed_errors(errors: Sequence[dict[str, Any]], total: int | None = None) -> dict[str, Any]:
+    """The ``errors`` member of an answer: the first :data:`MAX_LISTED_ERRORS` of ``errors``,
+    with ``errors_total`` and ``errors_truncated`` when some were left out. ``total`` counts
+    errors found but not handed in (a caller that stopped building them at the limit)."""
+    listed = list(errors[:MAX_LISTED_ERRORS])
+    total = max(len(errors), total or 0)
+    if total == len(listed):
+        return {"errors": listed}
+    return {"errors": listed, "errors_total": total, "errors_truncated": True}
+
+
+def truncate_item_errors(items: Sequence[Any], total: int) -> dict[str, Any]:
+    """Keep the first :data:`MAX_LISTED_ERRORS` errors of an answer with one entry per item
+    (each item a dict, its errors, if any, in ``errors``), in item order: the item on which the
+    limit falls keeps the errors that fit, the items after it lose ``errors`` (and keep their
+    status and reason). ``total`` is the number of errors of all items. Returns the members to
+    add to the answer: none when nothing was left out."""
+    if total <= MAX_LISTED_ERRORS:
+        return {}
+    room = MAX_LISTED_ERRORS
+    for item in items:
+        errors = item.get("errors")
+        if errors is None:
+            continue
+        if len(errors) <= room:
+            room -= len(errors)
+        elif room > 0:
+            item["errors"] = errors[:room]
+            room = 0
+        else:
+            del item["errors"]
+    return {"errors_total": total, "errors_truncated": True}
+
+
 class ProblemError(Exception):
     """A domain error that renders as a problem document with its HTTP status."""
 
@@ -91,10 +130,14 @@ class ProblemError(Exception):
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
+        errors_total: int | None = None,
     ) -> None:
+        """``errors`` may hold every error (the answer lists the first
+        :data:`MAX_LISTED_ERRORS`), or only the first ones with ``errors_total`` counting all."""
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
+        self.errors_total = errors_total
         self.headers = headers or {}
         self.extra = extra or {}
 
@@ -108,7 +151,7 @@ class ProblemError(Exception):
         if instance:
             body["instance"] = instance
         if self.errors:
-            body["errors"] = self.errors
+            body.update(listed_errors(self.errors, self.errors_total))
         body.update(self.extra)
         return body
 
@@ -177,8 +220,12 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError | ValidationError)
-        errs = field_errors(exc.errors())
-        problem = InvalidInput(f"{len(errs)} field(s) failed validation", errors=errs)
+        found = exc.errors()
+        # Only the errors that are listed are rendered.
+        errs = field_errors(found[:MAX_LISTED_ERRORS])
+        problem = InvalidInput(
+            f"{len(found)} field(s) failed validation", errors=errs, errors_total=len(found)
+        )
         return problem_response(422, problem.to_problem(request.url.path))
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:

@@ -115,6 +115,23 @@ class Runtime:
         return checks
 
 
+_READINESS: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "checks"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ready", "not_ready"]},
+        "checks": {"type": "object", "additionalProperties": {"type": "boolean"}},
+    },
+}
+_READINESS_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {"schema": _READINESS}}},
+    503: {
+        "description": "Not ready: a check failed.",
+        "content": {"application/json": {"schema": _READINESS}},
+    },
+}
+
+
 def ops_router(get_checks: Callable[[], Any]) -> APIRouter:
     """``/healthz``, ``/readyz`` and ``/metrics``; ``get_checks`` returns readiness checks."""
     router = APIRouter(tags=["operations"])
@@ -124,7 +141,7 @@ def ops_router(get_checks: Callable[[], Any]) -> APIRouter:
         """The process is alive."""
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get("/readyz", responses=_READINESS_ANSWERS)
     async def readyz() -> JSONResponse:
         """Database and broker reachable, consumers healthy."""
         checks: dict[str, bool] = await get_checks()

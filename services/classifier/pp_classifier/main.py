@@ -13,6 +13,7 @@ from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
 from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
 from pp_shared.logging import configure_logging
+from pp_shared.openapi import install_openapi
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import NO_OPENTELEMETRY, Runtime, attach_ops
 from pp_shared.topics import Topic, topic_name
@@ -78,4 +79,15 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api.models_router)
     app.include_router(api.dead_letter_routes)
+    install_openapi(
+        app,
+        responses={
+            "GET /v1/taxonomy": {404: "No taxonomy is published yet."},
+            "GET /v1/taxonomy/diff": {404: "One of the two versions is not published."},
+            "POST /v1/taxonomy/versions": {
+                409: "The version is published with other content, or is not newer than the latest."
+            },
+            "GET /v1/models/active": {404: "No model is active."},
+        },
+    )
     return app

@@ -15,6 +15,7 @@ from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
 from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
 from pp_shared.logging import configure_logging
+from pp_shared.openapi import install_openapi
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import NO_OPENTELEMETRY, Runtime, attach_ops
 from pp_shared.topics import Topic, topic_name
@@ -68,4 +69,5 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     attach_ops(app)
     app.include_router(api.router)
     app.include_router(api.dead_letter_routes)
+    install_openapi(app)
     return app

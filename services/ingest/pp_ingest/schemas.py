@@ -40,7 +40,13 @@ class BatchCounts(TypedDict):
 
 
 class BatchResult(TypedDict):
-    """Per-item outcomes of a batch; ``accepted`` items are acknowledged by the broker."""
+    """Per-item outcomes of a batch; ``accepted`` items are acknowledged by the broker.
+
+    At most 100 errors are listed in all, in item order; when more were found,
+    ``errors_total`` counts them all, ``errors_truncated`` is true, and the rejected items
+    past the 100th error carry their status and reason without ``errors``."""
 
     counts: BatchCounts
     items: list[BatchItem]
+    errors_total: NotRequired[int]
+    errors_truncated: NotRequired[bool]

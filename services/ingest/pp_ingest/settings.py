@@ -4,6 +4,16 @@ from pydantic import Field, SecretStr
 
 from pp_shared.settings import ServiceSettings
 
+DSA_IMPORT_MAX_STATEMENTS = 5_000
+DSA_CSV_MAX_FIELD_CHARS = 64 * 1024
+"""The longest CSV field a DSA import reads, in characters. The longest legitimate field of
+a statement of reasons is ``decision_facts`` at 5,000 characters (the explanations hold 2,000,
+the other texts 500; an array cell naming every DSA keyword, legacy ones included, is about
+2,600), so 64 KiB is thirteen times anything valid: a longer field is not a statement with a
+typo but a broken or hostile file, and is refused before it is held or validated. The bound
+can be lowered to 5,000 and cannot exceed 131,072, the csv module's own limit, which applies
+to every reader in the process and is left alone."""
+
 
 class IngestSettings(ServiceSettings):
     port: int = 8081
@@ -42,5 +52,13 @@ class IngestSettings(ServiceSettings):
         "draws its own, and sealed events from another process are simply validated again.",
     )
     dsa_import_max_statements: int = Field(
-        default=5_000, ge=1, description="Statements of reasons per DSA import request."
+        default=DSA_IMPORT_MAX_STATEMENTS,
+        ge=1,
+        description="Statements of reasons per DSA import request.",
+    )
+    dsa_csv_max_field_chars: int = Field(
+        default=DSA_CSV_MAX_FIELD_CHARS,
+        ge=5_000,
+        le=131_072,
+        description="Longest field of a DSA CSV import, in characters; a longer one is a 422.",
     )

@@ -209,6 +209,52 @@ class TestNdjson:
         assert await db.counts() == (0, 0, 0)
 
 
+class TestAnswerSize:
+    async def test_10000_invalid_items_list_the_first_100_errors_and_count_all(
+        self, client: httpx.AsyncClient, db: Db
+    ) -> None:
+        # Three errors each: /source, /region and /severity.
+        bad = [esc(n, source="", region="Germany", severity=9) for n in range(10_000)]
+        body = b"\n".join(orjson.dumps(e) for e in bad)
+        response = await client.post(BATCH, content=body, headers=NDJSON)
+
+        assert response.status_code == 200
+        answer = response.json()
+        assert answer["counts"] == counts(received=10_000, rejected=10_000)
+        assert (answer["errors_total"], answer["errors_truncated"]) == (30_000, True)
+        items = answer["items"]
+        assert [i["index"] for i in items] == list(range(10_000))
+        assert {(i["status"], i["reason"]) for i in items} == {("rejected", "invalid")}
+        assert [i["event_id"] for i in items] == [f"e{n}" for n in range(10_000)]
+        # 33 items with all three errors, then the one on which the 100th falls.
+        assert [len(i.get("errors", ())) for i in items[:35]] == [3] * 33 + [1, 0]
+        assert [e["pointer"] for e in items[33]["errors"]] == ["/source"]
+        assert sum(len(i.get("errors", ())) for i in items) == 100
+        assert not any("errors" in i for i in items[34:])
+        assert len(response.content) < 1_000_000
+        assert await db.counts() == (0, 0, 0)
+
+    async def test_up_to_100_errors_are_all_listed_without_a_total(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        bad = [esc(n, source="", region="Germany") for n in range(50)]
+        answer = (await client.post(BATCH, json=bad)).json()
+        assert sum(len(i["errors"]) for i in answer["items"]) == 100
+        assert "errors_total" not in answer
+        assert "errors_truncated" not in answer
+
+    async def test_150_lines_that_are_not_json_list_100(self, client: httpx.AsyncClient) -> None:
+        body = b"\n".join([b"{oops"] * 150)
+        response = await client.post(BATCH, content=body, headers=NDJSON)
+        assert response.status_code == 422
+        problem = response.json()
+        assert problem["detail"] == (
+            "150 line(s) of the NDJSON body are not JSON values; nothing was accepted"
+        )
+        assert [e["pointer"] for e in problem["errors"]] == [f"/{i}" for i in range(100)]
+        assert (problem["errors_total"], problem["errors_truncated"]) == (150, True)
+
+
 class TestRequestLevelErrors:
     async def test_body_that_is_not_an_array_is_422(self, client: httpx.AsyncClient) -> None:
         response = await client.post(BATCH, json=esc(1))

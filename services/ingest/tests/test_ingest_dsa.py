@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import httpx
 import orjson
+import pytest
 
 from pp_ingest.service.dsa_import import (
     CSV_COLUMNS,
@@ -16,9 +17,12 @@ from pp_ingest.service.dsa_import import (
     EVENT_NAMESPACE,
     action_of,
     read_csv,
+    read_json,
     to_events,
     validate_statement,
 )
+from pp_ingest.settings import IngestSettings
+from pp_shared.problems import InvalidInput, PayloadTooLarge
 from pp_shared.testing.plugin import eventually
 
 IMPORT = "/v1/imports/dsa"
@@ -133,6 +137,20 @@ class TestValidation:
         _st, errors = validate_statement(statement(application_date="2026-12-02"), today=TODAY)
         assert [(e["field"], e["detail"]) for e in errors] == [
             ("application_date", "lies in the future")
+        ]
+
+    def test_a_million_bad_countries_are_one_error(self) -> None:
+        st, errors = validate_statement(
+            statement(territorial_scope=["XX"] * 1_000_000), today=TODAY
+        )
+        assert st is None
+        assert errors == [
+            {
+                "pointer": "/territorial_scope",
+                "field": "territorial_scope",
+                "detail": "List should have at most 100 items after validation, not 1000000",
+                "found": "list",
+            }
         ]
 
     def test_legacy_category_and_keyword_are_accepted(self) -> None:
@@ -250,6 +268,117 @@ class TestCsv:
         assert rows[0].data["territorial_scope"] == ["DE", "FR"]
 
 
+def refusal(body: bytes, **options: int) -> dict[str, Any]:
+    """The problem document read_csv refuses ``body`` with."""
+    with pytest.raises(InvalidInput) as refused:
+        read_csv(body, **options)
+    return refused.value.to_problem()
+
+
+def long_rows(length: int) -> bytes:
+    """A valid row (whose decision_facts holds quotes, a comma and a line break, so it takes
+    lines 2 and 3), a blank line 4, and from line 5 a row whose
+    decision_ground_reference_url has ``length`` characters."""
+    facts = 'He wrote "no", then\nleft.'
+    body = csv_body([statement(puid="u-1", decision_facts=facts)])
+    long = csv_body([statement(puid="u-2", decision_ground_reference_url="x" * length)])
+    return body + b"\r\n" + long.split(b"\r\n", 1)[1]
+
+
+class TestStatementCount:
+    def test_json_over_the_limit_is_refused_before_its_statements_are_held(self) -> None:
+        with pytest.raises(PayloadTooLarge) as refused:
+            read_json(orjson.dumps([statement()] * 4), max_statements=3)
+        assert refused.value.detail == "an import may hold at most 3 statements; this one has 4"
+
+    def test_csv_stops_at_the_first_row_over_the_limit(self) -> None:
+        body = csv_body([statement(puid=f"u-{n}") for n in range(3)]) + b"x\r\n" * 1_000_000
+        with pytest.raises(PayloadTooLarge) as refused:
+            read_csv(body, max_statements=3)
+        assert refused.value.detail == (
+            "an import may hold at most 3 statements; this one has more"
+        )
+        _layout, rows = read_csv(body[: -len(b"x\r\n") * 1_000_000], max_statements=3)
+        assert len(rows) == 3
+
+
+class TestCsvBounds:
+    def test_the_field_limit_is_64_kib_by_default(self) -> None:
+        assert IngestSettings.model_fields["dsa_csv_max_field_chars"].default == 65_536
+
+    def test_a_field_of_64_kib_is_read(self) -> None:
+        _layout, rows = read_csv(long_rows(65_536))
+        assert [(r.index, r.line) for r in rows] == [(0, 3), (1, 5)]
+        assert rows[0].data["decision_facts"] == 'He wrote "no", then\nleft.'
+        assert len(rows[1].data["decision_ground_reference_url"]) == 65_536
+
+    def test_a_longer_field_is_refused_naming_its_row_and_column(self) -> None:
+        problem = refusal(long_rows(65_537))
+        assert problem["detail"] == "a field of the CSV body is longer than 65536 characters"
+        assert problem["errors"] == [
+            {
+                "pointer": "/rows/1/decision_ground_reference_url",
+                "field": "decision_ground_reference_url",
+                "detail": "the row on line 5: decision_ground_reference_url is longer than "
+                "65536 characters",
+            }
+        ]
+
+    def test_the_limit_follows_the_setting(self) -> None:
+        problem = refusal(long_rows(5_001), max_field_chars=5_000)
+        assert problem["errors"][0]["pointer"] == "/rows/1/decision_ground_reference_url"
+        assert problem["detail"] == "a field of the CSV body is longer than 5000 characters"
+
+    def test_a_field_over_the_csv_modules_own_limit_is_refused_the_same_way(self) -> None:
+        problem = refusal(long_rows(128 * 1024 + 1))
+        assert problem["errors"] == [
+            {
+                "pointer": "/rows/1/decision_ground_reference_url",
+                "field": "decision_ground_reference_url",
+                "detail": "the row on line 5: decision_ground_reference_url is longer than "
+                "65536 characters",
+            }
+        ]
+
+    def test_the_field_over_the_csv_modules_limit_is_found_past_quoted_ones(self) -> None:
+        # Written as 120,002 characters, the explanation holds 60,000 (each "" is one "),
+        # within the limit; commas inside quotes do not start fields.
+        row = statement(
+            decision_visibility_other='a, "b", c',
+            incompatible_content_explanation='"' * 60_000,
+            decision_facts="y" * 140_000,
+        )
+        problem = refusal(csv_body([row]))
+        assert [(e["pointer"], e["detail"]) for e in problem["errors"]] == [
+            (
+                "/rows/0/decision_facts",
+                "the row on line 2: decision_facts is longer than 65536 characters",
+            )
+        ]
+
+    def test_a_header_of_a_million_columns_is_refused_from_its_first_4_kib(self) -> None:
+        header = ",".join(f"co{i:07d}" for i in range(1_000_000)).encode()
+        problem = refusal(header + b"\n" + b"x\n" * 10)
+        assert problem["errors"] == [
+            {"pointer": "/header", "detail": "the CSV header is longer than 4096 characters"}
+        ]
+
+    def test_a_header_of_over_76_columns_is_refused(self) -> None:
+        problem = refusal(",".join(["c"] * 77).encode() + b"\n")
+        assert problem["errors"] == [
+            {
+                "pointer": "/header",
+                "detail": "the CSV header has 77 columns; a DSA export has 37 or 38",
+            }
+        ]
+
+    def test_a_header_with_a_few_stray_columns_still_names_each(self) -> None:
+        columns = (*CSV_COLUMNS, *(f"extra_{i}" for i in range(38)))
+        problem = refusal(csv_body([], columns))
+        assert [e["field"] for e in problem["errors"]] == [f"extra_{i}" for i in range(38)]
+        assert "errors_total" not in problem
+
+
 class TestImportApi:
     async def stored(self, database_url: str) -> dict[str, dict[str, Any]]:
         conn = await asyncpg.connect(database_url)
@@ -321,6 +450,60 @@ class TestImportApi:
             "dsa:u-3": "INA.SPAM",
             "dsa:u-4": "HATE.INCITEMENT_TO_HATRED",
         }
+
+    async def test_a_field_over_128_kib_is_a_422_not_a_server_error(
+        self, client: httpx.AsyncClient, database_url: str
+    ) -> None:
+        answer = await client.post(
+            IMPORT, content=long_rows(128 * 1024 + 1), headers={"content-type": "text/csv"}
+        )
+        assert answer.status_code == 422
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert [(e["pointer"], e["field"]) for e in answer.json()["errors"]] == [
+            ("/rows/1/decision_ground_reference_url", "decision_ground_reference_url")
+        ]
+        assert await self.stored(database_url) == {}
+
+    async def test_a_header_of_a_million_columns_is_a_small_422(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        header = ",".join(f"co{i:07d}" for i in range(1_000_000)).encode()
+        assert len(header) == 9_999_999
+        answer = await client.post(IMPORT, content=header, headers={"content-type": "text/csv"})
+        assert answer.status_code == 422
+        assert answer.json()["errors"] == [
+            {"pointer": "/header", "detail": "the CSV header is longer than 4096 characters"}
+        ]
+        assert len(answer.content) < 1_000
+
+    async def test_an_answer_lists_the_first_100_errors_of_all_statements(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        # Three errors each: category, content_date and decision_facts.
+        bad = statement(category="HATE", content_date="10/03/2025", decision_facts=None)
+        answer = await client.post(IMPORT, json=[bad] * 300 + [statement()])
+        assert answer.status_code == 200
+        result = answer.json()
+        assert result["counts"] == {"received": 301, "accepted": 1, "duplicate": 0, "rejected": 300}
+        assert (result["errors_total"], result["errors_truncated"]) == (900, True)
+        items = result["items"]
+        assert [i["index"] for i in items] == list(range(301))
+        assert [len(i.get("errors", ())) for i in items[:35]] == [3] * 33 + [1, 0]
+        assert [e["field"] for e in items[33]["errors"]] == ["category"]
+        assert {(i["status"], i["reason"]) for i in items[34:300]} == {("rejected", "invalid")}
+        assert not any("errors" in i for i in items[34:])
+        assert items[300]["status"] == "accepted"
+
+    async def test_more_statements_than_allowed_are_a_413(self, client: httpx.AsyncClient) -> None:
+        answer = await client.post(
+            IMPORT,
+            content=b"[" + b",".join([b"1"] * 5_001) + b"]",
+            headers={"content-type": "application/json"},
+        )
+        assert answer.status_code == 413
+        assert answer.json()["detail"] == (
+            "an import may hold at most 5000 statements; this one has 5001"
+        )
 
     async def test_request_level_errors(self, client: httpx.AsyncClient) -> None:
         wrong_type = await client.post(

@@ -13,6 +13,7 @@ from pp_ingest.service.validation import (
     UndecodableJson,
     canonical,
     check_event,
+    count_event_errors,
     load_json,
     validate_event,
 )
@@ -30,6 +31,27 @@ def event(data: dict[str, Any]) -> Event:
 
 def pointers(errors: list[dict[str, Any]]) -> list[str]:
     return [e["pointer"] for e in errors]
+
+
+class TestCountingErrors:
+    @pytest.mark.parametrize(
+        ("data", "count"),
+        [
+            (escalation(), 0),
+            (escalation(region="Germany", severity=9, source=""), 3),
+            (escalation(source="a\x00b", occurred_at="2099-01-01T00:00:00Z"), 2),
+            (decision(event_type="unknown"), 1),
+            ([1, 2], 1),
+        ],
+        ids=["valid", "three fields", "control and future", "union tag", "not an object"],
+    )
+    def test_the_count_is_the_number_of_errors_validate_event_lists(
+        self, data: Any, count: int
+    ) -> None:
+        event, errors = validate_event(data, now=NOW, rules=RULES)
+        counted, n = count_event_errors(data, now=NOW, rules=RULES)
+        assert (len(errors), n) == (count, count)
+        assert (event is None, counted is None) == (count > 0, count > 0)
 
 
 class TestControlCharacters:

@@ -15,6 +15,7 @@ from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
 from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
 from pp_shared.logging import configure_logging
+from pp_shared.openapi import install_openapi
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import NO_OPENTELEMETRY, Runtime, attach_ops
 from pp_shared.topics import Topic, topic_name
@@ -77,4 +78,14 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
     app.include_router(api.dead_letter_routes)
     app.include_router(api.router)
     app.include_router(alerts.router)
+    resolved = "The breach is resolved."
+    install_openapi(
+        app,
+        responses={
+            "POST /v1/rules": {409: "A rule with this id exists; PUT changes it."},
+            "POST /v1/breaches/{breach_id}/ack": {409: resolved},
+            "POST /v1/breaches/{breach_id}/silence": {409: resolved},
+            "DELETE /v1/breaches/{breach_id}/silence": {409: resolved},
+        },
+    )
     return app

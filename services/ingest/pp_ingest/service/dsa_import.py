@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -28,6 +28,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     StringConstraints,
     ValidationError,
 )
@@ -42,10 +43,19 @@ from pp_ingest.service.validation import (
     utf8_failure,
     validate_event,
 )
-from pp_ingest.settings import IngestSettings
+from pp_ingest.settings import (
+    DSA_CSV_MAX_FIELD_CHARS,
+    DSA_IMPORT_MAX_STATEMENTS,
+    IngestSettings,
+)
 from pp_shared.dsa import default_clause, is_dsa_category, is_dsa_keyword
 from pp_shared.events import Event
-from pp_shared.problems import InvalidInput, PayloadTooLarge, field_errors
+from pp_shared.problems import (
+    InvalidInput,
+    PayloadTooLarge,
+    field_errors,
+    truncate_item_errors,
+)
 
 SOURCE = "dsa-import"
 # Event ids are UUIDv5 names under this namespace, so they are stable across imports.
@@ -197,6 +207,12 @@ ApplicationDate = Annotated[
 ]
 EndDate = Annotated[date, BeforeValidator(_date_between(date(2000, 1, 1), date(2038, 1, 1)))]
 Puid = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"^[a-zA-Z0-9_-]+$")]
+# No DSA array has more distinct values than this (79 keywords with the legacy ones, 30
+# countries). A longer one is refused as a whole before its items are checked: a statement with
+# a million bad countries cost a million errors (7.5 MB answered with 206 MB, in 24 s).
+MAX_ARRAY_ITEMS = 100
+_T = TypeVar("_T")
+Array = Annotated[list[_T], Field(max_length=MAX_ARRAY_ITEMS)]
 
 
 class Statement(BaseModel):
@@ -207,7 +223,7 @@ class Statement(BaseModel):
 
     puid: Puid | None = None
     uuid: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    decision_visibility: list[DecisionVisibility] | None = None
+    decision_visibility: Array[DecisionVisibility] | None = None
     decision_visibility_other: Text500 | None = None
     end_date_visibility_restriction: EndDate | None = None
     decision_monetary: DecisionMonetary | None = None
@@ -226,15 +242,15 @@ class Statement(BaseModel):
     incompatible_content_explanation: Text2000 | None = None
     incompatible_content_illegal: YesNo | None = None
     category: Category
-    category_addition: list[Category] | None = None
-    category_specification: list[Keyword] | None = None
+    category_addition: Array[Category] | None = None
+    category_specification: Array[Keyword] | None = None
     category_specification_other: Text500 | None = None
-    content_type: list[ContentType]
+    content_type: Array[ContentType]
     content_type_other: Text500 | None = None
     content_language: Language | None = None
     content_date: ContentDate
     content_id_ean: Annotated[str, StringConstraints(pattern=r"^\d{13}$")] | None = None
-    territorial_scope: list[Country] | None = None
+    territorial_scope: Array[Country] | None = None
     application_date: ApplicationDate
     decision_facts: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
     source_type: SourceType
@@ -413,9 +429,16 @@ class ImportItem(TypedDict, total=False):
 
 
 class ImportResult(TypedDict):
+    """Per-statement outcomes. At most 100 errors are listed in all, in statement order; when
+    more were found, ``errors_total`` counts them all, ``errors_truncated`` is true, and the
+    rejected statements past the 100th error carry their status and reason without
+    ``errors``."""
+
     format: Literal["json", "csv", "csv_v1"]
     counts: dict[str, int]
     items: list[ImportItem]
+    errors_total: NotRequired[int]
+    errors_truncated: NotRequired[bool]
 
 
 @dataclass
@@ -426,53 +449,73 @@ class _Row:
     errors: list[dict[str, Any]] | None = None
 
 
-def read_json(body: bytes) -> list[_Row]:
+def read_json(body: bytes, *, max_statements: int) -> list[_Row]:
     try:
         data = load_json(body)
     except UndecodableJson as exc:
         raise undecodable(exc) from None
     statements = data if isinstance(data, list) else [data]
+    if len(statements) > max_statements:
+        raise too_many_statements(max_statements, len(statements))
     return [_Row(i, s) for i, s in enumerate(statements)]
 
 
-def read_csv(body: bytes) -> tuple[Literal["csv", "csv_v1"], list[_Row]]:
-    """Rows of a DSA CSV export; the header says which layout it is."""
+def too_many_statements(limit: int, found: int | None) -> PayloadTooLarge:
+    """The 413 for an import over the limit, raised before the statements are held."""
+    return PayloadTooLarge(
+        f"an import may hold at most {limit} statements; this one has "
+        + (str(found) if found is not None else "more")
+    )
+
+
+def read_csv(
+    body: bytes,
+    *,
+    max_field_chars: int = DSA_CSV_MAX_FIELD_CHARS,
+    max_statements: int = DSA_IMPORT_MAX_STATEMENTS,
+) -> tuple[Literal["csv", "csv_v1"], list[_Row]]:
+    """Rows of a DSA CSV export; the header says which layout it is. A header that is not a
+    DSA layout, or a field longer than ``max_field_chars``, is a 422 for the whole body, and
+    more than ``max_statements`` rows a 413."""
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as bad:
         raise undecodable(utf8_failure(body, bad)) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if header is None:
-        raise InvalidInput(
-            "the CSV body is empty", errors=[{"pointer": "", "detail": "expected a header row"}]
-        )
-    header = [h.strip() for h in header]
-    if set(header) == set(CSV_COLUMNS):
-        layout: Literal["csv", "csv_v1"] = "csv"
-    elif set(header) == set(CSV_COLUMNS_V1):
-        layout = "csv_v1"
-    else:
-        missing = [c for c in CSV_COLUMNS_V1 if c not in header]
-        unknown = [h for h in header if h not in CSV_COLUMNS]
-        raise InvalidInput(
-            "the CSV header is neither the 38-column DSA export layout nor the 37-column one",
-            errors=[
-                *({"pointer": "/header", "field": c, "detail": "missing column"} for c in missing),
-                *({"pointer": "/header", "field": c, "detail": "unknown column"} for c in unknown),
-            ],
-        )
+    header, header_lines, header_chars = _read_header(text)
+    layout = _layout_of(header)
+    buffer = io.StringIO(text, newline="")
+    buffer.seek(header_chars)
+    # The csv module's own field limit (131,072 characters, process-wide) is an error that
+    # ends the reader; fields between max_field_chars and it are refused below.
+    reader = csv.reader(buffer)
     rows: list[_Row] = []
-    for values in reader:
-        line = reader.line_num
+    while True:
+        start = buffer.tell()
+        line = header_lines + reader.line_num + 1  # where the next record starts
+        try:
+            values = next(reader, None)
+        except csv.Error as exc:
+            raise _unreadable_row(
+                text, start, header, len(rows), line, max_field_chars, exc
+            ) from None
+        if values is None:
+            break
+        if values and max(map(len, values)) > max_field_chars:
+            column = next(i for i, v in enumerate(values) if len(v) > max_field_chars)
+            raise _field_too_long(header, column, len(rows), line, max_field_chars)
         if not any(v.strip() for v in values):
             continue
-        row = _Row(len(rows), None, line=line)
+        if len(rows) == max_statements:
+            # Counting the rest would cost as much as reading them.
+            raise too_many_statements(max_statements, None)
+        end_line = header_lines + reader.line_num
+        row = _Row(len(rows), None, line=end_line)
         if len(values) != len(header):
             row.errors = [
                 {
                     "pointer": "",
-                    "detail": f"line {line} has {len(values)} fields; the header has {len(header)}",
+                    "detail": f"line {end_line} has {len(values)} fields; "
+                    f"the header has {len(header)}",
                 }
             ]
         else:
@@ -483,6 +526,121 @@ def read_csv(body: bytes) -> tuple[Literal["csv", "csv_v1"], list[_Row]]:
             }
         rows.append(row)
     return layout, rows
+
+
+# A header is read from at most this many characters, and may have at most this many columns:
+# the DSA export's has 38 columns in 765 characters. A longer or wider one is refused before
+# any of it is held (a header of a million columns once took two seconds and half a gigabyte),
+# while one with a few stray columns still gets every missing and unknown column named.
+MAX_HEADER_CHARS = 4096
+MAX_CSV_COLUMNS = 2 * len(CSV_COLUMNS)
+
+
+def _read_header(text: str) -> tuple[list[str], int, int]:
+    """The header row, and how many lines and characters it took."""
+    head = text[:MAX_HEADER_CHARS]
+    lines = io.StringIO(head, newline="")
+    reader = csv.reader(lines)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise _header_problem(f"the CSV header is not readable: {exc}") from None
+    if header is None:
+        raise InvalidInput(
+            "the CSV body is empty", errors=[{"pointer": "", "detail": "expected a header row"}]
+        )
+    consumed = lines.tell()
+    if consumed == len(head) < len(text) and not head.endswith(("\n", "\r")):
+        raise _header_problem(f"the CSV header is longer than {MAX_HEADER_CHARS} characters")
+    if len(header) > MAX_CSV_COLUMNS:
+        raise _header_problem(
+            f"the CSV header has {len(header)} columns; a DSA export has "
+            f"{len(CSV_COLUMNS_V1)} or {len(CSV_COLUMNS)}"
+        )
+    return [h.strip() for h in header], reader.line_num, consumed
+
+
+def _header_problem(detail: str) -> InvalidInput:
+    return InvalidInput(detail, errors=[{"pointer": "/header", "detail": detail}])
+
+
+def _layout_of(header: list[str]) -> Literal["csv", "csv_v1"]:
+    if set(header) == set(CSV_COLUMNS):
+        return "csv"
+    if set(header) == set(CSV_COLUMNS_V1):
+        return "csv_v1"
+    missing = [c for c in CSV_COLUMNS_V1 if c not in header]
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    raise InvalidInput(
+        "the CSV header is neither the 38-column DSA export layout nor the 37-column one",
+        errors=[
+            *({"pointer": "/header", "field": c, "detail": "missing column"} for c in missing),
+            *({"pointer": "/header", "field": c, "detail": "unknown column"} for c in unknown),
+        ],
+    )
+
+
+def _field_too_long(
+    header: list[str], column: int, index: int, line: int, limit: int
+) -> InvalidInput:
+    """The 422 for a field over the limit: ``/rows/<index>/<column name>``."""
+    name = header[column] if column < len(header) else None
+    where = name or f"field {column + 1}"
+    return InvalidInput(
+        f"a field of the CSV body is longer than {limit} characters",
+        errors=[
+            {
+                "pointer": f"/rows/{index}" + (f"/{name}" if name else ""),
+                **({"field": name} if name else {}),
+                "detail": f"the row on line {line}: {where} is longer than {limit} characters",
+            }
+        ],
+    )
+
+
+def _unreadable_row(
+    text: str, start: int, header: list[str], index: int, line: int, limit: int, exc: csv.Error
+) -> InvalidInput:
+    """The 422 for a record the csv module gave up on, which it does (under the default
+    dialect, with every line end accepted) only for a field over its own limit. It does not
+    say which field, so the record is scanned for the first one over ``limit``."""
+    column = _long_field(text, start, limit)
+    if column is not None:
+        return _field_too_long(header, column, index, line, limit)
+    return InvalidInput(
+        f"the CSV row on line {line} is not readable",
+        errors=[{"pointer": f"/rows/{index}", "detail": f"line {line}: {exc}"}],
+    )
+
+
+_SEPARATOR = re.compile(r"[,\r\n]")
+
+
+def _long_field(text: str, pos: int, limit: int) -> int | None:
+    """The column of the first field longer than ``limit`` in the CSV record that starts at
+    ``pos`` (the csv module's default dialect), or None."""
+    column = 0
+    while True:
+        length = 0
+        if text.startswith('"', pos):
+            pos += 1
+            while True:
+                quote = text.find('"', pos)
+                if quote < 0:
+                    length, pos = length + len(text) - pos, len(text)
+                    break
+                length += quote - pos
+                pos = quote + 1
+                if not text.startswith('"', pos):
+                    break
+                length, pos = length + 1, pos + 1  # "" is one quote
+        separator = _SEPARATOR.search(text, pos)
+        end = separator.start() if separator else len(text)
+        if length + end - pos > limit:
+            return column
+        if separator is None or separator.group() != ",":
+            return None
+        column, pos = column + 1, end + 1
 
 
 def _csv_value(name: str, value: str) -> Any:
@@ -523,21 +681,20 @@ async def import_statements(
 ) -> ImportResult:
     """Validate each statement on its own, map the valid ones to events and accept them as a
     batch; return the outcome of every statement once the broker has the accepted ones."""
+    limit = settings.dsa_import_max_statements
     if media_type == "csv":
-        layout, rows = read_csv(body)
+        layout, rows = read_csv(
+            body, max_field_chars=settings.dsa_csv_max_field_chars, max_statements=limit
+        )
         fmt: Literal["json", "csv", "csv_v1"] = layout
     else:
-        rows, fmt = read_json(body), "json"
-    if len(rows) > settings.dsa_import_max_statements:
-        raise PayloadTooLarge(
-            f"an import may hold at most {settings.dsa_import_max_statements} statements; "
-            f"this one has {len(rows)}"
-        )
+        rows, fmt = read_json(body, max_statements=limit), "json"
     now = datetime.now(UTC)
     rules = Rules.of(settings)
     items: list[ImportItem] = []
     events: list[Event] = []
     owners: list[int] = []
+    error_count = 0
     for row in rows:
         item: ImportItem = {"index": row.index}
         if row.line is not None:
@@ -551,6 +708,7 @@ async def import_statements(
         )
         if st is None:
             item.update({"status": "rejected", "reason": "invalid", "errors": errors or []})
+            error_count += len(errors or ())
             continue
         escalation, decision = to_events(st)
         mapped = [validate_event(e, now=now, rules=rules) for e in (escalation, decision)]
@@ -590,12 +748,13 @@ async def import_statements(
                     ],
                 }
             )
+            error_count += 1
         else:
             item["status"] = "duplicate" if set(results) == {"duplicate"} else "accepted"
     statuses = Counter(item["status"] for item in items)
     for status, n in statuses.items():
         DSA_STATEMENTS.labels(fmt, status).inc(n)
-    return {
+    result: ImportResult = {
         "format": fmt,
         "counts": {
             "received": len(items),
@@ -605,6 +764,11 @@ async def import_statements(
         },
         "items": items,
     }
+    # Every statement keeps its index, status and reason; only the first errors are listed.
+    if truncate_item_errors(items, error_count):
+        result["errors_total"] = error_count
+        result["errors_truncated"] = True
+    return result
 
 
 def media_type_of(content_type: str) -> Literal["json", "csv"] | None:

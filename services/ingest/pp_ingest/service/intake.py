@@ -27,18 +27,23 @@ from pp_ingest.service.validation import (
     Rules,
     UndecodableJson,
     canonical,
+    count_event_errors,
     load_json,
     validate_event,
 )
 from pp_ingest.settings import IngestSettings
 from pp_shared.events import Event
-from pp_shared.problems import InvalidInput, PayloadTooLarge, Unavailable
+from pp_shared.problems import (
+    MAX_LISTED_ERRORS,
+    InvalidInput,
+    PayloadTooLarge,
+    Unavailable,
+    truncate_item_errors,
+)
 from pp_shared.topics import Topic, topic_name
 
 log = logging.getLogger(__name__)
 
-# Enough to show a sender what is wrong with a body without echoing all of it back.
-MAX_FRAMING_ERRORS = 100
 T = TypeVar("T")
 _DB_ERRORS = (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
@@ -155,12 +160,19 @@ async def submit_batch(
     tally: Counter[tuple[str, str]] = Counter()
     items: list[BatchItem] = []
     valid: list[tuple[int, Event]] = []
+    error_count = 0
     for index, data in enumerate(payloads):
-        event, errors = validate_event(data, now=now, rules=rules)
+        errors: list[dict[str, Any]] | None = None
+        if error_count < MAX_LISTED_ERRORS:
+            event, errors = validate_event(data, now=now, rules=rules)
+            found = len(errors)
+        else:  # the answer lists no more errors: count them
+            event, found = count_event_errors(data, now=now, rules=rules)
         if event is None:
             event_id = data.get("event_id") if isinstance(data, dict) else None
             items.append(_rejected(index, event_id, "invalid", errors))
             tally[event_type_label(data), "rejected"] += 1
+            error_count += found
             continue
         items.append({"index": index, "event_id": event.event_id, "status": "accepted"})
         valid.append((index, event))
@@ -173,8 +185,9 @@ async def submit_batch(
             items[index] = _rejected(
                 index, event.event_id, "conflict", [conflict_error(event.event_id)]
             )
+            error_count += 1
     statuses = Counter(item["status"] for item in items)
-    return {
+    result: BatchResult = {
         "counts": {
             "received": len(items),
             "accepted": statuses["accepted"],
@@ -183,6 +196,11 @@ async def submit_batch(
         },
         "items": items,
     }
+    # Every item keeps its index, status and reason; only the first errors are listed.
+    if truncate_item_errors(items, error_count):
+        result["errors_total"] = error_count
+        result["errors_truncated"] = True
+    return result
 
 
 Outcome = Literal["accepted", "duplicate", "conflict"]
@@ -247,17 +265,20 @@ async def accept(
 
 
 def _rejected(
-    index: int, event_id: Any, reason: Literal["invalid", "conflict"], errors: list[dict[str, Any]]
+    index: int,
+    event_id: Any,
+    reason: Literal["invalid", "conflict"],
+    errors: list[dict[str, Any]] | None,
 ) -> BatchItem:
-    if isinstance(event_id, str):
-        return {
-            "index": index,
-            "event_id": event_id,
-            "status": "rejected",
-            "reason": reason,
-            "errors": errors,
-        }
-    return {"index": index, "status": "rejected", "reason": reason, "errors": errors}
+    """A rejected item; without ``errors`` when they are not listed."""
+    item: BatchItem = (
+        {"index": index, "event_id": event_id, "status": "rejected", "reason": reason}
+        if isinstance(event_id, str)
+        else {"index": index, "status": "rejected", "reason": reason}
+    )
+    if errors is not None:
+        item["errors"] = errors
+    return item
 
 
 def split_json_array(body: bytes, settings: IngestSettings) -> list[Any]:
@@ -283,15 +304,20 @@ def split_ndjson(body: bytes, settings: IngestSettings) -> list[Any]:
     _check_count(len(lines), settings)
     items: list[Any] = []
     errors: list[dict[str, Any]] = []
+    failed = 0
     for index, (number, line) in enumerate(lines):
         try:
             items.append(load_json(line))
         except UndecodableJson as exc:
-            errors.append({"pointer": f"/{index}", "detail": f"line {number}: {exc}"})
-    if errors:
+            failed += 1
+            # Lines past the listed ones are only counted.
+            if len(errors) < MAX_LISTED_ERRORS:
+                errors.append({"pointer": f"/{index}", "detail": f"line {number}: {exc}"})
+    if failed:
         raise InvalidInput(
-            f"{len(errors)} line(s) of the NDJSON body are not JSON values; nothing was accepted",
-            errors=errors[:MAX_FRAMING_ERRORS],
+            f"{failed} line(s) of the NDJSON body are not JSON values; nothing was accepted",
+            errors=errors,
+            errors_total=failed,
         )
     return items
 
