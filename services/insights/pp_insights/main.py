@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from pp_insights import alerts, api, service
 from pp_insights.settings import InsightsSettings
 from pp_shared.db import apply_migrations
+from pp_shared.http_metrics import HttpMetrics
 from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
 from pp_shared.logging import configure_logging
 from pp_shared.problems import install_problem_handlers
@@ -70,6 +71,7 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         telemetry=NO_OPENTELEMETRY,
     )
+    app.add_middleware(HttpMetrics, service=SERVICE)
     install_problem_handlers(app)
     attach_ops(app)
     app.include_router(api.dead_letter_routes)
