@@ -39,7 +39,7 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 }
 APP_SERVICES = tuple(SETTINGS)
 BACKENDS = ("ingest", "classifier", "insights")
-INFRASTRUCTURE = ("kafka", "postgres", "prometheus", "grafana")
+INFRASTRUCTURE = ("kafka", "postgres", "prometheus", "alertmanager", "grafana")
 
 DATABASE_URL = "postgresql://postgres:postgres@postgres:5432/policypulse"
 KAFKA_BOOTSTRAP = "kafka:9092"
@@ -364,6 +364,31 @@ def test_prometheus_and_grafana_mount_the_provisioning() -> None:
     assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in volumes
     assert "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro" in volumes
     assert published_ports("grafana") == [(3000, 3000)]
+
+
+def test_prometheus_loads_the_rules_and_alerts_alertmanager() -> None:
+    config = load_yaml("deploy/prometheus/prometheus.yml")
+    assert config["rule_files"] == ["rules/*.yml"]
+    assert "./deploy/prometheus/rules:/etc/prometheus/rules:ro" in service("prometheus")["volumes"]
+    assert list((ROOT / "deploy/prometheus/rules").glob("*.yml"))
+    (alertmanagers,) = config["alerting"]["alertmanagers"]
+    assert alertmanagers["static_configs"] == [{"targets": ["alertmanager:9093"]}]
+
+
+def test_alertmanager_reads_its_config_and_the_slack_secret() -> None:
+    alertmanager = service("alertmanager")
+    assert "./deploy/alertmanager:/etc/alertmanager:ro" in alertmanager["volumes"]
+    assert "--config.file=/etc/alertmanager/alertmanager.yml" in alertmanager["command"]
+    config = load_yaml("deploy/alertmanager/alertmanager.yml")
+    # The secret compose mounts is the file every Slack receiver reads its URL from.
+    assert alertmanager["secrets"] == ["slack_webhook_url"]
+    assert compose()["secrets"]["slack_webhook_url"] == {"environment": "SLACK_WEBHOOK_URL"}
+    files = {
+        slack["api_url_file"]
+        for receiver in config["receivers"]
+        for slack in receiver.get("slack_configs", [])
+    }
+    assert files == {"/run/secrets/slack_webhook_url"}
 
 
 def test_grafana_datasource_is_the_prometheus_service() -> None:

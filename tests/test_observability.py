@@ -6,6 +6,7 @@ promtool and amtool come from Debian's packages; see pp_shared.testing.tools."""
 from __future__ import annotations
 
 import functools
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -164,3 +165,122 @@ class TestPrometheusRules:
                     if name.endswith("_bucket"):
                         allowed.add("le")
                     assert keys <= allowed, (name, keys - allowed)
+
+
+ALERTMANAGER = ROOT / "deploy/alertmanager"
+
+
+@pytest.fixture(scope="module")
+def amtool() -> str:
+    return debian_tool("amtool", "prometheus-alertmanager")
+
+
+def notification(status: str, alerts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Alertmanager's template data for one group of ``alerts``, each (labels, annotations)."""
+    common = {
+        key: value
+        for key, value in alerts[0]["labels"].items()
+        if all(a["labels"].get(key) == value for a in alerts)
+    }
+    return {
+        "receiver": "slack",
+        "status": status,
+        "alerts": [
+            {
+                "status": a.get("status", status),
+                "labels": a["labels"],
+                "annotations": a["annotations"],
+                "startsAt": "2026-12-01T10:00:00Z",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prometheus:9090/graph",
+                "fingerprint": str(i),
+            }
+            for i, a in enumerate(alerts)
+        ],
+        "groupLabels": {k: v for k, v in common.items() if k in ("alertname", "service", "job")},
+        "commonLabels": common,
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager:9093",
+    }
+
+
+def render(amtool: str, tmp_path: Path, data: dict[str, Any], text: str) -> str:
+    path = tmp_path / "data.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    rendered = run(
+        amtool,
+        "template",
+        "render",
+        f"--template.glob={ALERTMANAGER / 'templates'}/*.tmpl",
+        f"--template.data={path}",
+        f"--template.text={text}",
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    return rendered.stdout
+
+
+class TestAlertmanager:
+    def test_config_passes_amtool_check(self, amtool: str) -> None:
+        checked = run(amtool, "check-config", str(ALERTMANAGER / "alertmanager.yml"))
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert "1 templates" in checked.stdout
+
+    @pytest.mark.parametrize(
+        ("labels", "receiver"),
+        [
+            ({"alertname": "ServiceDown", "severity": "critical"}, "slack-critical"),
+            ({"alertname": "DeadLettersRising", "severity": "warning"}, "slack"),
+        ],
+    )
+    def test_severity_chooses_the_receiver(
+        self, amtool: str, labels: dict[str, str], receiver: str
+    ) -> None:
+        config = f"--config.file={ALERTMANAGER / 'alertmanager.yml'}"
+        pairs = [f"{k}={v}" for k, v in labels.items()]
+        routed = run(amtool, "config", "routes", "test", config, *pairs)
+        assert routed.returncode == 0, routed.stderr
+        assert routed.stdout.strip() == receiver
+
+    def test_alerts_are_grouped_and_critical_ones_routed_apart(self) -> None:
+        config = load_yaml(ALERTMANAGER / "alertmanager.yml")
+        assert config["route"]["group_by"] == ["alertname", "service", "job"]
+        matchers = [m for route in config["route"]["routes"] for m in route["matchers"]]
+        assert matchers == ['severity="critical"']
+        assert {rule["labels"]["severity"] for rule in alerts()} == {"critical", "warning"}
+        for receiver in config["receivers"]:
+            (slack,) = receiver["slack_configs"]
+            # The webhook URL is a secret file, never in the repository.
+            assert slack["api_url_file"] == "/run/secrets/slack_webhook_url"
+            assert "api_url" not in slack
+            assert slack["send_resolved"] is True
+
+    def test_slack_message_names_each_alert_with_its_runbook(
+        self, amtool: str, tmp_path: Path
+    ) -> None:
+        group = [
+            {
+                "labels": {"alertname": "PostgresUnreachable", "severity": "critical", "job": j},
+                "annotations": {"summary": f"{j} cannot reach Postgres", "runbook": "Check it."},
+            }
+            for j in ("ingest", "insights")
+        ]
+        template = (
+            '{{ template "policypulse.slack.color" . }}|'
+            '{{ template "policypulse.slack.title" . }}\n'
+            '{{ template "policypulse.slack.text" . }}'
+        )
+        assert render(amtool, tmp_path, notification("firing", group), template) == (
+            "danger|[FIRING x2] PostgresUnreachable\n"
+            "*ingest cannot reach Postgres*\n"
+            "Runbook: Check it.\n"
+            "Labels: `job=ingest` `severity=critical` \n"
+            "*insights cannot reach Postgres*\n"
+            "Runbook: Check it.\n"
+            "Labels: `job=insights` `severity=critical` \n"
+        )
+        resolved = [{**group[0], "status": "resolved"}]
+        assert render(amtool, tmp_path, notification("resolved", resolved), template) == (
+            "good|[RESOLVED] PostgresUnreachable (ingest)\n"
+            "*ingest cannot reach Postgres* (resolved)\n"
+            "Labels: `job=ingest` `severity=critical` \n"
+        )
