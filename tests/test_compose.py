@@ -21,7 +21,10 @@ from pydantic_settings import BaseSettings
 
 import pp_classifier.metrics
 import pp_ingest.metrics
+import pp_insights.alerts.metrics
+import pp_insights.metrics
 import pp_shared.kafka
+import pp_shared.service
 from pp_classifier.settings import ClassifierSettings
 from pp_gateway.settings import GatewaySettings
 from pp_ingest.settings import IngestSettings
@@ -47,7 +50,14 @@ PROMETHEUS_URL = "http://prometheus:9090"
 DATASOURCE_UID = "prometheus"
 
 # Importing these modules is what registers the metrics the dashboard may refer to.
-METRIC_MODULES = (pp_ingest.metrics, pp_classifier.metrics, pp_shared.kafka)
+METRIC_MODULES = (
+    pp_ingest.metrics,
+    pp_classifier.metrics,
+    pp_insights.metrics,
+    pp_insights.alerts.metrics,
+    pp_shared.kafka,
+    pp_shared.service,
+)
 
 # Series names a metric type adds to its registered name in the text exposition. Counters are
 # registered without ``_total``; ``_created`` series are left out because no panel should chart
@@ -71,7 +81,11 @@ REQUIRED_PANEL_EXPRESSIONS = {
     "sum by (area) (rate(pp_classifier_tags_total[5m]))",
 }
 
-METRIC_NAME = re.compile(r"pp_[a-z_]+")
+# A metric name, not a part of a recorded series' name (``service:pp_http_requests:rate5m``):
+# recording rules and what they read are checked in test_observability.py.
+METRIC_NAME = re.compile(r"(?<![\w:])pp_[a-z_]+(?![\w:])")
+# Labels Prometheus adds to every series it scrapes.
+TARGET_LABELS = {"job", "instance"}
 GROUPING = re.compile(r"\b(?:by|without)\s*\(([^)]*)\)")
 
 
@@ -406,6 +420,31 @@ def test_grafana_datasource_is_the_prometheus_service() -> None:
     assert (url.port, url.port) in published_ports("prometheus")
 
 
+def test_grafana_reads_the_reporting_views_as_the_read_only_role() -> None:
+    datasources = load_yaml("deploy/grafana/provisioning/datasources/reporting.yml")["datasources"]
+    (source,) = datasources
+    assert (source["type"], source["uid"]) == (
+        "grafana-postgresql-datasource",
+        "policypulse-reporting",
+    )
+    host, port = source["url"].split(":")
+    assert (host, int(port)) == ("postgres", 5432)
+    assert source["jsonData"]["database"] == environment("postgres")["POSTGRES_DB"]
+    # Grafana fills the login from its environment; the postgres container creates that role
+    # (deploy/postgres/init) from the same variables on its first start.
+    assert (source["user"], source["secureJsonData"]["password"]) == (
+        "$GRAFANA_DB_USER",
+        "$GRAFANA_DB_PASSWORD",
+    )
+    grafana, postgres = environment("grafana"), environment("postgres")
+    for name in ("GRAFANA_DB_USER", "GRAFANA_DB_PASSWORD"):
+        assert grafana[name] == postgres[name]
+        assert grafana[name].startswith(f"${{{name}:")
+    assert "./deploy/postgres/init:/docker-entrypoint-initdb.d:ro" in service("postgres")["volumes"]
+    assert (ROOT / "deploy/postgres/init/10-reporting-reader.sh").is_file()
+    assert service("grafana")["depends_on"]["postgres"] == {"condition": "service_healthy"}
+
+
 def test_grafana_loads_dashboards_from_the_mounted_directory() -> None:
     providers = load_yaml("deploy/grafana/provisioning/dashboards/dashboards.yml")["providers"]
     assert [(p["type"], p["options"]["path"]) for p in providers] == [
@@ -433,8 +472,11 @@ def test_dashboard_metrics_are_registered_by_the_services() -> None:
 def test_dashboard_groups_by_labels_the_metrics_have() -> None:
     series = registered_metrics()
     for expr in dashboard_expressions():
-        labels: set[str] = set()
-        for name in METRIC_NAME.findall(expr):
+        names = METRIC_NAME.findall(expr)
+        if not names:
+            continue  # recorded series only
+        labels: set[str] = set(TARGET_LABELS)
+        for name in names:
             labels.update(series[name]._labelnames)
             if name.endswith("_bucket"):
                 labels.add("le")

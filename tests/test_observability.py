@@ -24,6 +24,7 @@ import pp_insights.metrics
 import pp_shared.http_metrics
 import pp_shared.kafka
 import pp_shared.service
+from pp_shared.testing import grafana
 from pp_shared.testing.tools import debian_tool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -284,3 +285,129 @@ class TestAlertmanager:
             "*ingest cannot reach Postgres* (resolved)\n"
             "Labels: `job=ingest` `severity=critical` \n"
         )
+
+
+GRAFANA = ROOT / "deploy/grafana"
+DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
+# The schema of each relation a query reads and of each function it calls.
+_RELATION_SCHEMA = re.compile(r"\b(?:FROM|JOIN)\s+([a-z_]+)\.", re.IGNORECASE)
+_FUNCTION_SCHEMA = re.compile(r"\b([a-z_]+)\.[a-z_]+\s*\(")
+
+
+@functools.cache
+def provisioned_datasources() -> dict[str, str]:
+    """uid -> type of every data source Grafana is provisioned with."""
+    found: dict[str, str] = {}
+    for path in sorted((GRAFANA / "provisioning/datasources").glob("*.yml")):
+        for source in load_yaml(path)["datasources"]:
+            assert source["uid"] not in found, source["uid"]
+            found[source["uid"]] = source["type"]
+    return found
+
+
+def dashboard_ids() -> list[str]:
+    return [path.stem for path in DASHBOARDS]
+
+
+def promql_of_dashboards() -> list[str]:
+    return [
+        grafana.query_of(target)
+        for path in DASHBOARDS
+        for panel in grafana.panels(grafana.load(path))
+        for target in panel["targets"]
+        if target["datasource"]["type"] == "prometheus"
+    ]
+
+
+class TestDashboards:
+    def test_the_three_dashboards_are_provisioned(self) -> None:
+        assert dashboard_ids() == ["breaches", "pipeline", "policy-insights"]
+        uids = [grafana.load(path)["uid"] for path in DASHBOARDS]
+        assert len(set(uids)) == len(uids)
+        providers = load_yaml(GRAFANA / "provisioning/dashboards/dashboards.yml")["providers"]
+        assert [p["options"]["path"] for p in providers] == ["/var/lib/grafana/dashboards"]
+
+    @pytest.mark.parametrize("name", dashboard_ids())
+    def test_every_panel_reads_a_provisioned_datasource_with_a_query(self, name: str) -> None:
+        dashboard = grafana.load(GRAFANA / f"dashboards/{name}.json")
+        sources = provisioned_datasources()
+        ids = [p["id"] for p in dashboard["panels"]] + [
+            p["id"] for row in dashboard["panels"] for p in row.get("panels", [])
+        ]
+        assert len(set(ids)) == len(ids)
+        panels = list(grafana.panels(dashboard))
+        assert panels
+        for panel in panels:
+            source = panel["datasource"]
+            assert sources.get(source["uid"]) == source["type"], panel["title"]
+            assert panel["targets"], panel["title"]
+            for target in panel["targets"]:
+                assert target["datasource"] == source, panel["title"]
+                assert grafana.query_of(target).strip(), panel["title"]
+                if source["type"] == "prometheus":
+                    assert "rawSql" not in target
+                else:
+                    assert target["rawQuery"] is True
+                    assert target["format"] in ("table", "time_series"), panel["title"]
+            position = panel["gridPos"]
+            assert position["x"] + position["w"] <= 24, panel["title"]
+
+    @pytest.mark.parametrize("name", dashboard_ids())
+    def test_every_variable_used_is_defined_and_answerable(self, name: str) -> None:
+        dashboard = grafana.load(GRAFANA / f"dashboards/{name}.json")
+        defined = grafana.variables(dashboard)
+        sources = provisioned_datasources()
+        used: set[str] = set()
+        for panel in grafana.panels(dashboard):
+            for target in panel["targets"]:
+                used |= grafana.variables_used(grafana.query_of(target))
+        for variable in defined.values():
+            if variable["type"] == "query":
+                source = variable["datasource"]
+                assert sources.get(source["uid"]) == source["type"], variable["name"]
+                assert variable["query"].strip(), variable["name"]
+                used |= grafana.variables_used(variable["query"])
+                if variable.get("includeAll"):
+                    assert variable["allValue"], variable["name"]
+            else:
+                assert variable["type"] == "custom", variable["name"]
+                values = [o["value"] for o in variable["options"]]
+                assert values == variable["query"].split(","), variable["name"]
+                assert variable["current"]["value"] in values, variable["name"]
+        assert used - set(defined) == set()
+        # A variable nobody reads is a control that does nothing.
+        assert set(defined) - used == set()
+
+    def test_sql_reads_only_the_reporting_schema(self) -> None:
+        for path in DASHBOARDS:
+            dashboard = grafana.load(path)
+            queries = [
+                grafana.query_of(target)
+                for panel in grafana.panels(dashboard)
+                for target in panel["targets"]
+                if "rawSql" in target
+            ] + [v["query"] for v in grafana.variables(dashboard).values() if v["type"] == "query"]
+            for sql in queries:
+                relations = set(_RELATION_SCHEMA.findall(sql))
+                assert relations == {"reporting"}, (path.name, sql)
+                assert set(_FUNCTION_SCHEMA.findall(sql)) <= {"reporting"}, (path.name, sql)
+                assert "insights" not in sql, (path.name, sql)
+
+    def test_promql_reads_registered_metrics_and_defined_records(self) -> None:
+        known = set(registered()) | recorded_names() | {"up"}
+        expressions = promql_of_dashboards()
+        assert expressions
+        for expr in expressions:
+            used = series_names(expr)
+            assert used, expr
+            assert used - known == set(), expr
+
+    def test_promql_parses(self, promtool: str, tmp_path: Path) -> None:
+        """promtool parses every dashboard expression as the expression of a recording rule."""
+        expressions = promql_of_dashboards()
+        assert not any(grafana.variables_used(expr) for expr in expressions)
+        rules_file = tmp_path / "dashboards.yml"
+        records = [{"record": f"dashboard:expr_{i}", "expr": e} for i, e in enumerate(expressions)]
+        rules_file.write_text(yaml.safe_dump({"groups": [{"name": "d", "rules": records}]}))
+        checked = run(promtool, "check", "rules", str(rules_file))
+        assert checked.returncode == 0, checked.stdout + checked.stderr
