@@ -244,10 +244,14 @@ class TestPrometheusOnTheServices:
                     if selector.split("{")[0] in SERIES_ONLY_UNDER_FAILURE:
                         continue
                     assert await query(prometheus, selector), (e.name, selector)
-        # And while everything works they have no data indeed.
-        for e in found:
-            if e.name in ONLY_UNDER_FAILURE or e.name in BROUGHT_ABOUT:
-                assert await query(prometheus, e.promql) == [], e.name
+        # And while everything works they have no data indeed (polled: a readiness check
+        # that times out once on a busy machine is a blip, not a failure).
+        quiet = [e for e in found if e.name in ONLY_UNDER_FAILURE or e.name in BROUGHT_ABOUT]
+
+        async def with_data() -> list[str]:
+            return [e.name for e in quiet if await query(prometheus, e.promql)]
+
+        await eventually(with_data, lambda names: names == [], timeout=10, interval=0.5)
 
         # The undecodable raw message is a dead letter of ingest.
         (letter,) = await query(prometheus, promql["alert DeadLettersRising"])
