@@ -21,7 +21,10 @@ from pydantic_settings import BaseSettings
 
 import pp_classifier.metrics
 import pp_ingest.metrics
+import pp_insights.alerts.metrics
+import pp_insights.metrics
 import pp_shared.kafka
+import pp_shared.service
 from pp_classifier.settings import ClassifierSettings
 from pp_gateway.settings import GatewaySettings
 from pp_ingest.settings import IngestSettings
@@ -39,15 +42,28 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 }
 APP_SERVICES = tuple(SETTINGS)
 BACKENDS = ("ingest", "classifier", "insights")
-INFRASTRUCTURE = ("kafka", "postgres", "prometheus", "grafana")
+INFRASTRUCTURE = ("kafka", "postgres", "prometheus", "alertmanager", "grafana")
 
-DATABASE_URL = "postgresql://postgres:postgres@postgres:5432/policypulse"
+# The secrets `docker compose up` reads from its environment, for the checks below.
+SECRETS = {
+    "POSTGRES_PASSWORD": "pg-secret-1",
+    "GRAFANA_ADMIN_PASSWORD": "grafana-secret-2",
+    "GRAFANA_DB_PASSWORD": "reader-secret-3",
+}
+DATABASE_URL = "postgresql://postgres:pg-secret-1@postgres:5432/policypulse"
 KAFKA_BOOTSTRAP = "kafka:9092"
 PROMETHEUS_URL = "http://prometheus:9090"
 DATASOURCE_UID = "prometheus"
 
 # Importing these modules is what registers the metrics the dashboard may refer to.
-METRIC_MODULES = (pp_ingest.metrics, pp_classifier.metrics, pp_shared.kafka)
+METRIC_MODULES = (
+    pp_ingest.metrics,
+    pp_classifier.metrics,
+    pp_insights.metrics,
+    pp_insights.alerts.metrics,
+    pp_shared.kafka,
+    pp_shared.service,
+)
 
 # Series names a metric type adds to its registered name in the text exposition. Counters are
 # registered without ``_total``; ``_created`` series are left out because no panel should chart
@@ -71,8 +87,45 @@ REQUIRED_PANEL_EXPRESSIONS = {
     "sum by (area) (rate(pp_classifier_tags_total[5m]))",
 }
 
-METRIC_NAME = re.compile(r"pp_[a-z_]+")
+# A metric name, not a part of a recorded series' name (``service:pp_http_requests:rate5m``):
+# recording rules and what they read are checked in test_observability.py.
+METRIC_NAME = re.compile(r"(?<![\w:])pp_[a-z_]+(?![\w:])")
+# Labels Prometheus adds to every series it scrapes.
+TARGET_LABELS = {"job", "instance"}
 GROUPING = re.compile(r"\b(?:by|without)\s*\(([^)]*)\)")
+# Compose's interpolation: $$, ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error},
+# ${NAME?error}.
+INTERPOLATION = re.compile(r"\$\$|\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
+# Published on the host by deploy/compose.ports.yml: container ports beside the services'.
+INTERNAL_PORTS = {
+    "kafka": 19092,
+    "postgres": 5432,
+    "prometheus": 9090,
+    "alertmanager": 9093,
+    "grafana": 3000,
+}
+
+
+class MissingVariable(ValueError):
+    """A ``${NAME:?error}`` whose variable is not set: compose refuses to start."""
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    def substitute(match: re.Match[str]) -> str:
+        if match[0] == "$$":
+            return "$"
+        name, operator, argument = match[1], match[2], match[3]
+        present = env.get(name)
+        empty = not present if operator and operator.startswith(":") else present is None
+        if operator in (":?", "?"):
+            if empty:
+                raise MissingVariable(argument)
+            return present or ""
+        if operator in (":-", "-"):
+            return argument if empty else present or ""
+        return present or ""
+
+    return INTERPOLATION.sub(substitute, value)
 
 
 def load_yaml(relative: str) -> Any:
@@ -102,10 +155,20 @@ def environment(name: str) -> dict[str, str]:
     return {key: str(value) for key, value in pairs.items()}
 
 
-def published_ports(name: str) -> list[tuple[int, int]]:
+def resolved(name: str, env: dict[str, str] = SECRETS) -> dict[str, str]:
+    """A compose service's environment after interpolation with ``env``."""
+    return {key: interpolate(value, env) for key, value in environment(name).items()}
+
+
+@functools.cache
+def ports_override() -> Any:
+    return load_yaml("deploy/compose.ports.yml")
+
+
+def published_ports(name: str, definition: Any = None) -> list[tuple[int, int]]:
     """(host port, container port) pairs, from the short ``[ip:]host:container`` or long form."""
     pairs: list[tuple[int, int]] = []
-    for entry in service(name).get("ports", []):
+    for entry in (service(name) if definition is None else definition).get("ports", []):
         if isinstance(entry, dict):
             pairs.append((int(entry["published"]), int(entry["target"])))
         else:
@@ -192,9 +255,57 @@ def test_compose_defines_exactly_the_stack() -> None:
 @pytest.mark.parametrize("name", APP_SERVICES)
 def test_app_port_is_the_settings_default(name: str) -> None:
     port = default_port(name)
-    assert published_ports(name) == [(port, port)]
+    published = published_ports("api-gateway") if name == "api-gateway" else []
+    published += published_ports(name, ports_override()["services"].get(name, {}))
+    assert published == [(port, port)]
     # Setting PP_PORT would move the listener away from the published container port.
     assert "PP_PORT" not in environment(name)
+
+
+def test_only_the_gateway_is_published_on_the_host() -> None:
+    published = {name for name in compose()["services"] if service(name).get("ports")}
+    assert published == {"api-gateway"}
+    assert service("api-gateway")["ports"] == ["8080:8080"]
+
+
+def test_the_ports_override_publishes_on_loopback_only() -> None:
+    """deploy/compose.ports.yml opens the rest to operators on the host, never beyond it."""
+    overrides = ports_override()["services"]
+    assert set(overrides) == set(compose()["services"]) - {"api-gateway"}
+    for name, definition in overrides.items():
+        assert set(definition) == {"ports"}, name
+        for entry in definition["ports"]:
+            assert str(entry).startswith("127.0.0.1:"), (name, entry)
+        container = default_port(name) if name in SETTINGS else INTERNAL_PORTS[name]
+        assert [c for _, c in published_ports(name, definition)] == [container], name
+
+
+def test_secrets_come_from_the_environment_without_defaults() -> None:
+    secrets = {
+        ("postgres", "POSTGRES_PASSWORD"),
+        ("postgres", "GRAFANA_DB_PASSWORD"),
+        ("grafana", "GF_SECURITY_ADMIN_PASSWORD"),
+        ("grafana", "GRAFANA_DB_PASSWORD"),
+        *((backend, "PP_DATABASE_URL") for backend in BACKENDS),
+    }
+    for name, key in secrets:
+        # Unset, compose refuses to start: no well-known default stands in.
+        with pytest.raises(MissingVariable):
+            interpolate(environment(name)[key], {})
+    assert resolved("grafana")["GF_SECURITY_ADMIN_PASSWORD"] == "grafana-secret-2"
+    assert resolved("postgres")["POSTGRES_PASSWORD"] == "pg-secret-1"
+
+
+def test_insights_has_the_alert_settings() -> None:
+    env = resolved("insights")
+    assert env["PP_ALERT_LINK_BASE_URL"] == "http://localhost:8080"
+    assert (
+        resolved("insights", {**SECRETS, "PP_PUBLIC_URL": "https://pp.example"})[
+            "PP_ALERT_LINK_BASE_URL"
+        ]
+        == "https://pp.example"
+    )
+    assert {"PP_ALERT_SLACK_BOT_TOKEN", "PP_ALERT_WEBHOOK_SIGNING_SECRET"} <= set(env)
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
@@ -210,7 +321,7 @@ def test_app_environment_names_are_settings_fields(name: str) -> None:
 def test_app_environment_values_validate(name: str) -> None:
     values = {
         key.removeprefix("PP_").lower(): value
-        for key, value in environment(name).items()
+        for key, value in resolved(name).items()
         if key.startswith("PP_")
     }
     # model_validate skips the environment sources, so only the compose values are checked.
@@ -219,7 +330,7 @@ def test_app_environment_values_validate(name: str) -> None:
 
 @pytest.mark.parametrize("name", BACKENDS)
 def test_backend_reaches_kafka_and_postgres_inside_the_network(name: str) -> None:
-    env = environment(name)
+    env = resolved(name)
     assert env["PP_DATABASE_URL"] == DATABASE_URL
     assert env["PP_KAFKA_BOOTSTRAP_SERVERS"] == KAFKA_BOOTSTRAP
     settings = IngestSettings.model_validate(
@@ -229,7 +340,7 @@ def test_backend_reaches_kafka_and_postgres_inside_the_network(name: str) -> Non
 
 
 def test_database_url_matches_the_postgres_service() -> None:
-    postgres = environment("postgres")
+    postgres = resolved("postgres")
     url = urlsplit(DATABASE_URL)
     assert (url.hostname, url.port) == ("postgres", 5432)
     credentials = (postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"])
@@ -290,10 +401,13 @@ def test_every_service_has_a_healthcheck(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
-def test_app_healthcheck_probes_its_own_healthz(name: str) -> None:
+def test_app_healthcheck_probes_its_own_readiness(name: str) -> None:
+    """Healthy means ready (database, broker and consumer; for the gateway, every service
+    behind it), not only alive: dependants wait for it."""
     test = service(name)["healthcheck"]["test"]
     command = " ".join(test) if isinstance(test, list) else test
-    assert f"http://127.0.0.1:{default_port(name)}/healthz" in command
+    assert f"http://127.0.0.1:{default_port(name)}/readyz" in command
+    assert "/healthz" not in command
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
@@ -359,11 +473,34 @@ def test_prometheus_scrapes_every_app_service() -> None:
 def test_prometheus_and_grafana_mount_the_provisioning() -> None:
     config_mount = "./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro"
     assert config_mount in service("prometheus")["volumes"]
-    assert published_ports("prometheus") == [(9090, 9090)]
     volumes = service("grafana")["volumes"]
     assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in volumes
     assert "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro" in volumes
-    assert published_ports("grafana") == [(3000, 3000)]
+
+
+def test_prometheus_loads_the_rules_and_alerts_alertmanager() -> None:
+    config = load_yaml("deploy/prometheus/prometheus.yml")
+    assert config["rule_files"] == ["rules/*.yml"]
+    assert "./deploy/prometheus/rules:/etc/prometheus/rules:ro" in service("prometheus")["volumes"]
+    assert list((ROOT / "deploy/prometheus/rules").glob("*.yml"))
+    (alertmanagers,) = config["alerting"]["alertmanagers"]
+    assert alertmanagers["static_configs"] == [{"targets": ["alertmanager:9093"]}]
+
+
+def test_alertmanager_reads_its_config_and_the_slack_secret() -> None:
+    alertmanager = service("alertmanager")
+    assert "./deploy/alertmanager:/etc/alertmanager:ro" in alertmanager["volumes"]
+    assert "--config.file=/etc/alertmanager/alertmanager.yml" in alertmanager["command"]
+    config = load_yaml("deploy/alertmanager/alertmanager.yml")
+    # The secret compose mounts is the file every Slack receiver reads its URL from.
+    assert alertmanager["secrets"] == ["slack_webhook_url"]
+    assert compose()["secrets"]["slack_webhook_url"] == {"environment": "SLACK_WEBHOOK_URL"}
+    files = {
+        slack["api_url_file"]
+        for receiver in config["receivers"]
+        for slack in receiver.get("slack_configs", [])
+    }
+    assert files == {"/run/secrets/slack_webhook_url"}
 
 
 def test_grafana_datasource_is_the_prometheus_service() -> None:
@@ -378,7 +515,34 @@ def test_grafana_datasource_is_the_prometheus_service() -> None:
     assert source["isDefault"] is True
     url = urlsplit(PROMETHEUS_URL)
     assert url.hostname in compose()["services"]
-    assert (url.port, url.port) in published_ports("prometheus")
+    # Prometheus listens on its default port: nothing in its command moves it.
+    assert url.port == INTERNAL_PORTS["prometheus"]
+    assert not any("listen-address" in arg for arg in service("prometheus")["command"])
+
+
+def test_grafana_reads_the_reporting_views_as_the_read_only_role() -> None:
+    datasources = load_yaml("deploy/grafana/provisioning/datasources/reporting.yml")["datasources"]
+    (source,) = datasources
+    assert (source["type"], source["uid"]) == (
+        "grafana-postgresql-datasource",
+        "policypulse-reporting",
+    )
+    host, port = source["url"].split(":")
+    assert (host, int(port)) == ("postgres", 5432)
+    assert source["jsonData"]["database"] == environment("postgres")["POSTGRES_DB"]
+    # Grafana fills the login from its environment; the postgres container creates that role
+    # (deploy/postgres/init) from the same variables on its first start.
+    assert (source["user"], source["secureJsonData"]["password"]) == (
+        "$GRAFANA_DB_USER",
+        "$GRAFANA_DB_PASSWORD",
+    )
+    grafana, postgres = environment("grafana"), environment("postgres")
+    for name in ("GRAFANA_DB_USER", "GRAFANA_DB_PASSWORD"):
+        assert grafana[name] == postgres[name]
+        assert grafana[name].startswith(f"${{{name}:")
+    assert "./deploy/postgres/init:/docker-entrypoint-initdb.d:ro" in service("postgres")["volumes"]
+    assert (ROOT / "deploy/postgres/init/10-reporting-reader.sh").is_file()
+    assert service("grafana")["depends_on"]["postgres"] == {"condition": "service_healthy"}
 
 
 def test_grafana_loads_dashboards_from_the_mounted_directory() -> None:
@@ -408,8 +572,11 @@ def test_dashboard_metrics_are_registered_by_the_services() -> None:
 def test_dashboard_groups_by_labels_the_metrics_have() -> None:
     series = registered_metrics()
     for expr in dashboard_expressions():
-        labels: set[str] = set()
-        for name in METRIC_NAME.findall(expr):
+        names = METRIC_NAME.findall(expr)
+        if not names:
+            continue  # recorded series only
+        labels: set[str] = set(TARGET_LABELS)
+        for name in names:
             labels.update(series[name]._labelnames)
             if name.endswith("_bucket"):
                 labels.add("le")

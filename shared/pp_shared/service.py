@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,13 +15,29 @@ from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
 
 from pp_shared.db import Pool, create_pool, database_reachable
 from pp_shared.kafka import BatchLoop, broker_reachable, make_producer
 from pp_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+
+READINESS = Gauge(
+    "pp_readiness_check_passing",
+    "1 while a readiness check passes, 0 while it fails, by check (database, broker, "
+    "consumer<n>; on the gateway, each upstream service), as of the last /readyz or scrape.",
+    ["check"],
+)
+PERIODIC_FAILURES = Counter(
+    "pp_periodic_task_failures_total",
+    "Runs of a periodic task (model retraining, taxonomy refresh, retention) that failed; the "
+    "task runs again at its next tick.",
+    ["service", "task"],
+)
+READINESS_REFRESH_SECONDS = 1.0
+"""A scrape runs the readiness checks (a database round trip and a broker metadata request)
+at most this often: tools that poll /metrics for a counter must not load the broker."""
 
 NO_OPENTELEMETRY: TelemetryConfig = {
     "tracing": False,
@@ -66,7 +83,9 @@ class Runtime:
         self, name: str, interval: float, job: Callable[[], Awaitable[object]]
     ) -> None:
         """Run ``job`` every ``interval`` seconds for the app's lifetime. A failing run is
-        logged and retried at the next tick (a database blip must not end the job)."""
+        logged, counted and retried at the next tick (a database blip must not end the job)."""
+        # Created now, so the series exists at 0 and its first failure shows as an increase.
+        failures = PERIODIC_FAILURES.labels(self.service, name)
 
         async def periodic() -> None:
             while True:
@@ -74,6 +93,7 @@ class Runtime:
                 try:
                     await job()
                 except Exception:
+                    failures.inc()
                     log.exception("periodic job failed", extra={"job": name})
 
         self.tasks.append(asyncio.create_task(periodic(), name=f"{self.service}-{name}"))
@@ -135,6 +155,14 @@ _READINESS_ANSWERS: dict[int | str, dict[str, Any]] = {
 def ops_router(get_checks: Callable[[], Any]) -> APIRouter:
     """``/healthz``, ``/readyz`` and ``/metrics``; ``get_checks`` returns readiness checks."""
     router = APIRouter(tags=["operations"])
+    refreshed = [-float("inf")]
+
+    async def current_checks() -> dict[str, bool]:
+        checks: dict[str, bool] = await get_checks()
+        for name, passing in checks.items():
+            READINESS.labels(name).set(1 if passing else 0)
+        refreshed[0] = time.monotonic()
+        return checks
 
     @router.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -144,7 +172,7 @@ def ops_router(get_checks: Callable[[], Any]) -> APIRouter:
     @router.get("/readyz", responses=_READINESS_ANSWERS)
     async def readyz() -> JSONResponse:
         """Database and broker reachable, consumers healthy."""
-        checks: dict[str, bool] = await get_checks()
+        checks = await current_checks()
         ready = all(checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "not_ready", "checks": checks},
@@ -153,7 +181,13 @@ def ops_router(get_checks: Callable[[], Any]) -> APIRouter:
 
     @router.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        """Prometheus metrics of this process."""
+        """Prometheus metrics of this process, with its readiness checks as they are now."""
+        if time.monotonic() - refreshed[0] >= READINESS_REFRESH_SECONDS:
+            try:
+                await current_checks()
+            except Exception:
+                # The metrics are served all the same; the gauge keeps its last values.
+                log.exception("readiness checks failed")
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router

@@ -8,15 +8,30 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 from fastapi import FastAPI
+from starlette.types import Scope
 
 from pp_gateway.relay import Relay
 from pp_gateway.routing import ROUTES
 from pp_gateway.settings import GatewaySettings
+from pp_shared.http_metrics import HttpMetrics
 from pp_shared.logging import configure_logging
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import NO_OPENTELEMETRY, ops_router
 
 SERVICE = "api-gateway"
+
+
+def relayed_route(scope: Scope) -> str | None:
+    """The route template of a relayed request, for its metrics: ``/v1/<first segment>``,
+    with ``/{path}`` when more follows; None when no service serves the first segment."""
+    raw: bytes = scope.get("raw_path") or scope["path"].encode()
+    if not raw.startswith(b"/v1/"):
+        return None
+    head, slash, _ = raw[len(b"/v1/") :].partition(b"/")
+    name = head.decode("latin-1")
+    if name not in ROUTES:
+        return None
+    return f"/v1/{name}/{{path}}" if slash else f"/v1/{name}"
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -67,4 +82,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     app.include_router(ops_router(checks))
     app.add_middleware(Relay, settings=settings)
+    # Added last, so it runs first: relayed requests are counted too.
+    app.add_middleware(HttpMetrics, service=SERVICE, route_of=relayed_route)
     return app

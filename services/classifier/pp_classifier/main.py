@@ -11,6 +11,7 @@ from pp_classifier import api, catalog, learner, service
 from pp_classifier.settings import ClassifierSettings
 from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
+from pp_shared.http_metrics import HttpMetrics
 from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
 from pp_shared.logging import configure_logging
 from pp_shared.openapi import install_openapi
@@ -74,6 +75,7 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
         telemetry=NO_OPENTELEMETRY,
     )
     install_http_guards(app, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(HttpMetrics, service=SERVICE)
     install_problem_handlers(app)
     attach_ops(app)
     app.include_router(api.router)

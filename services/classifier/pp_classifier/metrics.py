@@ -11,6 +11,9 @@ MODEL_TRAININGS = Counter(
     "Models trained, by outcome (seed, promoted, rejected).",
     ["outcome"],
 )
+# Each outcome exists from the start at 0, so the first rejection shows as an increase.
+for _outcome in ("seed", "promoted", "rejected"):
+    MODEL_TRAININGS.labels(_outcome)
 TRAINING_SECONDS = Histogram(
     "pp_classifier_training_seconds",
     "Time to train and evaluate one model.",

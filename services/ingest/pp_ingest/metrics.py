@@ -29,6 +29,9 @@ RAW_CHECKS = Counter(
 DEAD_LETTERS = Counter(
     "pp_ingest_dead_letters_total", "Raw messages dead-lettered, by reason.", ["reason"]
 )
+# Each reason exists from the start at 0, so the first dead letter shows as an increase.
+for _reason in ("undecodable", "invalid"):
+    DEAD_LETTERS.labels(_reason)
 DEAD_LETTER_REPLAYS = Counter(
     "pp_ingest_dead_letter_replays_total",
     "Dead letters asked to be replayed, by outcome (replayed, not_found, unavailable).",

@@ -13,6 +13,7 @@ from pp_insights import alerts, api, service
 from pp_insights.settings import InsightsSettings
 from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
+from pp_shared.http_metrics import HttpMetrics
 from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
 from pp_shared.logging import configure_logging
 from pp_shared.openapi import install_openapi
@@ -73,6 +74,7 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
         telemetry=NO_OPENTELEMETRY,
     )
     install_http_guards(app, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(HttpMetrics, service=SERVICE)
     install_problem_handlers(app)
     attach_ops(app)
     app.include_router(api.dead_letter_routes)

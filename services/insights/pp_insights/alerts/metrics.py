@@ -37,6 +37,13 @@ CHANNEL_ERRORS = Counter(
 OUTBOX_PENDING = Gauge(
     "pp_insights_alert_outbox_pending", "Outbox rows not delivered yet (as of the last pass)."
 )
+# Every combination exists from the start at 0, so the first failure of a kind shows as an
+# increase (a series that appears at 1 has no increase to Prometheus).
+for _state in ("pending", "firing", "resolved"):
+    BREACH_TRANSITIONS.labels(_state)
+for _channel_type in ("slack_webhook", "slack_api", "webhook", "topic"):
+    for _outcome in ("delivered", "retry", "failed", "cancelled"):
+        DELIVERIES.labels(_channel_type, _outcome)
 DELIVERY_SECONDS = Histogram(
     "pp_insights_alert_delivery_seconds",
     "Time of one delivery attempt, by channel type.",
