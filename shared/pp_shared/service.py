@@ -18,8 +18,10 @@ from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
 
 from pp_shared.db import Pool, create_pool, database_reachable
-from pp_shared.kafka import BatchLoop, broker_reachable, make_producer
+from pp_shared.dead_letters import DeadLetterStore
+from pp_shared.kafka import BatchHandler, BatchLoop, broker_reachable, make_consumer, make_producer
 from pp_shared.settings import ServiceSettings
+from pp_shared.topics import Topic, topic_name
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,27 @@ class Runtime:
         self.loops.append(loop)
         task = asyncio.create_task(self._guard(loop), name=f"{self.service}-consumer")
         self.tasks.append(task)
+
+    async def consume(
+        self,
+        *,
+        group: str,
+        topic: Topic,
+        handler: BatchHandler,
+        dead_letters: DeadLetterStore,
+        dead_letter_topic: Topic,
+    ) -> None:
+        """Start this service's consumer of ``topic`` as a group member, handling batches
+        with ``handler``; records that fail on their own go to ``dead_letters`` and
+        ``dead_letter_topic``. Needs the pool and the producer open."""
+        if self.pool is None or self.producer is None:
+            raise RuntimeError("open the pool and the producer before consuming")
+        consumer = make_consumer(self.settings, group=group, topics=[topic])
+        await consumer.start()
+        sink = dead_letters.sink(
+            self.pool, self.producer, topic_name(dead_letter_topic, self.settings.topic_prefix)
+        )
+        self.run_loop(BatchLoop(consumer, handler, service=self.service, dead_letter=sink))
 
     def run_periodic(
         self, name: str, interval: float, job: Callable[[], Awaitable[object]]

@@ -13,12 +13,12 @@ from pp_ingest.metrics import RequestMetrics
 from pp_ingest.settings import IngestSettings
 from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
-from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
+from pp_shared.kafka import Record, ensure_topics
 from pp_shared.logging import configure_logging
 from pp_shared.openapi import install_openapi
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import NO_OPENTELEMETRY, Runtime, attach_ops
-from pp_shared.topics import Topic, topic_name
+from pp_shared.topics import Topic
 
 SERVICE = "ingest"
 GROUP = "pp-ingest"
@@ -40,16 +40,17 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             )
             await ensure_topics(settings, list(Topic))
             producer = await runtime.open_producer()
-            consumer = make_consumer(settings, group=GROUP, topics=[Topic.EVENTS_RAW])
-            await consumer.start()
 
             async def handle(records: Sequence[Record]) -> None:
                 await service.process_raw_batch(pool, producer, settings, records=records)
 
-            sink = service.dead_letters.STORE.sink(
-                pool, producer, topic_name(Topic.EVENTS_DEAD_LETTER, settings.topic_prefix)
+            await runtime.consume(
+                group=GROUP,
+                topic=Topic.EVENTS_RAW,
+                handler=handle,
+                dead_letters=service.dead_letters.STORE,
+                dead_letter_topic=Topic.EVENTS_DEAD_LETTER,
             )
-            runtime.run_loop(BatchLoop(consumer, handle, service=SERVICE, dead_letter=sink))
             yield
         finally:
             await runtime.close()

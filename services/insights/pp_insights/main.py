@@ -14,12 +14,12 @@ from pp_insights.settings import InsightsSettings
 from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
 from pp_shared.http_metrics import HttpMetrics
-from pp_shared.kafka import BatchLoop, Record, ensure_topics, make_consumer
+from pp_shared.kafka import Record, ensure_topics
 from pp_shared.logging import configure_logging
 from pp_shared.openapi import install_openapi
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import NO_OPENTELEMETRY, Runtime, attach_ops
-from pp_shared.topics import Topic, topic_name
+from pp_shared.topics import Topic
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +52,17 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
             runtime.run_periodic("retention", settings.retention_interval_seconds, retain)
             await ensure_topics(settings, list(Topic))
             producer = await runtime.open_producer()
-            consumer = make_consumer(settings, group=GROUP, topics=[Topic.EVENTS_TAGGED])
-            await consumer.start()
 
             async def handle(records: Sequence[Record]) -> None:
                 await service.fold_batch(pool, records=records)
 
-            sink = api.DEAD_LETTERS.sink(
-                pool, producer, topic_name(Topic.INSIGHTS_DEAD_LETTER, settings.topic_prefix)
+            await runtime.consume(
+                group=GROUP,
+                topic=Topic.EVENTS_TAGGED,
+                handler=handle,
+                dead_letters=api.DEAD_LETTERS,
+                dead_letter_topic=Topic.INSIGHTS_DEAD_LETTER,
             )
-            runtime.run_loop(BatchLoop(consumer, handle, service=SERVICE, dead_letter=sink))
             async with alerts.alerts_running(pool, producer, settings):
                 yield
         finally:
