@@ -16,6 +16,12 @@ SCHEMA_VERSION = 1
 CLAUSE_ID_PATTERN = r"^[A-Z][A-Z0-9_]*(\.[A-Z0-9_]+)*$"
 AREAS = ("HATE", "VBDA", "HEX", "INA")
 UNCLASSIFIED = "unclassified"
+NO_CLAUSE = "none"
+"""The answer "no clause applies": the label of a decision that found no violation, the class
+the classifier's model learns it as, and the expected answer of such a case in a labelled set."""
+NO_MODEL = "none"
+"""The ``model_version`` of a tag made with no model: a declared tag, or any tag while the
+classifier's model layer is off."""
 
 
 def _aware(value: datetime) -> datetime:

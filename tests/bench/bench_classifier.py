@@ -36,13 +36,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pp_classifier.learning import cached_seed_candidate, service_params
-from pp_classifier.model.classifier import ClauseModel, TrainingParams, train_model
-from pp_classifier.model.evaluation import stratified_split
-from pp_classifier.model.layered import LayeredTagger
-from pp_classifier.model.seed import read_label_map
-from pp_classifier.rules import RuleTagger
-from pp_classifier.taxonomy import Taxonomy, load_taxonomy
+from pp_classifier.settings import ClassifierSettings
+from pp_classifier.tagging.layers import LayeredTagger
+from pp_classifier.tagging.rules import RuleTagger
+from pp_classifier.taxonomy.document import Taxonomy, load_taxonomy
+from pp_classifier.training.candidates import seed_candidate, training_params
+from pp_classifier.training.evaluation import stratified_split
+from pp_classifier.training.fit import train_model
+from pp_classifier.training.model import ClauseModel, TrainingParams
+from pp_classifier.training.seed_data import read_label_map
 from pp_shared.loadgen import WORDS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -162,10 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     pinned, allowed = pin_to_one_core()
     say(pinned)
     taxonomy = load_taxonomy()
-    params = service_params()
+    # The service's default settings, without reading the environment: the shipped seed model.
+    defaults = ClassifierSettings.model_construct()
+    params = training_params(defaults)
     rules = RuleTagger.from_taxonomy(taxonomy)
     started = time.perf_counter()
-    seed = cached_seed_candidate(taxonomy, params=params, holdout_percent=20, decision_weight=3)
+    seed = seed_candidate(taxonomy, defaults)
     seed_seconds = time.perf_counter() - started
     say(f"seed model {seed.model.version} trained in {seed_seconds:.1f} s")
     seed_tagger = LayeredTagger(rules, seed.model)

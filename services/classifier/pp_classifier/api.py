@@ -7,8 +7,9 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
-from pp_classifier import catalog, learner
-from pp_classifier.taxonomy import Taxonomy, TaxonomyDiff
+from pp_classifier.taxonomy import service as taxonomy_service
+from pp_classifier.taxonomy.document import Taxonomy, TaxonomyDiff
+from pp_classifier.training import service as training_service
 from pp_shared.dead_letters import DeadLetterStore
 from pp_shared.dead_letters.api import dead_letter_router, runtime_sender
 from pp_shared.problems import NotFound
@@ -26,30 +27,30 @@ def _pool(request: Request) -> asyncpg.Pool:
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 
 
-def _classifier(request: Request) -> learner.Classifier:
-    classifier: learner.Classifier = request.app.state.classifier
-    return classifier
+def _replica(request: Request) -> training_service.Replica:
+    replica: training_service.Replica = request.app.state.replica
+    return replica
 
 
-ClassifierDep = Annotated[learner.Classifier, Depends(_classifier)]
+ReplicaDep = Annotated[training_service.Replica, Depends(_replica)]
 
 
 @router.get("")
 async def get_current(pool: PoolDep) -> Taxonomy:
     """The latest published taxonomy: the version new tags are made with."""
-    return await catalog.get(pool)
+    return await taxonomy_service.get(pool)
 
 
 @router.get("/versions")
-async def list_versions(pool: PoolDep) -> list[catalog.VersionSummary]:
+async def list_versions(pool: PoolDep) -> list[taxonomy_service.VersionSummary]:
     """Every published version, newest first."""
-    return await catalog.versions(pool)
+    return await taxonomy_service.versions(pool)
 
 
 @router.get("/versions/{version}")
 async def get_version(pool: PoolDep, version: str) -> Taxonomy:
     """One published version, exactly as published."""
-    return await catalog.get(pool, version)
+    return await taxonomy_service.get(pool, version)
 
 
 @router.post("/versions", status_code=201)
@@ -62,9 +63,9 @@ async def publish_version(
         Query(min_length=1, max_length=128, description="Who publishes: one line, no controls."),
         SINGLE_LINE,
     ] = "api",
-) -> catalog.PublishResult:
+) -> taxonomy_service.PublishResult:
     """Publish a new immutable version; running classifiers switch to it within seconds."""
-    result = await catalog.publish(pool, data=taxonomy, published_by=published_by)
+    result = await taxonomy_service.publish(pool, data=taxonomy, published_by=published_by)
     if result.status == "unchanged":
         response.status_code = 200
     return result
@@ -77,44 +78,44 @@ async def diff_versions(
     new: Annotated[str, Query(alias="to")],
 ) -> TaxonomyDiff:
     """Clauses added, removed and changed from one version to another."""
-    return await catalog.compare(pool, old=old, new=new)
+    return await taxonomy_service.compare(pool, old=old, new=new)
 
 
 models_router = APIRouter(prefix="/v1/models", tags=["models"])
 
 
 @models_router.get("")
-async def list_models(pool: PoolDep) -> list[learner.ModelSummary]:
+async def list_models(pool: PoolDep) -> list[training_service.ModelSummary]:
     """Every trained model, newest first, with its held-out evaluation and status."""
-    return await learner.list_models(pool)
+    return await training_service.list_models(pool)
 
 
 @models_router.get("/active")
-async def active_model(pool: PoolDep, classifier: ClassifierDep) -> learner.ModelSummary:
+async def active_model(pool: PoolDep, replica: ReplicaDep) -> training_service.ModelSummary:
     """The model this replica tags with."""
-    if classifier.model is None:
+    if replica.model is None:
         raise NotFound("no model is active (the model layer is disabled or not trained)")
-    return await learner.get_model(pool, classifier.model.version)
+    return await training_service.get_model(pool, replica.model.version)
 
 
 @models_router.get("/{version}")
-async def get_model(pool: PoolDep, version: str) -> learner.ModelSummary:
+async def get_model(pool: PoolDep, version: str) -> training_service.ModelSummary:
     """One trained model and its evaluation."""
-    return await learner.get_model(pool, version)
+    return await training_service.get_model(pool, version)
 
 
 @models_router.get("/{version}/artifact", response_class=Response)
 async def get_artifact(pool: PoolDep, version: str) -> Response:
     """The serialised model (a numpy archive), for ``policypulse classifier eval --model``."""
     return Response(
-        await learner.get_artifact(pool, version), media_type="application/octet-stream"
+        await training_service.get_artifact(pool, version), media_type="application/octet-stream"
     )
 
 
 @models_router.post("/retrain")
-async def retrain(pool: PoolDep, classifier: ClassifierDep) -> learner.RetrainResult:
+async def retrain(pool: PoolDep, replica: ReplicaDep) -> training_service.RetrainResult:
     """Train a candidate on every label now; promoted only if its macro-F1 is not worse."""
-    return await classifier.retrain(pool)
+    return await replica.retrain(pool)
 
 
 DEAD_LETTERS = DeadLetterStore("classifier")

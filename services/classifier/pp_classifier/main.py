@@ -1,4 +1,5 @@
-"""The classifier app: consumes validated events, publishes tagged ones."""
+"""The classifier app: ``create_app()`` and the lifespan that wires the replica's layers, the
+periodic refresh and retraining, and the consumer of validated events."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from pp_classifier import api, catalog, learner, service
+from pp_classifier import api, consumer
 from pp_classifier.settings import ClassifierSettings
+from pp_classifier.taxonomy import service as taxonomy_service
+from pp_classifier.training.service import Replica
 from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
 from pp_shared.http_metrics import HttpMetrics
@@ -36,26 +39,22 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
             await apply_migrations(
                 pool, schema="classifier", package="pp_classifier", shared=["dead_letters"]
             )
-            await catalog.publish_seed(pool)
-            active = catalog.ActiveTaxonomy(await catalog.get(pool))
-            app.state.active_taxonomy = active
-            classifier = learner.Classifier(settings, active)
-            await classifier.start(pool)
-            app.state.classifier = classifier
+            await taxonomy_service.publish_seed(pool)
+            replica = Replica(settings)
+            await replica.start(pool, await taxonomy_service.get(pool))
+            app.state.replica = replica
             runtime.run_periodic(
-                "layers-refresh",
-                settings.taxonomy_refresh_seconds,
-                lambda: classifier.refresh(pool),
+                "layers-refresh", settings.taxonomy_refresh_seconds, lambda: replica.refresh(pool)
             )
             runtime.run_periodic(
-                "retrain", settings.retrain_check_seconds, lambda: classifier.retrain_if_due(pool)
+                "retrain", settings.retrain_check_seconds, lambda: replica.retrain_if_due(pool)
             )
             await ensure_topics(settings, list(Topic))
             producer = await runtime.open_producer()
 
             async def handle(records: Sequence[Record]) -> None:
-                await service.tag_batch(
-                    pool, producer, settings, layers=classifier.layers, records=records
+                await consumer.tag_batch(
+                    pool, producer, settings, layers=replica.layers, records=records
                 )
 
             await runtime.consume(

@@ -14,7 +14,7 @@ import pytest
 
 from pp_classifier.main import create_app
 from pp_classifier.settings import ClassifierSettings
-from pp_classifier.taxonomy import load_taxonomy
+from pp_classifier.taxonomy.document import load_taxonomy
 from pp_shared.db import apply_migrations, create_pool
 from pp_shared.service import Runtime
 

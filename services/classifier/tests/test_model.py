@@ -3,18 +3,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pp_classifier.model.classifier import (
-    ClauseModel,
-    ModelError,
-    TrainingParams,
-    fit_temperature,
-    train_model,
-)
-from pp_classifier.model.evaluation import evaluate, level_report, stratified_split
-from pp_classifier.model.features import FeatureSpec
-from pp_classifier.model.layered import LayeredTagger
-from pp_classifier.rules import RuleTagger
-from pp_classifier.taxonomy import load_taxonomy
+from pp_classifier.tagging.layers import LayeredTagger
+from pp_classifier.tagging.rules import RuleTagger
+from pp_classifier.taxonomy.document import load_taxonomy
+from pp_classifier.training.evaluation import evaluate, level_report, stratified_split
+from pp_classifier.training.features import FeatureSpec
+from pp_classifier.training.fit import fit_temperature, train_model
+from pp_classifier.training.model import ClauseModel, ModelError, TrainingParams
 from pp_shared.events import TagMethod
 
 SEED = load_taxonomy()

@@ -30,14 +30,8 @@ CREATE TRIGGER refuse_poison BEFORE INSERT ON classifier.tags
 
 
 async def test_a_record_that_fails_the_classifier_is_set_aside_and_the_rest_flow(
-    servers: Servers, database_url: str, topic_prefix: str
+    servers: Servers, database_url: str, settings: ClassifierSettings, topic_prefix: str
 ) -> None:
-    settings = ClassifierSettings(
-        database_url=database_url,
-        kafka_bootstrap_servers=servers.kafka_bootstrap,
-        topic_prefix=topic_prefix,
-        kafka_session_timeout_ms=servers.session_timeout_ms,
-    )
     events = [
         escalation(event_id=f"e{n}", escalation_id=f"esc-{n}", text_excerpt="I will kill you")
         for n in range(6)

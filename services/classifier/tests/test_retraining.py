@@ -4,11 +4,11 @@ from typing import Any
 
 import orjson
 
-from pp_classifier.learner import Classifier
-from pp_classifier.learning import held_out
 from pp_classifier.main import create_app
-from pp_classifier.rules import normalise
 from pp_classifier.settings import ClassifierSettings
+from pp_classifier.tagging.text import normalise
+from pp_classifier.training.candidates import held_out
+from pp_classifier.training.service import Replica
 from pp_shared.events import TaggedEvent, TagMethod
 from pp_shared.testing.apps import produce, read_topic, running_app
 from pp_shared.testing.plugin import eventually
@@ -27,16 +27,14 @@ CLAUSE = "HEX.FORCED_LABOUR"
 
 class TestLearningFromDecisions:
     async def test_a_decision_becomes_a_label_and_the_retrained_model_answers_it(
-        self, servers: Servers, database_url: str, topic_prefix: str
+        self, servers: Servers, settings: ClassifierSettings, topic_prefix: str
     ) -> None:
-        settings = ClassifierSettings(
-            database_url=database_url,
-            kafka_bootstrap_servers=servers.kafka_bootstrap,
-            topic_prefix=topic_prefix,
-            kafka_session_timeout_ms=servers.session_timeout_ms,
-            taxonomy_refresh_seconds=0.1,
-            retrain_check_seconds=0.1,
-            retrain_min_new_labels=1,
+        settings = settings.model_copy(
+            update={
+                "taxonomy_refresh_seconds": 0.1,
+                "retrain_check_seconds": 0.1,
+                "retrain_min_new_labels": 1,
+            }
         )
         assert not held_out(normalise(TEXT), settings.holdout_percent)
         validated = topic_name(Topic.EVENTS_VALIDATED, topic_prefix)
@@ -54,7 +52,7 @@ class TestLearningFromDecisions:
 
         app = create_app(settings)
         async with running_app(app) as client:
-            classifier: Classifier = app.state.classifier
+            replica: Replica = app.state.replica
             await produce(servers.kafka_bootstrap, validated, [esc(1)])
             (first,) = await read_topic(servers.kafka_bootstrap, tagged_topic, expect=1)
             before = TaggedEvent.model_validate_json(first.value or b"").tags[0]
@@ -75,7 +73,7 @@ class TestLearningFromDecisions:
             retrained, seed = listed
 
             async def serving() -> str | None:
-                return classifier.model.version if classifier.model else None
+                return replica.model.version if replica.model else None
 
             await eventually(serving, lambda v: v == retrained["version"])
             active = (await client.get("/v1/models/active")).json()

@@ -11,7 +11,7 @@ import asyncpg
 import orjson
 import pytest
 from prometheus_client import REGISTRY
-from scipy.stats import binom  # type: ignore[import-untyped]
+from scipy.stats import binom
 
 from pp_insights.alerts.lifecycle import evaluate_all
 from pp_insights.alerts.notifiers import Notifiers, PublicOnlyResolver

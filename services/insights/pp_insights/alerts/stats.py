@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol, cast
 
-from scipy import stats as _stats  # type: ignore[import-untyped]
+from scipy import stats as _stats
 
 
 class _Discrete(Protocol):

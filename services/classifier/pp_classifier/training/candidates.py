@@ -15,29 +15,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pp_classifier.model.classifier import (
-    NONE_LABEL,
-    ClauseModel,
-    TrainingParams,
-    text_digest,
-    train_model,
-)
-from pp_classifier.model.evaluation import Evaluation, LevelReport, evaluate
-from pp_classifier.model.seed import SEED_NAME, seed_training_data
-from pp_classifier.rules import normalise
-from pp_classifier.taxonomy import Taxonomy
+from pp_classifier.settings import ClassifierSettings
+from pp_classifier.tagging.text import normalise
+from pp_classifier.taxonomy.document import Taxonomy
+from pp_classifier.training.evaluation import Evaluation, LevelReport, evaluate
+from pp_classifier.training.fit import train_model
+from pp_classifier.training.model import ClauseModel, TrainingParams, text_digest
+from pp_classifier.training.seed_data import seed_training_data
+from pp_shared.events import NO_CLAUSE
 
+# Model versions start with what the model learnt from: "seed-<hash>", "retrained-<hash>".
+SEED_NAME = "seed"
 RETRAINED_NAME = "retrained"
 
 
-def service_params(*, threshold: float = 0.5, balanced: bool = True) -> TrainingParams:
-    """The training parameters the service uses.
+def training_params(settings: ClassifierSettings) -> TrainingParams:
+    """The training parameters of these settings.
 
     Class weights are balanced by default: the seed data has a few examples per clause and
     hundreds of Davidson tweets for one, and unweighted the model learns mostly that one
     (held-out clause macro-F1 0.13 unweighted, 0.42 balanced; see the README).
     """
-    return TrainingParams(threshold=threshold, balanced=balanced)
+    return TrainingParams(threshold=settings.model_threshold, balanced=settings.model_balanced)
 
 
 # Macro-F1 differences below this are floating-point noise, not a worse model.
@@ -78,7 +77,7 @@ def training_set(
 ) -> TrainingSet:
     """Seed examples and decision labels for ``taxonomy``, split into training and held-out
     texts; decision labels in the training share count ``decision_weight`` times."""
-    known = set(taxonomy.clause_ids()) | {NONE_LABEL}
+    known = set(taxonomy.clause_ids()) | {NO_CLAUSE}
     by_text: dict[str, tuple[str, str, bool]] = {}
     for example in seed_training_data(taxonomy):
         by_text.setdefault(normalise(example.text), (example.text, example.label, False))
@@ -142,10 +141,12 @@ def train_candidate(
 _SEED_CACHE: dict[tuple[str, TrainingParams, int, int], Candidate] = {}
 
 
-def cached_seed_candidate(
-    taxonomy: Taxonomy, *, params: TrainingParams, holdout_percent: int, decision_weight: int
-) -> Candidate:
-    """The seed model of ``taxonomy`` (no decision labels), trained once per process."""
+def seed_candidate(taxonomy: Taxonomy, settings: ClassifierSettings) -> Candidate:
+    """The seed model of ``taxonomy`` for these settings (no decision labels), trained once
+    per process."""
+    params = training_params(settings)
+    holdout_percent = settings.holdout_percent
+    decision_weight = settings.decision_label_weight
     key = (taxonomy.version, params, holdout_percent, decision_weight)
     cached = _SEED_CACHE.get(key)
     if cached is None:

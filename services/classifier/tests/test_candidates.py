@@ -4,7 +4,9 @@ from collections import Counter
 
 import pytest
 
-from pp_classifier.learning import (
+from pp_classifier.tagging.text import normalise
+from pp_classifier.taxonomy.document import load_taxonomy
+from pp_classifier.training.candidates import (
     Candidate,
     DecisionLabel,
     held_out,
@@ -12,11 +14,9 @@ from pp_classifier.learning import (
     train_candidate,
     training_set,
 )
-from pp_classifier.model.classifier import TrainingParams
-from pp_classifier.model.features import FeatureSpec
-from pp_classifier.model.seed import seed_training_data
-from pp_classifier.rules import normalise
-from pp_classifier.taxonomy import load_taxonomy
+from pp_classifier.training.features import FeatureSpec
+from pp_classifier.training.model import TrainingParams
+from pp_classifier.training.seed_data import seed_training_data
 
 SEED = load_taxonomy()
 IN_TRAINING = "my cousin says the factory keeps everyone's papers until the debt is paid"

@@ -1,17 +1,20 @@
 """``policypulse taxonomy``: validate a taxonomy file offline, publish it, list and diff
-published versions through the API."""
+published versions through the API. The HTTP client and the taxonomy model are imported
+when a command runs, so ``policypulse --help`` does not load them."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pp_classifier.taxonomy import TaxonomyLoadError, load_taxonomy
+if TYPE_CHECKING:
+    import httpx
+
+    from pp_classifier.taxonomy.document import Taxonomy
 
 
 class CliSettings(BaseSettings):
@@ -50,17 +53,28 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _validate(args: argparse.Namespace) -> int:
+def _load(path: str) -> Taxonomy | str:
+    """The taxonomy in ``path``, or what is wrong with it."""
+    from pp_classifier.taxonomy.document import TaxonomyLoadError, load_taxonomy
+
     try:
-        taxonomy = load_taxonomy(args.file)
+        return load_taxonomy(path)
     except TaxonomyLoadError as exc:
-        return _fail(str(exc))
+        return str(exc)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    taxonomy = _load(args.file)
+    if isinstance(taxonomy, str):
+        return _fail(taxonomy)
     counts = ", ".join(f"{a.id} {len(a.clauses)}" for a in taxonomy.areas)
     print(f"taxonomy {taxonomy.version} is valid: {len(taxonomy.clause_ids())} clauses ({counts})")
     return 0
 
 
 def _request(method: str, url: str, **kwargs: Any) -> httpx.Response | None:
+    import httpx
+
     try:
         return httpx.request(method, url, timeout=30, **kwargs)
     except httpx.HTTPError as exc:
@@ -85,10 +99,9 @@ def _answer(response: httpx.Response | None) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    try:
-        taxonomy = load_taxonomy(args.file)
-    except TaxonomyLoadError as exc:
-        return _fail(str(exc))
+    taxonomy = _load(args.file)
+    if isinstance(taxonomy, str):
+        return _fail(taxonomy)
     return _answer(
         _request(
             "POST",

@@ -1,4 +1,5 @@
-"""The layers running classifiers tag with, and the loop that improves them.
+"""The layers this replica tags with, the loop that improves the model, and the models the
+API lists.
 
 At start a replica loads the active model from Postgres, or, on a fresh install, trains the
 seed model and stores it as active. Every replica then follows the database: a newly
@@ -14,46 +15,59 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
 from pydantic import BaseModel
 
-from pp_classifier import catalog, repository
-from pp_classifier.catalog import ActiveTaxonomy
-from pp_classifier.learning import (
+from pp_classifier.metrics import MODEL_TRAININGS, TRAINING_SECONDS
+from pp_classifier.settings import ClassifierSettings
+from pp_classifier.tagging.layers import Layers, build_layers
+from pp_classifier.tagging.rules import RuleTagger
+from pp_classifier.taxonomy import service as taxonomy_service
+from pp_classifier.taxonomy.document import Taxonomy
+from pp_classifier.training import repository
+from pp_classifier.training.candidates import (
     Candidate,
     DecisionLabel,
     Verdict,
-    cached_seed_candidate,
     evaluation_json,
     judge,
-    service_params,
+    seed_candidate,
     train_candidate,
+    training_params,
 )
-from pp_classifier.metrics import MODEL_TRAININGS, TRAINING_SECONDS
-from pp_classifier.model.classifier import ClauseModel, ModelError, TrainingParams
-from pp_classifier.model.layered import LayeredTagger
-from pp_classifier.rules import RuleTagger
-from pp_classifier.settings import ClassifierSettings
-from pp_classifier.taxonomy import Taxonomy
+from pp_classifier.training.model import ClauseModel, ModelError
+from pp_shared.events import NO_CLAUSE, DecisionMade, EscalationCreated, Event
 from pp_shared.problems import NotFound
 
 log = logging.getLogger(__name__)
 
 
-def training_params(settings: ClassifierSettings) -> TrainingParams:
-    return service_params(threshold=settings.model_threshold, balanced=settings.model_balanced)
+def storable(text: str) -> str:
+    """A text Postgres accepts: ``text`` columns refuse NUL characters, which JSON allows."""
+    return text.replace("\x00", "") if "\x00" in text else text
 
 
-def seed_candidate(taxonomy: Taxonomy, settings: ClassifierSettings) -> Candidate:
-    """The seed model of ``taxonomy`` for these settings (trained once per process)."""
-    return cached_seed_candidate(
-        taxonomy,
-        params=training_params(settings),
-        holdout_percent=settings.holdout_percent,
-        decision_weight=settings.decision_label_weight,
+async def store_examples(conn: asyncpg.Connection, events: Sequence[Event]) -> None:
+    """Keep what retraining learns from: the first text of each escalation, and each
+    decision's clause (``none`` for a decision that found no violation) as its label."""
+    await repository.store_texts(
+        conn,
+        [
+            (e.escalation_id, storable(e.text_excerpt), e.language)
+            for e in events
+            if isinstance(e, EscalationCreated) and e.text_excerpt and storable(e.text_excerpt)
+        ],
+    )
+    await repository.store_labels(
+        conn,
+        [
+            (e.escalation_id, e.clause_id or NO_CLAUSE, e.decision_id, e.occurred_at)
+            for e in events
+            if isinstance(e, DecisionMade)
+        ],
     )
 
 
@@ -119,51 +133,35 @@ async def get_artifact(pool: asyncpg.Pool, version: str) -> bytes:
     return bytes(artifact)
 
 
-@dataclass(frozen=True)
-class Layers:
-    """One consistent pair of rules and model; a batch is tagged with one ``Layers``."""
+class Replica:
+    """What this replica tags with (one :class:`Layers`: taxonomy, rules and model), kept
+    current with the database, and the retraining that improves the model."""
 
-    taxonomy: Taxonomy
-    tagger: LayeredTagger
-    lexicon_languages: frozenset[str]
-
-
-def build_layers(taxonomy: Taxonomy, rules: RuleTagger, model: ClauseModel | None) -> Layers:
-    languages = frozenset(lang for c in taxonomy.clauses() for lang in c.lexicon)
-    tagger = LayeredTagger(rules, model, clauses=taxonomy.clause_ids())
-    return Layers(taxonomy, tagger, languages)
-
-
-class Classifier:
-    """The current layers of this replica, and retraining."""
-
-    def __init__(self, settings: ClassifierSettings, taxonomy: ActiveTaxonomy) -> None:
+    def __init__(self, settings: ClassifierSettings) -> None:
         self.settings = settings
-        self.active_taxonomy = taxonomy
         self.model: ClauseModel | None = None
-        self._rules: RuleTagger | None = None
         self._layers: Layers | None = None
         self._training = asyncio.Lock()
 
     @property
     def layers(self) -> Layers:
+        """The layers the next batch is tagged with."""
         if self._layers is None:
             raise RuntimeError("the classifier has not started")
         return self._layers
 
-    async def start(self, pool: asyncpg.Pool) -> None:
-        """Rules for the active taxonomy; the active model, trained first on a fresh install."""
-        taxonomy = self.active_taxonomy.taxonomy
-        self._rules = await asyncio.to_thread(RuleTagger.from_taxonomy, taxonomy)
+    async def start(self, pool: asyncpg.Pool, taxonomy: Taxonomy) -> None:
+        """Rules for ``taxonomy``; the active model, trained first on a fresh install."""
+        rules = await asyncio.to_thread(RuleTagger.from_taxonomy, taxonomy)
         if self.settings.model_enabled:
             self.model = await self._load_active(pool)
             if self.model is None:
                 await self._store_seed(pool, taxonomy)
                 self.model = await self._load_active(pool)
-        self._layers = build_layers(taxonomy, self._rules, self.model)
+        self._layers = build_layers(taxonomy, rules, self.model)
         log.info(
             "classifier layers ready",
-            extra={**self._rules.describe(), "model_version": self.layers.tagger.model_version},
+            extra={**rules.describe(), "model_version": self.layers.tagger.model_version},
         )
 
     async def _load_active(self, pool: asyncpg.Pool) -> ClauseModel | None:
@@ -223,15 +221,17 @@ class Classifier:
     async def refresh(self, pool: asyncpg.Pool) -> bool:
         """Follow the latest taxonomy and the active model; True when the layers changed.
 
-        The new rules are built before anything switches, so the taxonomy version that
-        ``active_taxonomy`` reports is always the one the layers tag with.
+        The new rules are built before anything switches: a batch is tagged with one
+        taxonomy version and its rules.
         """
+        if self._layers is None:
+            return False
         async with pool.acquire() as conn:
-            latest = await repository.latest_taxonomy_version(conn)
+            latest = await taxonomy_service.latest_version(conn)
             model_version = await repository.active_model_version(conn)
-        taxonomy, rules = self.active_taxonomy.taxonomy, self._rules
+        taxonomy, rules = self._layers.taxonomy, self._layers.tagger.rules
         if latest is not None and latest != taxonomy.version:
-            taxonomy = await catalog.get(pool, latest)
+            taxonomy = await taxonomy_service.get(pool, latest)
             rules = await asyncio.to_thread(RuleTagger.from_taxonomy, taxonomy)
             log.info("taxonomy version switched", extra={"version": latest})
         model = self.model
@@ -243,10 +243,9 @@ class Classifier:
             model = await self._load_active(pool) or model
             if model is not None and model is not self.model:
                 log.info("model switched", extra={"model_version": model.version})
-        if rules is None or (rules is self._rules and model is self.model):
+        if rules is self._layers.tagger.rules and model is self.model:
             return False
-        self._rules, self.model = rules, model
-        self.active_taxonomy.taxonomy = taxonomy
+        self.model = model
         self._layers = build_layers(taxonomy, rules, model)
         return True
 
@@ -259,8 +258,7 @@ class Classifier:
             trained_at = last["trained_at"] if last else None
             fresh = await repository.examples_since(conn, last["labels_through"] if last else None)
         taxonomy_changed = (
-            self.model is not None
-            and self.model.taxonomy_version != self.active_taxonomy.taxonomy.version
+            self.model is not None and self.model.taxonomy_version != self.layers.taxonomy.version
         )
         interval = self.settings.retrain_interval_seconds
         scheduled = (
@@ -290,7 +288,7 @@ class Classifier:
     async def _retrain(self, pool: asyncpg.Pool) -> RetrainResult:
         # Judge against the model promoted last, even if another replica promoted it.
         await self.refresh(pool)
-        taxonomy = self.active_taxonomy.taxonomy
+        taxonomy = self.layers.taxonomy
         async with pool.acquire() as conn:
             rows = await repository.labelled_examples_with_time(conn)
         decisions = [DecisionLabel(r["text"], r["clause_id"]) for r in rows]
@@ -345,7 +343,7 @@ class Classifier:
                 "seconds": round(seconds, 3),
             },
         )
-        if verdict.promote and self.active_taxonomy.taxonomy.version == taxonomy.version:
+        if verdict.promote and self.layers.taxonomy.version == taxonomy.version:
             # This replica switches now; the others follow at their next refresh.
             self.model = candidate.model
             self._layers = build_layers(taxonomy, self.layers.tagger.rules, candidate.model)

@@ -19,8 +19,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-
-from pp_classifier.model._sparse import CsrMatrix, csr_matrix
+from scipy.sparse import csr_matrix
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -215,7 +214,7 @@ class Vocabulary:
         idf = np.log((1.0 + grams.n_docs) / (1.0 + df[kept])) + 1.0
         return cls(spec, features[kept], idf.astype(np.float32))
 
-    def transform(self, grams: HashedNgrams) -> CsrMatrix:
+    def transform(self, grams: HashedNgrams) -> csr_matrix[np.float32]:
         """TF-IDF rows, each block L2-normalised; unseen n-grams are dropped."""
         columns = self._table[grams.feature]
         known = columns >= 0
@@ -242,7 +241,7 @@ class Vocabulary:
         indptr = np.zeros(grams.n_docs + 1, dtype=np.int64)
         np.cumsum(np.bincount(doc, minlength=grams.n_docs), out=indptr[1:])
         shape = (grams.n_docs, len(self.features))
-        return csr_matrix(values, column.astype(np.int32), indptr, shape)
+        return csr_matrix((values, column.astype(np.int32), indptr), shape=shape)
 
     def arrays(self) -> dict[str, npt.NDArray[Any]]:
         return {"vocab_features": self.features, "vocab_idf": self.idf}

@@ -7,10 +7,10 @@ from typing import Any
 import orjson
 import pytest
 
-from pp_classifier import catalog
 from pp_classifier.main import create_app
 from pp_classifier.settings import ClassifierSettings
-from pp_classifier.taxonomy import load_taxonomy
+from pp_classifier.taxonomy import service as taxonomy_service
+from pp_classifier.taxonomy.document import load_taxonomy
 from pp_shared.db import Pool, apply_migrations, create_pool
 from pp_shared.events import TaggedEvent
 from pp_shared.problems import InvalidInput
@@ -42,43 +42,44 @@ async def pool(database_url: str) -> Any:
     await p.close()
 
 
-class TestCatalog:
+class TestTaxonomyVersions:
     async def test_seed_is_published_once(self, pool: Pool) -> None:
-        assert await catalog.publish_seed(pool) == SEED_VERSION
-        assert await catalog.publish_seed(pool) is None
-        versions = await catalog.versions(pool)
+        assert await taxonomy_service.publish_seed(pool) == SEED_VERSION
+        assert await taxonomy_service.publish_seed(pool) is None
+        versions = await taxonomy_service.versions(pool)
         assert [(v.version, v.published_by) for v in versions] == [(SEED_VERSION, "seed")]
 
     async def test_versions_are_immutable_and_ordered(self, pool: Pool) -> None:
-        await catalog.publish_seed(pool)
+        await taxonomy_service.publish_seed(pool)
         seed = load_taxonomy().model_dump(mode="json")
-        again = await catalog.publish(pool, data=seed, published_by="t")
+        again = await taxonomy_service.publish(pool, data=seed, published_by="t")
         assert again.status == "unchanged"
         changed = copy.deepcopy(seed)
         changed["description"] = changed["description"] + " Edited."
-        with pytest.raises(catalog.VersionConflict, match="already published"):
-            await catalog.publish(pool, data=changed, published_by="t")
+        with pytest.raises(taxonomy_service.VersionConflict, match="already published"):
+            await taxonomy_service.publish(pool, data=changed, published_by="t")
         older = copy.deepcopy(seed)
         older["version"] = "2026.10.9"
         with pytest.raises(
-            catalog.VersionConflict, match=re.escape("not newer than the latest, 2026.11.0")
+            taxonomy_service.VersionConflict,
+            match=re.escape("not newer than the latest, 2026.11.0"),
         ):
-            await catalog.publish(pool, data=older, published_by="t")
+            await taxonomy_service.publish(pool, data=older, published_by="t")
 
     async def test_invalid_taxonomy_names_the_field(self, pool: Pool) -> None:
         data = next_version()
         del data["removed_for_test"]
         data["areas"][1]["clauses"][0]["id"] = "HATE.MISPLACED"
         with pytest.raises(InvalidInput) as info:
-            await catalog.publish(pool, data=data, published_by="t")
+            await taxonomy_service.publish(pool, data=data, published_by="t")
         assert [e["pointer"] for e in info.value.errors] == ["/areas/1"]
 
     async def test_diff_between_published_versions(self, pool: Pool) -> None:
-        await catalog.publish_seed(pool)
+        await taxonomy_service.publish_seed(pool)
         data = next_version()
         removed = data.pop("removed_for_test")
-        await catalog.publish(pool, data=data, published_by="t")
-        d = await catalog.compare(pool, old=SEED_VERSION, new="2026.11.1")
+        await taxonomy_service.publish(pool, data=data, published_by="t")
+        d = await taxonomy_service.compare(pool, old=SEED_VERSION, new="2026.11.1")
         assert d.added == ()
         assert d.removed == (removed,)
         assert d.changed == {"HATE.PROTECTED_ATTR.RACE": ("title",)}
@@ -86,15 +87,9 @@ class TestCatalog:
 
 class TestLiveSwitch:
     async def test_new_version_tags_new_events_and_leaves_old_tags(
-        self, servers: Servers, database_url: str, topic_prefix: str
+        self, servers: Servers, settings: ClassifierSettings, topic_prefix: str
     ) -> None:
-        settings = ClassifierSettings(
-            database_url=database_url,
-            kafka_bootstrap_servers=servers.kafka_bootstrap,
-            topic_prefix=topic_prefix,
-            kafka_session_timeout_ms=servers.session_timeout_ms,
-            taxonomy_refresh_seconds=0.1,
-        )
+        settings = settings.model_copy(update={"taxonomy_refresh_seconds": 0.1})
         validated = topic_name(Topic.EVENTS_VALIDATED, topic_prefix)
         tagged_topic = topic_name(Topic.EVENTS_TAGGED, topic_prefix)
         first = orjson.dumps(escalation(event_id="e1", escalation_id="esc-1"))
@@ -118,7 +113,7 @@ class TestLiveSwitch:
                 lambda r: r.json()["version"] == "2026.11.1",
             )
             await eventually(
-                _async(lambda: app.state.active_taxonomy.taxonomy.version),
+                _async(lambda: app.state.replica.layers.taxonomy.version),
                 lambda v: v == "2026.11.1",
             )
             # A new escalation, and a redelivery of the first one.
@@ -140,28 +135,3 @@ def _async(fn: Any) -> Any:
         return fn()
 
     return call
-
-
-class TestTaxonomyCli:
-    def test_validate_prints_counts(self, capsys: pytest.CaptureFixture[str]) -> None:
-        from pp_classifier.taxonomy.model import _seed_files
-        from pp_shared.cli import main
-
-        seed = str(_seed_files()[SEED_VERSION])
-        assert main(["taxonomy", "validate", seed]) == 0
-        assert capsys.readouterr().out == (
-            "taxonomy 2026.11.0 is valid: 48 clauses (HATE 16, VBDA 11, HEX 11, INA 10)\n"
-        )
-
-    def test_invalid_file_exits_2_with_reason(
-        self, tmp_path: Any, capsys: pytest.CaptureFixture[str]
-    ) -> None:
-        from pp_shared.cli import main
-
-        bad = tmp_path / "taxonomy-2026.12.0.yaml"
-        bad.write_text("version: '2026.12.1'\n", encoding="utf-8")
-        assert main(["taxonomy", "validate", str(bad)]) == 2
-        assert capsys.readouterr().err == (
-            "policypulse taxonomy: taxonomy file taxonomy-2026.12.0.yaml holds version"
-            " '2026.12.1'; the file name says '2026.12.0'\n"
-        )

@@ -1,21 +1,24 @@
-"""Tagging in layers: declared > rule > model > ``unclassified``.
+"""Tagging escalations in layers: declared > rule > model > ``unclassified``.
 
 A clause declared by the upstream tool wins. Otherwise the text excerpt goes through the
-lexicon rules and the model (:class:`~pp_classifier.model.layered.LayeredTagger`); with no
+lexicon rules and the model (:class:`~pp_classifier.tagging.layers.LayeredTagger`); with no
 text, or when neither layer names a clause, the escalation is ``unclassified``. Every tag
 records the taxonomy and model versions it was made with.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
-from pp_classifier.learner import Layers
-from pp_classifier.metrics import LANGUAGE_FALLBACK
-from pp_shared.events import UNCLASSIFIED, EscalationCreated, Tag, TagMethod, area_of
+import asyncpg
 
-# Declared tags were made by no model.
-NO_MODEL = "none"
+from pp_classifier.metrics import LANGUAGE_FALLBACK
+from pp_classifier.tagging import repository
+from pp_classifier.tagging.layers import Layers
+from pp_shared.events import NO_MODEL, UNCLASSIFIED, EscalationCreated, Tag, TagMethod, area_of
+
+log = logging.getLogger(__name__)
 
 
 def declared(event: EscalationCreated, *, taxonomy_version: str) -> Tag | None:
@@ -83,3 +86,41 @@ def _fallback(tags: tuple[Tag, ...]) -> tuple[Tag, ...]:
         else t
         for t in tags
     )
+
+
+def tag_safely(
+    escalations: Sequence[EscalationCreated], *, layers: Layers
+) -> list[tuple[Tag, ...]]:
+    """Tags for every escalation even if a layer fails: a failing batch is retried one event
+    at a time, and an event that still fails is ``unclassified`` (and logged)."""
+    try:
+        return tag_escalations(escalations, layers=layers)
+    except Exception:
+        log.exception("batch tagging failed; tagging one escalation at a time")
+    out: list[tuple[Tag, ...]] = []
+    for event in escalations:
+        try:
+            out.append(tag_escalations([event], layers=layers)[0])
+        except Exception:
+            log.exception("tagging failed", extra={"event_id": event.event_id})
+            out.append((unclassified(taxonomy_version=layers.taxonomy.version),))
+    return out
+
+
+async def store_tags(
+    conn: asyncpg.Connection,
+    escalations: Sequence[EscalationCreated],
+    tagged: Sequence[tuple[Tag, ...]],
+) -> dict[str, tuple[Tag, ...]]:
+    """Store each escalation event's tags unless it has some already; return the tags on
+    record by event id, so a redelivered event keeps the tags it was first given."""
+    fresh = {
+        e.event_id: (e.escalation_id, [t.model_dump(mode="json") for t in tags])
+        for e, tags in zip(escalations, tagged, strict=True)
+    }
+    on_record = await repository.store_tags(
+        conn, [(eid, esc, tags) for eid, (esc, tags) in fresh.items()]
+    )
+    return {
+        event_id: tuple(Tag.model_validate(t) for t in tags) for event_id, tags in on_record.items()
+    }

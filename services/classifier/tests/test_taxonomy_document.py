@@ -8,7 +8,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from pp_classifier.taxonomy import (
+from pp_classifier.taxonomy.document import (
     REQUIRED_LANGUAGES,
     Taxonomy,
     TaxonomyLoadError,

@@ -3,131 +3,18 @@ from __future__ import annotations
 import asyncpg
 import orjson
 import pytest
-from prometheus_client import REGISTRY
 
-from pp_classifier import service, tagger
-from pp_classifier.learner import Layers, build_layers
+from pp_classifier import consumer
 from pp_classifier.main import create_app
-from pp_classifier.model.classifier import ClauseModel, TrainingParams, train_model
-from pp_classifier.model.features import FeatureSpec
-from pp_classifier.rules import RuleTagger
 from pp_classifier.settings import ClassifierSettings
-from pp_classifier.taxonomy import load_taxonomy
-from pp_shared.events import EscalationCreated, Tag, TaggedEvent, TagMethod, parse_event
+from pp_classifier.training.model import ClauseModel
+from pp_classifier.training.service import storable
+from pp_shared.events import TaggedEvent, TagMethod
 from pp_shared.failures import PoisonRecord
 from pp_shared.testing.apps import produce, read_topic, record, running_app
 from pp_shared.testing.samples import decision, escalation
 from pp_shared.testing.servers import Servers
 from pp_shared.topics import Topic, topic_name
-
-SEED = load_taxonomy()
-SPAM = "INA.SPAM"
-
-
-def esc(**over: object) -> EscalationCreated:
-    event = parse_event(orjson.dumps(escalation(**over)))
-    assert isinstance(event, EscalationCreated)
-    return event
-
-
-@pytest.fixture(scope="module")
-def model() -> ClauseModel:
-    texts = ["buy followers cheap now", "cheap likes buy now", "buy cheap followers today"]
-    texts += ["nice weather today", "lovely dinner tonight", "see you tomorrow friend"]
-    return train_model(
-        texts,
-        [SPAM] * 3 + ["none"] * 3,
-        taxonomy_version=SEED.version,
-        name="t",
-        params=TrainingParams(features=FeatureSpec(hash_bits=16, min_df=1), calibration_folds=0),
-    )
-
-
-@pytest.fixture(scope="module")
-def layers(model: ClauseModel) -> Layers:
-    return build_layers(SEED, RuleTagger.from_taxonomy(SEED), model)
-
-
-def summary(tags: tuple[Tag, ...]) -> list[tuple[str, str, str, str, str]]:
-    return [
-        (t.clause_id, t.area, t.method.value, t.taxonomy_version, t.model_version) for t in tags
-    ]
-
-
-class TestTagEscalations:
-    def test_each_layer_in_turn(self, layers: Layers, model: ClauseModel) -> None:
-        declared, rule, learnt, nothing, empty, blank = tagger.tag_escalations(
-            [
-                esc(text_excerpt="I will kill you"),
-                esc(suggested_clause_id=None, text_excerpt="I will kill you"),
-                esc(suggested_clause_id=None, text_excerpt="buy cheap followers"),
-                esc(suggested_clause_id=None, text_excerpt="see you at dinner"),
-                esc(suggested_clause_id=None, text_excerpt=None),
-                esc(suggested_clause_id=None, text_excerpt=" \n "),
-            ],
-            layers=layers,
-        )
-        v, m = SEED.version, model.version
-        assert summary(declared) == [
-            ("HATE.PROTECTED_ATTR.RELIGION", "HATE", "declared", v, "none")
-        ]
-        assert declared[0].confidence == 1.0
-        assert summary(rule) == [("VBDA.THREATS", "VBDA", "rule", v, m)]
-        assert rule[0].confidence == 0.9
-        assert summary(learnt) == [(SPAM, "INA", "model", v, m)]
-        assert 0.5 <= learnt[0].confidence <= 1.0
-        unclassified = [("unclassified", "unclassified", "none", v, m)]
-        assert (summary(nothing), summary(empty), summary(blank)) == (unclassified,) * 3
-        assert nothing[0].confidence == 0.0
-
-    @pytest.mark.parametrize(
-        "text",
-        [
-            "\U0001f600" * 100,
-            "\u0000\u0001\u0002",
-            "x" * 10_000,
-            "\u202e\u0645\u0631\u062d\u0628\u0627 abc",
-        ],
-    )
-    def test_odd_text_is_tagged_not_raised(self, layers: Layers, text: str) -> None:
-        (tags,) = tagger.tag_escalations(
-            [esc(suggested_clause_id=None, text_excerpt=text)], layers=layers
-        )
-        assert len(tags) == 1
-
-    def test_a_language_without_lexicon_is_counted(self, layers: Layers) -> None:
-        def count() -> float:
-            value = REGISTRY.get_sample_value("pp_classifier_language_fallback_total")
-            return value or 0.0
-
-        before = count()
-        (tags,) = tagger.tag_escalations(
-            [esc(suggested_clause_id=None, language="ja", text_excerpt="buy cheap followers")],
-            layers=layers,
-        )
-        tagger.tag_escalations(
-            [esc(suggested_clause_id=None, language="pt-BR", text_excerpt="algo")], layers=layers
-        )
-        assert count() == before + 1
-        assert [(t.clause_id, t.method) for t in tags] == [(SPAM, TagMethod.MODEL_FALLBACK)]
-        assert tagger.language_covered("pt-BR", layers)
-        assert not tagger.language_covered("ja", layers)
-
-    def test_a_model_of_an_older_taxonomy_names_only_current_clauses(
-        self, model: ClauseModel
-    ) -> None:
-        data = SEED.model_dump(mode="json")
-        data["version"] = "2026.11.1"
-        ina = next(a for a in data["areas"] if a["id"] == "INA")
-        ina["clauses"] = [c for c in ina["clauses"] if c["id"] != SPAM]
-        newer = type(SEED).model_validate(data)
-        layers = build_layers(newer, RuleTagger.from_taxonomy(newer), model)
-        (tags,) = tagger.tag_escalations(
-            [esc(suggested_clause_id=None, text_excerpt="buy cheap followers")], layers=layers
-        )
-        assert summary(tags) == [
-            ("unclassified", "unclassified", "none", "2026.11.1", model.version)
-        ]
 
 
 class TestParseRecords:
@@ -138,30 +25,20 @@ class TestParseRecords:
         poisons = []
         for value in (b"not json", surrogate):
             with pytest.raises(PoisonRecord) as caught:
-                service.parse_records([record("t", good, offset=0), record("t", value, offset=1)])
+                consumer.parse_records([record("t", good, offset=0), record("t", value, offset=1)])
             poisons.append((caught.value.reason, [e["pointer"] for e in caught.value.errors]))
         assert poisons == [("invalid", [""]), ("invalid", [""])]
-        events = service.parse_records([record("t", good, offset=2)])
+        events = consumer.parse_records([record("t", good, offset=2)])
         assert [e.event_id for e in events] == [escalation()["event_id"]]
 
     def test_nul_characters_are_dropped_before_storing(self) -> None:
-        assert service.storable("a\x00b") == "ab"
-
-
-def settings_for(servers: Servers, database_url: str, topic_prefix: str) -> ClassifierSettings:
-    return ClassifierSettings(
-        database_url=database_url,
-        kafka_bootstrap_servers=servers.kafka_bootstrap,
-        topic_prefix=topic_prefix,
-        kafka_session_timeout_ms=servers.session_timeout_ms,
-    )
+        assert storable("a\x00b") == "ab"
 
 
 class TestPipeline:
     async def test_every_event_is_forwarded_and_escalations_tagged_once(
-        self, servers: Servers, database_url: str, topic_prefix: str
+        self, servers: Servers, settings: ClassifierSettings, topic_prefix: str
     ) -> None:
-        settings = settings_for(servers, database_url, topic_prefix)
         validated = topic_name(Topic.EVENTS_VALIDATED, topic_prefix)
         key = b"esc-000123"
         messages = [
@@ -185,9 +62,8 @@ class TestPipeline:
         assert tagged[0].tags[0].clause_id == "HATE.PROTECTED_ATTR.RELIGION"
 
     async def test_bad_input_never_stops_the_consumer(
-        self, servers: Servers, database_url: str, topic_prefix: str
+        self, servers: Servers, database_url: str, settings: ClassifierSettings, topic_prefix: str
     ) -> None:
-        settings = settings_for(servers, database_url, topic_prefix)
         validated = topic_name(Topic.EVENTS_VALIDATED, topic_prefix)
 
         def odd(n: int, text: str | None, **over: object) -> tuple[bytes, bytes]:

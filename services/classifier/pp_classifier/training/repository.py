@@ -1,4 +1,4 @@
-"""Every SQL statement of the classifier service."""
+"""The SQL of training: the texts and decision labels it learns from, and the stored models."""
 
 from __future__ import annotations
 
@@ -7,93 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-
-from pp_shared.db import json_text
-
-
-async def store_tags(
-    conn: asyncpg.Connection, rows: Sequence[tuple[str, str, list[dict[str, Any]]]]
-) -> dict[str, list[dict[str, Any]]]:
-    """Store first-time tags; return the tags on record for every given event id."""
-    if not rows:
-        return {}
-    cols = list(zip(*rows, strict=True))
-    await conn.execute(
-        """
-        INSERT INTO classifier.tags (event_id, escalation_id, tags)
-        SELECT e, s, t::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) AS u(e, s, t)
-        ON CONFLICT (event_id) DO NOTHING
-        """,
-        cols[0],
-        cols[1],
-        [json_text(t) for t in cols[2]],
-    )
-    stored = await conn.fetch(
-        "SELECT event_id, tags FROM classifier.tags WHERE event_id = ANY($1::text[])",
-        list(cols[0]),
-    )
-    return {r["event_id"]: r["tags"] for r in stored}
-
-
-async def insert_taxonomy(
-    conn: asyncpg.Connection,
-    *,
-    version: str,
-    version_key: list[int],
-    content: dict[str, Any],
-    sha: bytes,
-    published_by: str,
-) -> bool:
-    """Store a new version; False when the version already exists."""
-    row = await conn.fetchrow(
-        """
-        INSERT INTO classifier.taxonomy_versions
-            (version, version_key, content, content_sha256, published_by)
-        VALUES ($1, $2, $3::text::jsonb, $4, $5)
-        ON CONFLICT DO NOTHING
-        RETURNING version
-        """,
-        version,
-        version_key,
-        json_text(content),
-        sha,
-        published_by,
-    )
-    return row is not None
-
-
-async def taxonomy_row(conn: asyncpg.Connection, version: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT version, content, content_sha256, published_by, stored_at"
-        " FROM classifier.taxonomy_versions WHERE version = $1",
-        version,
-    )
-    return row
-
-
-async def latest_taxonomy(conn: asyncpg.Connection) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT version, content, content_sha256, published_by, stored_at"
-        " FROM classifier.taxonomy_versions ORDER BY version_key DESC LIMIT 1"
-    )
-    return row
-
-
-async def latest_taxonomy_version(conn: asyncpg.Connection) -> str | None:
-    version: str | None = await conn.fetchval(
-        "SELECT version FROM classifier.taxonomy_versions ORDER BY version_key DESC LIMIT 1"
-    )
-    return version
-
-
-async def list_taxonomies(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return list(
-        await conn.fetch(
-            "SELECT version, content->>'published_at' AS published_at, published_by, stored_at,"
-            " jsonb_array_length(content->'areas') AS areas"
-            " FROM classifier.taxonomy_versions ORDER BY version_key DESC"
-        )
-    )
 
 
 async def store_texts(conn: asyncpg.Connection, rows: Sequence[tuple[str, str, str]]) -> None:
@@ -137,28 +50,6 @@ async def store_labels(
         *cols,
     )
 
-
-async def labelled_examples(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    """Every escalation with both a text and a label."""
-    return list(
-        await conn.fetch(
-            "SELECT t.escalation_id, t.text, t.language, l.clause_id"
-            " FROM classifier.texts t JOIN classifier.labels l USING (escalation_id)"
-            " ORDER BY t.escalation_id"
-        )
-    )
-
-
-async def labels_since(conn: asyncpg.Connection, since: datetime | None) -> int:
-    n: int = await conn.fetchval(
-        "SELECT count(*) FROM classifier.labels l JOIN classifier.texts t USING (escalation_id)"
-        " WHERE $1::timestamptz IS NULL OR l.stored_at > $1",
-        since,
-    )
-    return n
-
-
-# -- models ---------------------------------------------------------------------------------
 
 _MODEL_SUMMARY = (
     "version, taxonomy_version, status, reason, metadata, evaluation, training_texts,"

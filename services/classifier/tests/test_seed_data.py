@@ -5,14 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from pp_classifier.model.classifier import ModelError
-from pp_classifier.model.seed import (
+from pp_classifier.taxonomy.document import load_taxonomy
+from pp_classifier.training.model import ModelError
+from pp_classifier.training.seed_data import (
     check_labels,
     davidson_examples,
     read_label_map,
     seed_training_data,
 )
-from pp_classifier.taxonomy import load_taxonomy
 
 SEED = load_taxonomy()
 

@@ -1,8 +1,10 @@
-"""``policypulse classifier``: evaluate the tagger on any labelled CSV, or tag a CSV.
+"""What ``policypulse classifier eval`` and ``tag`` do: evaluate the tagger on a labelled CSV,
+or tag a CSV.
 
-Both commands work offline, from a clean clone: they build the rules from the packaged (or
-a given) taxonomy and train the seed model from the packaged data, as a fresh install does;
-``--model`` uses a model downloaded from a running classifier instead.
+Both work offline, from a clean clone: they build the rules from the packaged (or a given)
+taxonomy and train the seed model from the packaged data, as a fresh install does;
+``--model`` uses a model downloaded from a running classifier instead. The command line
+itself is in :mod:`pp_classifier.cli.classifier_commands`.
 """
 
 from __future__ import annotations
@@ -16,16 +18,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from pp_classifier.learning import cached_seed_candidate, service_params
-from pp_classifier.model.classifier import ClauseModel, ModelError
-from pp_classifier.model.evaluation import Evaluation, LevelReport, evaluate
-from pp_classifier.model.layered import LayeredTagger
-from pp_classifier.model.seed import check_labels, read_label_map
-from pp_classifier.rules import RuleTagger
-from pp_classifier.taxonomy import Taxonomy, TaxonomyLoadError, load_taxonomy
+from pp_classifier.settings import ClassifierSettings
+from pp_classifier.tagging.layers import LayeredTagger
+from pp_classifier.tagging.rules import RuleTagger
+from pp_classifier.taxonomy.document import Taxonomy, TaxonomyLoadError, load_taxonomy
+from pp_classifier.training.candidates import seed_candidate
+from pp_classifier.training.evaluation import Evaluation, LevelReport, evaluate
+from pp_classifier.training.model import ClauseModel, ModelError
+from pp_classifier.training.seed_data import check_labels, read_label_map
 
-HOLDOUT_PERCENT = 20
-DECISION_WEIGHT = 3
 CHUNK = 4096
 # Texts past the tagger's limit are truncated anyway; the csv module's default field limit
 # (128 KiB) would instead stop the whole file at the first long row.
@@ -34,55 +35,6 @@ FIELD_LIMIT = 64 * 1024 * 1024
 
 class CliError(Exception):
     """A problem with the user's input, reported in one line."""
-
-
-def register(sub: Any) -> None:
-    """Add the ``classifier`` command to the ``policypulse`` CLI."""
-    parser = sub.add_parser("classifier", help="evaluate the clause tagger on a CSV, or tag one")
-    cmds = parser.add_subparsers(dest="classifier_command", required=True)
-
-    ev = cmds.add_parser(
-        "eval",
-        help="precision, recall, F1, support, confusion matrix and throughput on labelled rows",
-    )
-    _common(ev)
-    ev.add_argument("--label-column", required=True, help="column holding each row's label")
-    ev.add_argument(
-        "--label-map",
-        type=Path,
-        help="JSON object mapping the CSV's labels to clause ids or 'none'",
-    )
-    ev.add_argument(
-        "--layers",
-        choices=("all", "rules", "model"),
-        default="all",
-        help="evaluate rules then model (default), or one layer alone",
-    )
-    ev.add_argument(
-        "--include-seen",
-        action="store_true",
-        help="also score rows whose text the model was trained on (left out by default)",
-    )
-    ev.add_argument("--json", type=Path, help="also write the report as JSON to this file")
-    ev.set_defaults(func=_eval)
-
-    tag = cmds.add_parser("tag", help="write every row's tags as JSON lines, in order")
-    _common(tag)
-    tag.add_argument("--output", type=Path, help="JSON lines file (default: standard output)")
-    tag.set_defaults(func=_tag)
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, type=Path, help="CSV file with a header row")
-    parser.add_argument("--text-column", required=True, help="column holding the text")
-    parser.add_argument(
-        "--taxonomy", type=Path, help="taxonomy file (default: the packaged latest version)"
-    )
-    parser.add_argument(
-        "--model",
-        type=Path,
-        help="a serialised model (GET /v1/models/{version}/artifact) instead of the seed model",
-    )
 
 
 def _say(message: str) -> None:
@@ -114,12 +66,8 @@ def build_tagger(
         _say(f"model {model.version} (taxonomy {model.taxonomy_version}) loaded")
         return LayeredTagger(rules, model, clauses=taxonomy.clause_ids())
     started = time.perf_counter()
-    candidate = cached_seed_candidate(
-        taxonomy,
-        params=service_params(),
-        holdout_percent=HOLDOUT_PERCENT,
-        decision_weight=DECISION_WEIGHT,
-    )
+    # The service's default settings, without reading the environment: as a fresh install.
+    candidate = seed_candidate(taxonomy, ClassifierSettings.model_construct())
     _say(
         f"seed model {candidate.model.version} ready, trained on"
         f" {len(candidate.data.train_texts)} texts in {time.perf_counter() - started:.1f} s"
@@ -144,10 +92,7 @@ def read_rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, list[st
             yield number, [row[c] or "" for c in columns]
 
 
-# -- eval -----------------------------------------------------------------------------------
-
-
-def _eval(args: argparse.Namespace) -> int:
+def run_eval(args: argparse.Namespace) -> int:
     try:
         return _run_eval(args)
     except (CliError, ModelError) as exc:
@@ -264,10 +209,7 @@ def report_json(result: Evaluation) -> dict[str, Any]:
     }
 
 
-# -- tag ------------------------------------------------------------------------------------
-
-
-def _tag(args: argparse.Namespace) -> int:
+def run_tag(args: argparse.Namespace) -> int:
     try:
         return _run_tag(args)
     except CliError as exc:

@@ -1,11 +1,10 @@
-"""Taxonomy versions in Postgres: publish (immutable), read, diff, and the active version
-that running classifiers follow without a restart."""
+"""Taxonomy versions in Postgres: publish (immutable), read, list and diff. Running
+classifiers follow the latest version without a restart (``training.service.Replica``)."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,8 +12,8 @@ import asyncpg
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from pp_classifier import repository
-from pp_classifier.taxonomy import Taxonomy, TaxonomyDiff, diff, load_taxonomy
+from pp_classifier.taxonomy import repository
+from pp_classifier.taxonomy.document import Taxonomy, TaxonomyDiff, diff, load_taxonomy
 from pp_shared.problems import InvalidInput, NotFound, ProblemError, field_errors
 
 log = logging.getLogger(__name__)
@@ -67,7 +66,7 @@ async def publish(pool: asyncpg.Pool, *, data: Any, published_by: str) -> Publis
     clauses = len(taxonomy.clause_ids())
     async with pool.acquire() as conn, conn.transaction():
         # One publisher at a time, so "newer than the latest" holds under concurrency.
-        await conn.execute("LOCK TABLE classifier.taxonomy_versions IN EXCLUSIVE MODE")
+        await repository.lock_versions(conn)
         existing = await repository.taxonomy_row(conn, taxonomy.version)
         if existing is not None:
             if bytes(existing["content_sha256"]) == sha:
@@ -125,6 +124,11 @@ async def get(pool: asyncpg.Pool, version: str | None = None) -> Taxonomy:
     return Taxonomy.model_validate(row["content"])
 
 
+async def latest_version(conn: asyncpg.Connection) -> str | None:
+    """The latest published version: the one running classifiers switch to."""
+    return await repository.latest_taxonomy_version(conn)
+
+
 async def versions(pool: asyncpg.Pool) -> list[VersionSummary]:
     async with pool.acquire() as conn:
         rows = await repository.list_taxonomies(conn)
@@ -141,20 +145,3 @@ async def versions(pool: asyncpg.Pool) -> list[VersionSummary]:
 
 async def compare(pool: asyncpg.Pool, *, old: str, new: str) -> TaxonomyDiff:
     return diff(await get(pool, old), await get(pool, new))
-
-
-@dataclass
-class ActiveTaxonomy:
-    """The version new tags are made with; ``refresh`` follows newly published versions."""
-
-    taxonomy: Taxonomy
-
-    async def refresh(self, pool: asyncpg.Pool) -> bool:
-        """Switch to the latest published version; True when it changed."""
-        async with pool.acquire() as conn:
-            latest = await repository.latest_taxonomy_version(conn)
-        if latest is None or latest == self.taxonomy.version:
-            return False
-        self.taxonomy = await get(pool, latest)
-        log.info("taxonomy version switched", extra={"version": latest})
-        return True

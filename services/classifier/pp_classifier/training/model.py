@@ -1,11 +1,10 @@
 """The statistical layer: a calibrated linear model that predicts a clause, or abstains.
 
-Training: TF-IDF word and character n-grams (:mod:`pp_classifier.model.features`) and a
-multinomial logistic regression over the clause ids plus ``none``. Its probabilities are
-then temperature-scaled: one divisor for the logits, fitted on out-of-fold predictions,
-which fixes the over- or under-confidence regularisation leaves without changing which
-label ranks first. A prediction names the most probable clause when its probability
-reaches the threshold and says ``unclassified`` otherwise.
+A model (trained by :mod:`pp_classifier.training.fit`) holds TF-IDF word and character
+n-gram weights (:mod:`pp_classifier.training.features`) of a multinomial logistic
+regression over the clause ids plus ``none`` and a temperature that calibrates its
+probabilities. A prediction names the most probable clause when its probability reaches the
+threshold and says ``unclassified`` otherwise.
 
 Inference does not touch scikit-learn: it is a sparse matrix product and a softmax, and a
 serialised model is a numpy archive of arrays and JSON, so loading one from a database row
@@ -17,29 +16,24 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import math
 import zipfile
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy.sparse import csr_matrix
 
-from pp_classifier.model._linear import LinearWeights, fit_logistic
-from pp_classifier.model._sparse import CsrMatrix
-from pp_classifier.model.features import FeatureSpec, Vocabulary, hash_ngrams
-from pp_classifier.rules import normalise
-from pp_shared.events import UNCLASSIFIED, TagMethod, area_of
+from pp_classifier.tagging.text import normalise
+from pp_classifier.training.features import FeatureSpec, Vocabulary, hash_ngrams
+from pp_shared.events import NO_CLAUSE, UNCLASSIFIED, TagMethod, area_of
 
-NONE_LABEL = "none"
 FORMAT = "pp-clause-model"
 FORMAT_VERSION = 1
 # Features and the product run in batches: large enough to amortise numpy's per-call cost,
 # small enough that a batch's n-gram arrays stay in cache-friendly sizes.
 BATCH_SIZE = 1024
-_TEMPERATURE_RANGE = (0.05, 20.0)
 
 
 class ModelError(ValueError):
@@ -82,6 +76,14 @@ class TrainingParams:
         )
 
 
+@dataclass(frozen=True)
+class LinearWeights:
+    """Multinomial logits ``X @ coef + intercept``; ``coef`` is (features, classes)."""
+
+    coef: npt.NDArray[np.float32]
+    intercept: npt.NDArray[np.float32]
+
+
 @dataclass(frozen=True, slots=True)
 class Prediction:
     """The answer for one text.
@@ -112,42 +114,6 @@ def _softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return shifted
 
 
-def _nll(logits: npt.NDArray[np.float32], targets: npt.NDArray[np.int64], t: float) -> float:
-    scaled = logits.astype(np.float64) / t
-    scaled -= scaled.max(axis=1, keepdims=True)
-    log_norm = np.log(np.exp(scaled).sum(axis=1))
-    return float(np.mean(log_norm - scaled[np.arange(len(targets)), targets]))
-
-
-def fit_temperature(logits: npt.NDArray[np.float32], targets: npt.NDArray[np.int64]) -> float:
-    """The logit divisor that minimises log loss; golden-section search on log(T)."""
-    low, high = math.log(_TEMPERATURE_RANGE[0]), math.log(_TEMPERATURE_RANGE[1])
-    ratio = (math.sqrt(5.0) - 1.0) / 2.0
-    a, b = high - ratio * (high - low), low + ratio * (high - low)
-    fa, fb = _nll(logits, targets, math.exp(a)), _nll(logits, targets, math.exp(b))
-    for _ in range(60):
-        if fa < fb:
-            high, b, fb = b, a, fa
-            a = high - ratio * (high - low)
-            fa = _nll(logits, targets, math.exp(a))
-        else:
-            low, a, fa = a, b, fb
-            b = low + ratio * (high - low)
-            fb = _nll(logits, targets, math.exp(b))
-    return round(math.exp((low + high) / 2.0), 6)
-
-
-def _folds(targets: npt.NDArray[np.int64], k: int, seed: int) -> npt.NDArray[np.int64]:
-    """A fold number per example, each class dealt round-robin after a seeded shuffle."""
-    rng = np.random.default_rng(seed)
-    fold = np.empty(len(targets), dtype=np.int64)
-    for label in np.unique(targets):
-        members = np.flatnonzero(targets == label)
-        rng.shuffle(members)
-        fold[members] = (np.arange(len(members)) + int(rng.integers(k))) % k
-    return fold
-
-
 class ClauseModel:
     """A trained clause classifier: call :meth:`predict` on raw texts."""
 
@@ -164,7 +130,7 @@ class ClauseModel:
         training_digests: npt.NDArray[np.uint64],
         class_counts: dict[str, int],
     ) -> None:
-        if len(labels) != weights.coef.shape[1] or labels[0] != NONE_LABEL:
+        if len(labels) != weights.coef.shape[1] or labels[0] != NO_CLAUSE:
             raise ModelError("labels must start with 'none' and match the weight columns")
         self.version = version
         self.taxonomy_version = taxonomy_version
@@ -196,7 +162,7 @@ class ClauseModel:
 
     # -- inference ---------------------------------------------------------------------
 
-    def features(self, normalised: Sequence[str]) -> CsrMatrix:
+    def features(self, normalised: Sequence[str]) -> csr_matrix[np.float32]:
         """TF-IDF rows of normalised texts."""
         grams = hash_ngrams(list(normalised), self.params.features)
         return self.vocabulary.transform(grams)
@@ -334,88 +300,3 @@ class ClauseModel:
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ModelError(f"serialised clause model is incomplete: {exc}") from exc
-
-
-def _model_version(
-    name: str, taxonomy_version: str, params: TrainingParams, pairs: list[tuple[int, str]]
-) -> str:
-    # Derived from the inputs, not the weights, so the same data and settings give the same
-    # version on every machine even where floating-point results differ in the last bits.
-    recipe = json.dumps(
-        {"taxonomy": taxonomy_version, "params": params.to_json(), "data": sorted(pairs)},
-        sort_keys=True,
-    )
-    return f"{name}-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
-
-
-def train_model(
-    texts: Sequence[str],
-    labels: Sequence[str],
-    *,
-    taxonomy_version: str,
-    clause_order: Sequence[str] = (),
-    name: str = "custom",
-    params: TrainingParams | None = None,
-) -> ClauseModel:
-    """Train a model on raw texts labelled with clause ids or ``none``.
-
-    ``clause_order`` fixes the column order of the clauses (the taxonomy's order); clauses
-    not listed follow in sorted order. Deterministic for given inputs.
-    """
-    params = params or TrainingParams()
-    if len(texts) != len(labels):
-        raise ModelError(f"{len(texts)} texts but {len(labels)} labels")
-    counts = Counter(labels)
-    if NONE_LABEL not in counts or len(counts) < 2:
-        raise ModelError("training needs 'none' examples and at least one clause")
-    ordered = [c for c in clause_order if c in counts]
-    ordered += sorted(c for c in counts if c != NONE_LABEL and c not in ordered)
-    label_list = [NONE_LABEL, *ordered]
-    index = {label: i for i, label in enumerate(label_list)}
-    normalised = [normalise(text) for text in texts]
-    targets = np.fromiter((index[label] for label in labels), dtype=np.int64, count=len(labels))
-
-    spec = params.features
-    grams = hash_ngrams(normalised, spec)
-    vocabulary = Vocabulary.fit(grams, spec)
-    matrix = vocabulary.transform(grams)
-
-    def fit(rows: npt.NDArray[np.int64]) -> LinearWeights:
-        return fit_logistic(
-            matrix[rows],
-            targets[rows],
-            len(label_list),
-            c=params.c,
-            balanced=params.balanced,
-            max_iter=params.max_iter,
-        )
-
-    temperature = 1.0
-    if params.calibration_folds >= 2:
-        fold = _folds(targets, params.calibration_folds, params.seed)
-        held_out = np.zeros((len(targets), len(label_list)), dtype=np.float32)
-        scored = np.zeros(len(targets), dtype=bool)
-        for k in range(params.calibration_folds):
-            train_rows, test_rows = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-            if len(np.unique(targets[train_rows])) < 2 or not len(test_rows):
-                continue
-            w = fit(train_rows)
-            held_out[test_rows] = matrix[test_rows] @ w.coef + w.intercept
-            scored[test_rows] = True
-        if scored.any():
-            temperature = fit_temperature(held_out[scored], targets[scored])
-    weights = fit(np.arange(len(targets)))
-    digests = [text_digest(text) for text in normalised]
-    return ClauseModel(
-        version=_model_version(
-            name, taxonomy_version, params, list(zip(digests, labels, strict=True))
-        ),
-        taxonomy_version=taxonomy_version,
-        labels=label_list,
-        params=params,
-        vocabulary=vocabulary,
-        weights=weights,
-        temperature=temperature,
-        training_digests=np.array(sorted(set(digests)), dtype=np.uint64),
-        class_counts={label: counts[label] for label in label_list},
-    )

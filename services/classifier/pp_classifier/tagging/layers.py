@@ -1,21 +1,23 @@
-"""Rules, then the model: the tags of one text, best first.
+"""The layers a batch is tagged with: rules, then the model, for one taxonomy version.
 
 A lexicon hit is explicit evidence a moderator can check, so rule tags come first (by
 score); the model adds its clause when no rule named it. With neither, the text is
 ``unclassified``. A declared clause from upstream still wins over both; that decision
-belongs to the caller, which sees the whole event.
+belongs to the caller (:mod:`pp_classifier.tagging.service`), which sees the whole event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
-from pp_classifier.model.classifier import NONE_LABEL, ClauseModel, Prediction
-from pp_classifier.rules import RuleHit, RuleTagger, normalise
-from pp_shared.events import UNCLASSIFIED, Tag, TagMethod, area_of
+from pp_classifier.tagging.rules import RuleHit, RuleTagger
+from pp_classifier.tagging.text import normalise
+from pp_classifier.taxonomy.document import Taxonomy
+from pp_classifier.training.model import ClauseModel, Prediction
+from pp_shared.events import NO_CLAUSE, NO_MODEL, UNCLASSIFIED, Tag, TagMethod, area_of
 
 MAX_TAGS = 3
-NO_MODEL = "none"
 
 
 class LayeredTagger:
@@ -106,10 +108,26 @@ class LayeredTagger:
         out: list[Prediction] = []
         for h, p in zip(hits, predictions, strict=True):
             first = self._combine(h, p)[0]
-            top_label, top_p = (p.top_label, p.top_probability) if p else (NONE_LABEL, 1.0)
+            top_label, top_p = (p.top_label, p.top_probability) if p else (NO_CLAUSE, 1.0)
             out.append(
                 Prediction(
                     first.clause_id, first.area, first.confidence, first.method, top_label, top_p
                 )
             )
         return out
+
+
+@dataclass(frozen=True)
+class Layers:
+    """One consistent pair of rules and model; a batch is tagged with one ``Layers``."""
+
+    taxonomy: Taxonomy
+    tagger: LayeredTagger
+    lexicon_languages: frozenset[str]
+
+
+def build_layers(taxonomy: Taxonomy, rules: RuleTagger, model: ClauseModel | None) -> Layers:
+    """The layers of ``taxonomy``'s rules and ``model``, which may be of an older taxonomy."""
+    languages = frozenset(lang for c in taxonomy.clauses() for lang in c.lexicon)
+    tagger = LayeredTagger(rules, model, clauses=taxonomy.clause_ids())
+    return Layers(taxonomy, tagger, languages)

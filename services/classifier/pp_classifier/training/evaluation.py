@@ -10,8 +10,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from pp_classifier.model.classifier import NONE_LABEL, Prediction
-from pp_shared.events import UNCLASSIFIED, area_of
+from pp_classifier.training.model import Prediction
+from pp_shared.events import NO_CLAUSE, UNCLASSIFIED, area_of
 
 CALIBRATION_BINS = 10
 
@@ -66,13 +66,13 @@ class Evaluation:
 
 
 def _area_label(label: str) -> str:
-    return NONE_LABEL if label == NONE_LABEL else area_of(label)
+    return NO_CLAUSE if label == NO_CLAUSE else area_of(label)
 
 
 def level_report(gold: Sequence[str], predicted: Sequence[str]) -> LevelReport:
     """Per-class precision, recall, F1 and support, macro-F1 and the confusion matrix."""
     found = set(gold) | set(predicted)
-    labels = ([NONE_LABEL] if NONE_LABEL in found else []) + sorted(found - {NONE_LABEL})
+    labels = ([NO_CLAUSE] if NO_CLAUSE in found else []) + sorted(found - {NO_CLAUSE})
     index = {label: i for i, label in enumerate(labels)}
     k = len(labels)
     g = np.fromiter((index[x] for x in gold), dtype=np.int64, count=len(gold))
@@ -117,7 +117,7 @@ def evaluate(model: Predictor, texts: Sequence[str], labels: Sequence[str]) -> E
     start = time.perf_counter()
     predictions = model.predict(texts)
     seconds = time.perf_counter() - start
-    predicted = [NONE_LABEL if p.clause_id == UNCLASSIFIED else p.clause_id for p in predictions]
+    predicted = [NO_CLAUSE if p.clause_id == UNCLASSIFIED else p.clause_id for p in predictions]
     top = np.fromiter((p.top_probability for p in predictions), dtype=np.float64)
     correct = np.fromiter(
         (p.top_label == label for p, label in zip(predictions, labels, strict=True)), dtype=bool

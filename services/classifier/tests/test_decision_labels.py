@@ -13,14 +13,8 @@ from pp_shared.topics import Topic, topic_name
 
 class TestLabelsFromDecisions:
     async def test_latest_decision_labels_the_escalation_text(
-        self, servers: Servers, database_url: str, topic_prefix: str
+        self, servers: Servers, database_url: str, settings: ClassifierSettings, topic_prefix: str
     ) -> None:
-        settings = ClassifierSettings(
-            database_url=database_url,
-            kafka_bootstrap_servers=servers.kafka_bootstrap,
-            topic_prefix=topic_prefix,
-            kafka_session_timeout_ms=servers.session_timeout_ms,
-        )
         first = decision(event_id="d1", occurred_at="2026-11-20T11:00:00Z", clause_id="HATE.SLURS")
         later = decision(
             event_id="d2",

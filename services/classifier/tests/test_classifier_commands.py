@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from pp_classifier.model.classifier import TrainingParams, train_model
-from pp_classifier.model.features import FeatureSpec
+from pp_classifier.training.features import FeatureSpec
+from pp_classifier.training.fit import train_model
+from pp_classifier.training.model import TrainingParams
 from pp_shared.cli import main
 
 ROWS = [

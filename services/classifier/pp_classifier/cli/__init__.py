@@ -1,0 +1,1 @@
+"""The classifier's ``policypulse`` sub-commands (entry points in the service's pyproject)."""
