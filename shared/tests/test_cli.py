@@ -9,13 +9,13 @@ from typing import cast
 
 import pytest
 
-from pp_shared.cli import watch
 from pp_shared.embedded import EmbeddedBroker, free_port
+from pp_shared.launcher import watch
 from pp_shared.stack import ServiceGroup
 
 SCRIPT = """
 import sys
-from pp_shared.cli import say
+from pp_shared.launcher import say
 say("first line")
 say("second line")
 print("still running", file=sys.stderr)

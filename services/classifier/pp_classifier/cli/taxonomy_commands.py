@@ -9,18 +9,10 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 if TYPE_CHECKING:
     import httpx
 
     from pp_classifier.taxonomy.document import Taxonomy
-
-
-class CliSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PP_", extra="ignore")
-
-    api_url: str = "http://127.0.0.1:8080"
 
 
 def register(sub: Any) -> None:
@@ -44,6 +36,8 @@ def register(sub: Any) -> None:
 
 
 def _api(args: argparse.Namespace) -> str:
+    from pp_classifier.cli.settings import CliSettings
+
     url: str = args.api or CliSettings().api_url
     return url.rstrip("/")
 
