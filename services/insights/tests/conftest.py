@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from pp_insights_testing.harness import migrated_pool, query_app
 
-from pp_insights.testing import migrated_pool, query_app
 from pp_shared.db import Pool
 
 

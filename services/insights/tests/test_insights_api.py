@@ -4,10 +4,11 @@ from typing import Any
 
 import httpx
 import pytest
+from pp_insights_testing.harness import fold_events
+from pp_insights_testing.samples import sample_events
 
 from pp_insights.metrics_def import METRICS
 from pp_insights.tabular import prefers_csv
-from pp_insights.testing import fold_events, sample_events
 from pp_shared.db import Pool
 
 

@@ -13,11 +13,11 @@ from functools import partial
 from typing import Any
 
 import pytest
+from pp_insights_testing.harness import Fold, fold_events
 
 from pp_insights import analysis, service
 from pp_insights.metrics_def import DIMENSIONS, LATENCY_HISTOGRAM, METRICS, Interval, RateMetric
 from pp_insights.stats import poisson_z, two_proportion_z
-from pp_insights.testing import Fold, fold_events
 from pp_shared.db import Pool
 from pp_shared.testing.samples import appeal, decision, escalation, qa_review
 

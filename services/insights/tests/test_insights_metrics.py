@@ -9,10 +9,11 @@ from typing import Any
 
 import asyncpg
 import pytest
+from pp_insights_testing.harness import Fold, fold_events, migrated_pool
+from pp_insights_testing.samples import sample_events
 
 from pp_insights import service
 from pp_insights.metrics_def import METRICS, Interval
-from pp_insights.testing import Fold, fold_events, migrated_pool, sample_events
 from pp_shared.db import Pool, apply_migrations, create_pool, json_text
 from pp_shared.testing.samples import appeal, decision, escalation
 
@@ -20,7 +21,7 @@ SAMPLE = sample_events()
 DAY_20 = "2026-11-20T00:00:00Z"
 DAY_21 = "2026-11-21T00:00:00Z"
 
-# pp_insights.testing.sample_events(), worked out by hand, per day and clause.
+# pp_insights_testing.samples.sample_events(), worked out by hand, per day and clause.
 EXPECTED: dict[str, list[dict[str, Any]]] = {
     "volume": [
         {"bucket": DAY_20, "clause_id": "HATE.SLURS", "value": 3},

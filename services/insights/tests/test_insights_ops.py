@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pp_insights_testing.harness import fold_events, migrated_pool
+from pp_insights_testing.samples import sample_events
 from prometheus_client import REGISTRY
 
 from pp_insights import service
 from pp_insights.metrics_def import Interval
-from pp_insights.testing import fold_events, migrated_pool, sample_events
 from pp_shared.db import Pool
 from pp_shared.testing.samples import decision, escalation
 
