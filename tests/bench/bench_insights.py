@@ -3,8 +3,8 @@ Postgres, then the query API timed in-process.
 
 Events come from ``pp_shared.loadgen`` (skewed areas, clauses and regions, 400-character
 texts, decisions, appeals and QA reviews), in creation order, and are folded through the
-service's own consumer handler (``service.fold_batch``: the event log, facts and hourly and
-daily rollups in one transaction per batch) without Kafka in between: the load rate is the
+service's own consumer handler (``consumer.handle_batch``: the event log, facts and hourly
+and daily rollups in one transaction per batch) without Kafka in between: the load rate is the
 rollup maintenance rate of one consumer. Escalations are tagged with their declared clause,
 else the clause their decision applied. Queries go through the insights app over ASGI
 (validation, SQL, JSON), not over TCP.
@@ -35,7 +35,7 @@ import httpx
 from pp_insights_testing.harness import declared_tag, migrated_pool, query_app, tagged_record
 from prometheus_client import REGISTRY
 
-from pp_insights import service
+from pp_insights import consumer
 from pp_shared.db import Pool
 from pp_shared.embedded import EmbeddedPostgres
 from pp_shared.events import UNCLASSIFIED
@@ -79,7 +79,7 @@ async def load(pool: Pool, args: argparse.Namespace) -> dict[str, Any]:
         batch += tagged(esc, int(events) + len(batch))
         if len(batch) >= args.batch_events or n == args.escalations:
             t = time.perf_counter()
-            await service.fold_batch(pool, records=batch)
+            await consumer.handle_batch(pool, records=batch)
             folded_s += time.perf_counter() - t
             events += len(batch)
             batch = []

@@ -10,7 +10,8 @@ from typing import Any
 import orjson
 from fastapi import FastAPI
 
-from pp_insights import service
+from pp_insights import consumer
+from pp_insights.facts import service as facts
 from pp_insights.main import create_app
 from pp_insights.settings import InsightsSettings
 from pp_shared.db import Pool, apply_migrations, create_pool
@@ -62,7 +63,7 @@ async def migrated_pool(database_url: str) -> AsyncIterator[Pool]:
         await apply_migrations(
             pool, schema="insights", package="pp_insights", shared=["dead_letters"]
         )
-        await service.finish_pending_rebuilds(pool)
+        await facts.finish_pending_rebuilds(pool)
         yield pool
     finally:
         await pool.close()
@@ -71,7 +72,7 @@ async def migrated_pool(database_url: str) -> AsyncIterator[Pool]:
 async def fold_events(pool: Pool, events: Sequence[dict[str, Any]]) -> int:
     """Fold events as one consumed batch; returns the number of new escalations."""
     records = [tagged_record(e, offset=i) for i, e in enumerate(events)]
-    return await service.fold_batch(pool, records=records)
+    return await consumer.handle_batch(pool, records=records)
 
 
 def query_app(pool: Pool, database_url: str) -> FastAPI:

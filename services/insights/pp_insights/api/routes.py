@@ -1,4 +1,4 @@
-"""HTTP adapter of insights: the query API the gateway exposes."""
+"""The query API the gateway exposes under ``/v1/insights``: thin handlers over ``queries``."""
 
 from __future__ import annotations
 
@@ -9,21 +9,19 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
-from pp_insights import analysis, service
+from pp_insights.buckets import Interval
 from pp_insights.metrics import QUERY_SECONDS
 from pp_insights.metrics_def import (
     DIMENSIONS,
     METRICS,
     CountMetric,
     Dimension,
-    Interval,
     RateMetric,
 )
-from pp_insights.tabular import CSV_RESPONSE, tabular
-from pp_shared.dead_letters import DeadLetterStore
-from pp_shared.dead_letters.api import dead_letter_router, runtime_sender
+from pp_insights.queries import cards, drilldown, movers, trends, volume
+from pp_insights.queries.periods import MAX_RANGE_DAYS
+from pp_insights.queries.tabular import CSV_RESPONSE, tabular
 from pp_shared.problems import InvalidInput
-from pp_shared.topics import Topic
 
 router = APIRouter(prefix="/v1/insights", tags=["insights"])
 
@@ -75,7 +73,7 @@ def _raise(errors: list[dict[str, Any]]) -> None:
         raise InvalidInput(f"{len(errors)} query {noun} failed validation", errors=errors)
 
 
-@router.get("/volume", response_model=service.VolumeAnswer, responses=CSV_RESPONSE)
+@router.get("/volume", response_model=volume.VolumeAnswer, responses=CSV_RESPONSE)
 async def get_volume(
     pool: PoolDep,
     accept: AcceptDep = None,
@@ -88,7 +86,7 @@ async def get_volume(
     dims = [d.value for d in group_by or []]
     _raise(_duplicate_errors(dims) + _time_errors(start, end))
     with QUERY_SECONDS.labels("volume").time():
-        answer = await service.volume(pool, interval=interval, group_by=dims, start=start, end=end)
+        answer = await volume.volume(pool, interval=interval, group_by=dims, start=start, end=end)
     return tabular(answer, accept)
 
 
@@ -149,14 +147,14 @@ def _trend_query(
     group_by: Annotated[list[Dimension] | None, Query(max_length=3)] = None,
     start: Start = None,
     end: End = None,
-) -> service.TrendQuery:
+) -> trends.TrendQuery:
     errors: list[dict[str, Any]] = []
     filters = _filters(request, errors)
     errors += _metric_errors(metric, list(METRICS))
     dims = [d.value for d in group_by or []]
     errors += _duplicate_errors(dims) + _time_errors(start, end) + _order_errors(start, end)
     _raise(errors)
-    return service.TrendQuery(
+    return trends.TrendQuery(
         metric=metric,
         interval=interval,
         group_by=tuple(dims),
@@ -168,29 +166,29 @@ def _trend_query(
 
 @router.get(
     "/trends",
-    response_model=service.TrendAnswer,
+    response_model=trends.TrendAnswer,
     responses=CSV_RESPONSE,
     openapi_extra={"parameters": _FILTER_DOCS},
 )
 async def get_trends(
     pool: PoolDep,
-    query: Annotated[service.TrendQuery, Depends(_trend_query)],
+    query: Annotated[trends.TrendQuery, Depends(_trend_query)],
     accept: AcceptDep = None,
 ) -> Response:
     """A metric per time bucket and group, with sample sizes and 95% Wilson intervals."""
     with QUERY_SECONDS.labels("trends").time():
-        answer = await service.trends(pool, query=query)
+        answer = await trends.trends(pool, query=query)
     return tabular(answer, accept)
 
 
 @router.get("/metrics")
-async def list_metrics() -> list[service.MetricInfo]:
+async def list_metrics() -> list[trends.MetricInfo]:
     """The metrics the trends API answers and what each one counts."""
-    return service.metric_catalogue()
+    return trends.metric_catalogue()
 
 
 # Comparisons: a period and the one of equal length before it.
-MAX_RANGE = timedelta(days=400)
+MAX_RANGE = timedelta(days=MAX_RANGE_DAYS)
 RequiredStart = Annotated[datetime, Query(alias="from")]
 RequiredEnd = Annotated[datetime, Query(alias="to")]
 # Quantiles do not add up, so a latency change has no per-value contributions or z here.
@@ -214,7 +212,7 @@ def _additive(metric: str) -> CountMetric | RateMetric:
 
 @router.get(
     "/cards",
-    response_model=analysis.CardAnswer,
+    response_model=cards.CardAnswer,
     responses=CSV_RESPONSE,
     openapi_extra={"parameters": _FILTER_DOCS},
 )
@@ -232,13 +230,13 @@ async def get_card(
         errors.append({"pointer": "/query/clause_id", "detail": "a card needs clause_id or area"})
     _raise(errors + _range_errors(start, end))
     with QUERY_SECONDS.labels("cards").time():
-        answer = await analysis.card(pool, start=start, end=end, filters=filters)
+        answer = await cards.card(pool, start=start, end=end, filters=filters)
     return tabular(answer, accept)
 
 
 @router.get(
     "/movers",
-    response_model=analysis.MoversAnswer,
+    response_model=movers.MoversAnswer,
     responses=CSV_RESPONSE,
     openapi_extra={"parameters": _FILTER_DOCS},
 )
@@ -251,7 +249,7 @@ async def get_movers(
     end: RequiredEnd,
     min_sample: Annotated[int, Query(ge=1, le=1_000_000)] = 30,
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
-    direction: analysis.Direction = analysis.Direction.ANY,
+    direction: movers.Direction = movers.Direction.ANY,
     accept: AcceptDep = None,
 ) -> Response:
     """Values of a dimension whose metric changed most, ranked by significance (|z|)."""
@@ -259,7 +257,7 @@ async def get_movers(
     filters = _filters(request, errors)
     _raise(errors + _metric_errors(metric, ADDITIVE_METRICS) + _range_errors(start, end))
     with QUERY_SECONDS.labels("movers").time():
-        answer = await analysis.movers(
+        answer = await movers.movers(
             pool,
             metric=_additive(metric),
             dimension=dimension.value,
@@ -275,7 +273,7 @@ async def get_movers(
 
 @router.get(
     "/drilldown",
-    response_model=analysis.DrilldownAnswer,
+    response_model=drilldown.DrilldownAnswer,
     responses=CSV_RESPONSE,
     openapi_extra={"parameters": _FILTER_DOCS},
 )
@@ -299,7 +297,7 @@ async def get_drilldown(
     # A dimension the scope pins to one value explains nothing.
     dims = dims or [d for d in DIMENSIONS if len(filters.get(d, ())) != 1]
     with QUERY_SECONDS.labels("drilldown").time():
-        answer = await analysis.drilldown(
+        answer = await drilldown.drilldown(
             pool,
             metric=_additive(metric),
             start=start,
@@ -310,14 +308,3 @@ async def get_drilldown(
             examples=examples,
         )
     return tabular(answer, accept)
-
-
-DEAD_LETTERS = DeadLetterStore("insights")
-dead_letter_routes = dead_letter_router(
-    DEAD_LETTERS,
-    prefix="/v1/insights/dead-letters",
-    what="insights' dead letters (tagged events it could not fold into its facts)",
-    reasons="invalid or processing_failed",
-    sender=runtime_sender(Topic.EVENTS_TAGGED),
-    operation_prefix="insights",
-)
