@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 from pydantic import Field
 
-from pp_insights.metrics_def import CountMetric, RateMetric
+from pp_insights.metrics_def import DIMENSIONS, CountMetric, RateMetric
 from pp_insights.queries import repository
 from pp_insights.queries.periods import (
     NOTHING,
@@ -115,12 +115,14 @@ async def drilldown(
     start: datetime,
     end: datetime,
     filters: Mapping[str, Sequence[str]],
-    dimensions: Sequence[str],
+    dimensions: Sequence[str] = (),
     limit: int,
     examples: int,
 ) -> DrilldownAnswer:
     """Which values of each dimension explain the scope's change versus the previous
-    period, with example escalations of the largest contributors."""
+    period, with example escalations of the largest contributors. ``dimensions`` default
+    to those the scope leaves open: one it pins to a single value explains nothing."""
+    dimensions = dimensions or [d for d in DIMENSIONS if len(filters.get(d, ())) != 1]
     periods = periods_of(start, end)
     is_count = isinstance(metric, CountMetric)
     num, den = metric.counters[0], metric.counters[-1]
