@@ -1,3 +1,6 @@
+"""Folding gives every metric exactly, whatever the arrival order, replays, late events and
+the session's time zone; rebuilds derive everything again from the event log."""
+
 from __future__ import annotations
 
 import random

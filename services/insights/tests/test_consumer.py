@@ -1,3 +1,6 @@
+"""Tagged batches through the consumer's handler into the rollups, and the running app's
+answer to a bad volume query."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,3 +1,5 @@
+"""The query API: trends, the metric catalogue, volume, and CSV answers."""
+
 from __future__ import annotations
 
 from typing import Any
