@@ -16,7 +16,6 @@ from pp_shared.db import Pool
 from pp_shared.events import Tag, TaggedEvent, TagMethod, parse_event
 from pp_shared.testing.apps import record, running_app
 from pp_shared.testing.samples import decision, escalation
-from pp_shared.testing.servers import Servers
 
 
 def tagged(event: dict[str, Any], clause: str | None = None, offset: int = 0) -> Any:
@@ -99,15 +98,7 @@ class TestFold:
 
 
 class TestVolumeApi:
-    async def test_rejects_unknown_dimension_with_problem(
-        self, servers: Servers, database_url: str, topic_prefix: str
-    ) -> None:
-        settings = InsightsSettings(
-            database_url=database_url,
-            kafka_bootstrap_servers=servers.kafka_bootstrap,
-            topic_prefix=topic_prefix,
-            kafka_session_timeout_ms=servers.session_timeout_ms,
-        )
+    async def test_rejects_unknown_dimension_with_problem(self, settings: InsightsSettings) -> None:
         async with running_app(create_app(settings)) as client:
             bad = await client.get("/v1/insights/volume", params={"group_by": "moderator"})
             naive = await client.get("/v1/insights/volume", params={"from": "2026-11-20T00:00:00"})

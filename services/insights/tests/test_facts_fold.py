@@ -4,7 +4,6 @@ the session's time zone; rebuilds derive everything again from the event log."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from functools import partial
 from importlib import resources
@@ -82,12 +81,6 @@ EXPECTED: dict[str, list[dict[str, Any]]] = {
          "denominator": 1, "ci_low": 0.206549, "ci_high": 1.0},
     ],
 }  # fmt: skip
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[Pool]:
-    async with migrated_pool(database_url) as p:
-        yield p
 
 
 @pytest.fixture

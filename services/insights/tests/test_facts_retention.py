@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from pp_insights_testing.harness import fold_events, migrated_pool
+from pp_insights_testing.harness import fold_events
 from pp_insights_testing.samples import sample_events
 from prometheus_client import REGISTRY
 
@@ -18,12 +16,6 @@ from pp_shared.testing.samples import decision, escalation
 
 NOW = datetime(2026, 12, 15, tzinfo=UTC)
 KEEP = timedelta(days=30)  # horizon 2026-11-15: October ends before it, November does not
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[Pool]:
-    async with migrated_pool(database_url) as p:
-        yield p
 
 
 def sample(value: str, **labels: str) -> float:

@@ -172,7 +172,11 @@ def _few(values: list[str]) -> list[str]:
 
 
 FilterValue = Annotated[str, AfterValidator(_short)]
-Filter = Annotated[list[FilterValue], AfterValidator(_few)]
+Filter = Annotated[
+    list[FilterValue],
+    AfterValidator(_few),
+    Field(description="Keep only escalations with one of these values (repeatable)."),
+]
 Scope = dict[str, tuple[str, ...]]
 """The dimension filters asked for: dimension to its values, each once, in the order given."""
 
@@ -180,27 +184,13 @@ Scope = dict[str, tuple[str, ...]]
 class ScopeParams(BaseModel):
     """Every dimension, as a filter: repeat one to keep several values."""
 
-    area: Filter = Field(
-        default_factory=list, description="Keep only these area values (repeatable)."
-    )
-    clause_id: Filter = Field(
-        default_factory=list, description="Keep only these clause_id values (repeatable)."
-    )
-    region: Filter = Field(
-        default_factory=list, description="Keep only these region values (repeatable)."
-    )
-    language: Filter = Field(
-        default_factory=list, description="Keep only these language values (repeatable)."
-    )
-    product_feature: Filter = Field(
-        default_factory=list, description="Keep only these product_feature values (repeatable)."
-    )
-    queue: Filter = Field(
-        default_factory=list, description="Keep only these queue values (repeatable)."
-    )
-    escalation_reason: Filter = Field(
-        default_factory=list, description="Keep only these escalation_reason values (repeatable)."
-    )
+    area: Filter = []
+    clause_id: Filter = []
+    region: Filter = []
+    language: Filter = []
+    product_feature: Filter = []
+    queue: Filter = []
+    escalation_reason: Filter = []
 
     def scope(self) -> Scope:
         return {d: tuple(dict.fromkeys(v)) for d in DIMENSIONS if (v := getattr(self, d))}

@@ -5,6 +5,7 @@ from the facts."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -56,56 +57,50 @@ def _where(
     return where
 
 
-def _selection(
-    grain: Grain,
-    interval: Interval,
-    group_by: Sequence[str],
-    filters: Mapping[str, Sequence[str]],
-    start: datetime | None,
-    end: datetime | None,
-    nonzero: str,
-) -> tuple[str, str, list[Any], str]:
+@dataclass(frozen=True)
+class Selection:
+    """The rollup rows a bucketed sum reads: those of ``grain`` in ``[start, end)`` that pass
+    ``filters``, summed per bucket of ``interval`` and per value of ``group_by``."""
+
+    grain: Grain
+    interval: Interval
+    group_by: Sequence[str]
+    filters: Mapping[str, Sequence[str]]
+    start: datetime | None
+    end: datetime | None
+
+
+def _selection(sel: Selection, nonzero: str) -> tuple[str, str, list[Any], str]:
     """The bucket and dimension select list, the FROM ... WHERE part with its arguments, and
     the rollup table it reads; rows whose ``nonzero`` counter is 0 cannot change an answer
     and are left out."""
-    assert interval in tuple(Interval)
-    assert all(g in DIMENSIONS for g in group_by)
-    dims = "".join(f", {g}" for g in group_by)
-    select = f"date_trunc('{interval}', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket"
+    assert sel.interval in tuple(Interval)
+    assert all(g in DIMENSIONS for g in sel.group_by)
+    dims = "".join(f", {g}" for g in sel.group_by)
+    select = f"date_trunc('{sel.interval}', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket"
     assert nonzero in COUNTERS
     where = [f"{nonzero} > 0"]
     args: list[Any] = []
-    for condition, value in (("bucket >= ", start), ("bucket < ", end)):
+    for condition, value in (("bucket >= ", sel.start), ("bucket < ", sel.end)):
         if value is not None:
             args.append(value)
             where.append(f"{condition}${len(args)}")
-    where += _where(filters, args)
-    table = rollup_table(grain, [*group_by, *filters])
+    where += _where(sel.filters, args)
+    table = rollup_table(sel.grain, [*sel.group_by, *sel.filters])
     source = f"FROM {table} WHERE " + " AND ".join(where)
     return select + dims, source, args, table
 
 
 async def sum_counters(
-    conn: asyncpg.Connection,
-    *,
-    grain: Grain,
-    interval: Interval,
-    group_by: Sequence[str],
-    filters: Mapping[str, Sequence[str]],
-    start: datetime | None,
-    end: datetime | None,
-    counters: Sequence[str],
-    nonzero: str,
+    conn: asyncpg.Connection, sel: Selection, *, counters: Sequence[str], nonzero: str
 ) -> list[asyncpg.Record]:
     """Counters summed per bucket and group, leaving out groups where ``nonzero`` sums to 0."""
     assert set(counters) <= COUNTERS
-    select, source, args, table = _selection(
-        grain, interval, group_by, filters, start, end, nonzero
-    )
-    dims = "".join(f", {g}" for g in group_by)
-    order = "".join(f", {g}{_BYTEWISE}" for g in group_by)
-    pinned = {d for d, values in filters.items() if len(values) == 1}
-    if interval == grain and set(TABLE_DIMENSIONS[table]) <= {*group_by, *pinned}:
+    select, source, args, table = _selection(sel, nonzero)
+    dims = "".join(f", {g}" for g in sel.group_by)
+    order = "".join(f", {g}{_BYTEWISE}" for g in sel.group_by)
+    pinned = {d for d, values in sel.filters.items() if len(values) == 1}
+    if sel.interval == sel.grain and set(TABLE_DIMENSIONS[table]) <= {*sel.group_by, *pinned}:
         # Each row is one bucket and group already: nothing to sum.
         sums = ", ".join(f"{c}::bigint AS {c}" for c in counters)
         sql = f"SELECT bucket{dims}, {sums} {source} ORDER BY 1{order}"
@@ -122,24 +117,15 @@ async def sum_counters(
 
 
 async def sum_histograms(
-    conn: asyncpg.Connection,
-    *,
-    grain: Grain,
-    interval: Interval,
-    group_by: Sequence[str],
-    filters: Mapping[str, Sequence[str]],
-    start: datetime | None,
-    end: datetime | None,
-    histogram: str,
-    nonzero: str,
+    conn: asyncpg.Connection, sel: Selection, *, histogram: str, nonzero: str
 ) -> list[asyncpg.Record]:
     """A histogram column summed bin by bin per bucket and group (as ``hist``), leaving out
     groups where ``nonzero`` (the histogram's total) sums to 0."""
     assert histogram in HISTOGRAMS
     bins, counts, size = SPARSE_HISTOGRAMS[histogram]
-    select, source, args, _ = _selection(grain, interval, group_by, filters, start, end, nonzero)
-    keys = "bucket" + "".join(f", {g}" for g in group_by)
-    order = "bucket" + "".join(f", {g}{_BYTEWISE}" for g in group_by)
+    select, source, args, _ = _selection(sel, nonzero)
+    keys = "bucket" + "".join(f", {g}" for g in sel.group_by)
+    order = "bucket" + "".join(f", {g}{_BYTEWISE}" for g in sel.group_by)
     sql = f"""
         WITH src AS (SELECT {select}, {bins} AS bins, {counts} AS counts {source}),
         cells AS (

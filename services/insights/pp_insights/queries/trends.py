@@ -65,34 +65,24 @@ async def trends(pool: asyncpg.Pool, *, query: TrendQuery) -> TrendAnswer:
     end = ceil_to(query.end, query.interval) if query.end else None
     # Days and weeks start at day boundaries, so the daily rollup answers them exactly.
     grain: Grain = "hour" if query.interval == Interval.HOUR else "day"
-    selection: dict[str, Any] = {
-        "grain": grain,
-        "interval": query.interval,
-        "group_by": query.group_by,
-        "filters": query.filters,
-        "start": start,
-        "end": end,
-    }
+    sel = repository.Selection(grain, query.interval, query.group_by, query.filters, start, end)
     dims = ["bucket", *query.group_by]
     async with pool.acquire() as conn:
         if isinstance(metric, CountMetric):
             found = await repository.sum_counters(
-                conn, **selection, counters=[metric.counter], nonzero=metric.counter
+                conn, sel, counters=metric.counters, nonzero=metric.counter
             )
             value_columns = ["value"]
             rows = [{**{d: r[d] for d in dims}, "value": r[metric.counter]} for r in found]
         elif isinstance(metric, RateMetric):
             found = await repository.sum_counters(
-                conn,
-                **selection,
-                counters=[metric.numerator, metric.denominator],
-                nonzero=metric.denominator,
+                conn, sel, counters=metric.counters, nonzero=metric.denominator
             )
             value_columns = ["value", "numerator", "denominator", "ci_low", "ci_high"]
             rows = _rate_rows(found, [*dims, *value_columns])
         else:
             found = await repository.sum_histograms(
-                conn, **selection, histogram=metric.source, nonzero=metric.sample
+                conn, sel, histogram=metric.source, nonzero=metric.sample
             )
             value_columns = ["count", *(quantile_name(q) for q in metric.quantiles)]
             rows = [{**{d: r[d] for d in dims}, **_quantiles(metric, r["hist"])} for r in found]

@@ -34,17 +34,8 @@ async def volume(
     """Escalations created per bucket and dimension values; ``start`` and ``end`` select
     hours."""
     async with pool.acquire() as conn:
-        rows = await repository.sum_counters(
-            conn,
-            grain="hour",
-            interval=interval,
-            group_by=group_by,
-            filters={},
-            start=start,
-            end=end,
-            counters=["volume"],
-            nonzero="volume",
-        )
+        sel = repository.Selection("hour", interval, group_by, {}, start, end)
+        rows = await repository.sum_counters(conn, sel, counters=["volume"], nonzero="volume")
     return VolumeAnswer(
         interval=interval.value, group_by=list(group_by), rows=[dict(r) for r in rows]
     )
