@@ -3,8 +3,8 @@ Postgres, then the query API timed in-process.
 
 Events come from ``pp_shared.loadgen`` (skewed areas, clauses and regions, 400-character
 texts, decisions, appeals and QA reviews), in creation order, and are folded through the
-service's own consumer handler (``service.fold_batch``: the event log, facts and hourly and
-daily rollups in one transaction per batch) without Kafka in between: the load rate is the
+service's own consumer handler (``consumer.handle_batch``: the event log, facts and hourly
+and daily rollups in one transaction per batch) without Kafka in between: the load rate is the
 rollup maintenance rate of one consumer. Escalations are tagged with their declared clause,
 else the clause their decision applied. Queries go through the insights app over ASGI
 (validation, SQL, JSON), not over TCP.
@@ -32,17 +32,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
+from pp_insights_testing.harness import declared_tag, migrated_pool, query_app, tagged_record
 from prometheus_client import REGISTRY
 
-from pp_insights import service
-from pp_insights.testing import migrated_pool, query_app
+from pp_insights import consumer
 from pp_shared.db import Pool
 from pp_shared.embedded import EmbeddedPostgres
-from pp_shared.events import UNCLASSIFIED, Tag, TaggedEvent, TagMethod, area_of, parse_event
+from pp_shared.events import UNCLASSIFIED
+from pp_shared.kafka import Record
 from pp_shared.loadgen import CLAUSES, REGIONS, Generator, Profile
 from pp_shared.serve import tune_gc
-from pp_shared.testing.apps import record
 
 END = datetime(2026, 11, 30, tzinfo=UTC)
 
@@ -61,28 +60,18 @@ def escalations(n: int, days: int, seed: int) -> Iterator[list[dict[str, Any]]]:
         yield gen.escalation_events(at=start + step * (i + rng.random()))
 
 
-def tagged(events: list[dict[str, Any]], offset: int) -> list[Any]:
+def tagged(events: list[dict[str, Any]], offset: int) -> list[Record]:
+    """An escalation's events as the tagged topic holds them: the escalation tagged with its
+    declared clause, else the clause its decision applied."""
     created = events[0]
     decided = next((e for e in events if e["event_type"] == "decision.made"), {})
     clause = created.get("suggested_clause_id") or decided.get("clause_id") or UNCLASSIFIED
-    tag = Tag(
-        clause_id=clause,
-        area=area_of(clause),
-        method=TagMethod.DECLARED if clause != UNCLASSIFIED else TagMethod.NONE,
-        confidence=1.0,
-        taxonomy_version="bench",
-        model_version="bench",
-    )
-    out = []
-    for i, e in enumerate(events):
-        body = TaggedEvent(event=parse_event(orjson.dumps(e)), tags=(tag,) if i == 0 else ())
-        value = orjson.dumps(body.model_dump(mode="json", exclude_none=True))
-        out.append(record("tagged", value, key=e["escalation_id"].encode(), offset=offset + i))
-    return out
+    top = (declared_tag(clause),)
+    return [tagged_record(e, offset + i, tags=top if i == 0 else ()) for i, e in enumerate(events)]
 
 
 async def load(pool: Pool, args: argparse.Namespace) -> dict[str, Any]:
-    batch: list[Any] = []
+    batch: list[Record] = []
     events = folded_s = 0.0
     started = time.perf_counter()
     last_report = started
@@ -90,7 +79,7 @@ async def load(pool: Pool, args: argparse.Namespace) -> dict[str, Any]:
         batch += tagged(esc, int(events) + len(batch))
         if len(batch) >= args.batch_events or n == args.escalations:
             t = time.perf_counter()
-            await service.fold_batch(pool, records=batch)
+            await consumer.handle_batch(pool, records=batch)
             folded_s += time.perf_counter() - t
             events += len(batch)
             batch = []

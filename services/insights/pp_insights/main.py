@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Sequence
+import functools
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from fastapi import FastAPI
 
-from pp_insights import alerts, api, service
+from pp_insights import consumer, dead_letters
+from pp_insights.alerts.api import router as alerts_router
+from pp_insights.alerts.runner import alerts_running
+from pp_insights.api.routes import router
+from pp_insights.facts import service as facts
 from pp_insights.settings import InsightsSettings
 from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
 from pp_shared.http_metrics import HttpMetrics
-from pp_shared.kafka import Record, ensure_topics
+from pp_shared.kafka import ensure_topics
 from pp_shared.logging import configure_logging
 from pp_shared.openapi import install_openapi
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import NO_OPENTELEMETRY, Runtime, attach_ops
 from pp_shared.topics import Topic
 
-log = logging.getLogger(__name__)
-
 SERVICE = "insights"
-GROUP = "pp-insights"
 
 
 def create_app(settings: InsightsSettings | None = None) -> FastAPI:
@@ -40,30 +41,23 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
             await apply_migrations(
                 pool, schema="insights", package="pp_insights", shared=["dead_letters"]
             )
-            await service.finish_pending_rebuilds(pool)
-            keep = timedelta(days=settings.detail_retention_days)
-
-            async def retain() -> None:
-                dropped = await service.apply_retention(pool, now=datetime.now(UTC), keep=keep)
-                if dropped:
-                    log.info("retention dropped partitions", extra={"partitions": dropped})
-
+            await facts.finish_pending_rebuilds(pool)
+            retain = functools.partial(
+                facts.retain, pool, keep=timedelta(days=settings.detail_retention_days)
+            )
             await retain()
             runtime.run_periodic("retention", settings.retention_interval_seconds, retain)
             await ensure_topics(settings, list(Topic))
             producer = await runtime.open_producer()
 
-            async def handle(records: Sequence[Record]) -> None:
-                await service.fold_batch(pool, records=records)
-
             await runtime.consume(
-                group=GROUP,
-                topic=Topic.EVENTS_TAGGED,
-                handler=handle,
-                dead_letters=api.DEAD_LETTERS,
+                group=consumer.GROUP,
+                topic=consumer.TOPIC,
+                handler=consumer.batch_handler(pool),
+                dead_letters=dead_letters.DEAD_LETTERS,
                 dead_letter_topic=Topic.INSIGHTS_DEAD_LETTER,
             )
-            async with alerts.alerts_running(pool, producer, settings):
+            async with alerts_running(pool, producer, settings):
                 yield
         finally:
             await runtime.close()
@@ -78,9 +72,9 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
     app.add_middleware(HttpMetrics, service=SERVICE)
     install_problem_handlers(app)
     attach_ops(app)
-    app.include_router(api.dead_letter_routes)
-    app.include_router(api.router)
-    app.include_router(alerts.router)
+    app.include_router(dead_letters.router)
+    app.include_router(router)
+    app.include_router(alerts_router)
     resolved = "The breach is resolved."
     install_openapi(
         app,

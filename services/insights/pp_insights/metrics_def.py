@@ -21,14 +21,6 @@ from enum import StrEnum
 from pp_shared.events import AppealOutcome, EscalationReason
 
 
-class Interval(StrEnum):
-    """Bucket sizes of answers, in UTC; weeks start on Monday."""
-
-    HOUR = "hour"
-    DAY = "day"
-    WEEK = "week"
-
-
 class Dimension(StrEnum):
     """What rollups are keyed by besides the time bucket, and what queries group and filter by."""
 
@@ -144,6 +136,11 @@ class CountMetric:
     unit: str = "escalations"
     kind: Kind = Kind.COUNT
 
+    @property
+    def counters(self) -> tuple[RollupCounter, ...]:
+        """The rollup counters it sums."""
+        return (self.counter,)
+
 
 @dataclass(frozen=True)
 class RateMetric:
@@ -155,6 +152,11 @@ class RateMetric:
     denominator: RollupCounter
     unit: str = "ratio"
     kind: Kind = Kind.RATE
+
+    @property
+    def counters(self) -> tuple[RollupCounter, ...]:
+        """The rollup counters it sums: numerator, then denominator."""
+        return (self.numerator, self.denominator)
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,11 @@ class QuantileMetric:
     quantiles: tuple[float, ...] = (0.5, 0.9)
     unit: str = "seconds"
     kind: Kind = Kind.QUANTILES
+
+
+def quantile_name(q: float) -> str:
+    """How answers name a quantile: ``p50`` for 0.5."""
+    return f"p{round(q * 100)}"
 
 
 Metric = CountMetric | RateMetric | QuantileMetric
@@ -219,18 +226,3 @@ METRICS: dict[str, Metric] = {
         ),
     )
 }
-
-Z_95 = 1.959963984540054
-
-
-def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float, float]:
-    """The Wilson score interval of a binomial proportion: honest for small samples and for
-    rates near 0 or 1, where the normal approximation collapses to a point."""
-    if trials <= 0:
-        raise ValueError("a proportion needs at least one trial")
-    p = successes / trials
-    z2 = z * z
-    scale = 1 + z2 / trials
-    centre = (p + z2 / (2 * trials)) / scale
-    half = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / scale
-    return max(0.0, centre - half), min(1.0, centre + half)

@@ -1,5 +1,5 @@
-"""Fixtures of the insights tests: a migrated pool on this test's database, and a client on
-the query API over it."""
+"""Fixtures of the insights tests: the service's settings on this test's servers, a migrated
+pool on this test's database, and a client on the query API over it."""
 
 from __future__ import annotations
 
@@ -7,9 +7,22 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from pp_insights_testing.harness import migrated_pool, query_app
 
-from pp_insights.testing import migrated_pool, query_app
+from pp_insights.settings import InsightsSettings
 from pp_shared.db import Pool
+from pp_shared.testing.servers import Servers
+
+
+@pytest.fixture
+def settings(servers: Servers, database_url: str, topic_prefix: str) -> InsightsSettings:
+    """The service's settings on this test's database, broker and topics."""
+    return InsightsSettings(
+        database_url=database_url,
+        kafka_bootstrap_servers=servers.kafka_bootstrap,
+        topic_prefix=topic_prefix,
+        kafka_session_timeout_ms=servers.session_timeout_ms,
+    )
 
 
 @pytest.fixture

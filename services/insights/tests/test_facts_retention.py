@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
+from pp_insights_testing.harness import fold_events
+from pp_insights_testing.samples import sample_events
 from prometheus_client import REGISTRY
 
-from pp_insights import service
-from pp_insights.metrics_def import Interval
-from pp_insights.testing import fold_events, migrated_pool, sample_events
+from pp_insights.buckets import Interval
+from pp_insights.facts import service as facts
+from pp_insights.queries.trends import TrendQuery, trends
 from pp_shared.db import Pool
 from pp_shared.testing.samples import decision, escalation
 
@@ -18,19 +18,13 @@ NOW = datetime(2026, 12, 15, tzinfo=UTC)
 KEEP = timedelta(days=30)  # horizon 2026-11-15: October ends before it, November does not
 
 
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[Pool]:
-    async with migrated_pool(database_url) as p:
-        yield p
-
-
 def sample(value: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(value, labels) or 0.0
 
 
 async def volumes(pool: Pool, interval: Interval) -> list[tuple[datetime, int]]:
-    query = service.TrendQuery(metric="volume", interval=interval)
-    return [(r["bucket"], r["value"]) for r in (await service.trends(pool, query=query)).rows]
+    query = TrendQuery(metric="volume", interval=interval)
+    return [(r["bucket"], r["value"]) for r in (await trends(pool, query=query)).rows]
 
 
 class TestRetention:
@@ -43,7 +37,7 @@ class TestRetention:
 
     async def test_drops_whole_months_and_keeps_daily_rollups(self, pool: Pool) -> None:
         await self._fold_two_months(pool)
-        dropped = await service.apply_retention(pool, now=NOW, keep=KEEP)
+        dropped = await facts.apply_retention(pool, now=NOW, keep=KEEP)
         assert dropped == [
             "escalation_facts:escalation_facts_2026_10",
             "event_log:event_log_2026_10",
@@ -56,11 +50,11 @@ class TestRetention:
             (datetime(2026, 10, 10, tzinfo=UTC), 1),
             (datetime(2026, 11, 20, tzinfo=UTC), 1),
         ]
-        assert await service.apply_retention(pool, now=NOW, keep=KEEP) == []
+        assert await facts.apply_retention(pool, now=NOW, keep=KEEP) == []
 
     async def test_events_of_dropped_months_change_nothing(self, pool: Pool) -> None:
         await self._fold_two_months(pool)
-        await service.apply_retention(pool, now=NOW, keep=KEEP)
+        await facts.apply_retention(pool, now=NOW, keep=KEEP)
         before = sample("pp_insights_events_total", outcome="beyond_retention")
         late = escalation(
             event_id="oct-2", escalation_id="esc-oct-2", occurred_at="2026-10-10T09:00:00Z"
@@ -81,9 +75,9 @@ class TestRetention:
 
     async def test_rebuild_keeps_the_daily_rollups_of_dropped_months(self, pool: Pool) -> None:
         await self._fold_two_months(pool)
-        await service.apply_retention(pool, now=NOW, keep=KEEP)
+        await facts.apply_retention(pool, now=NOW, keep=KEEP)
         await pool.execute("INSERT INTO insights.pending_rebuilds (name) VALUES ('test')")
-        assert await service.finish_pending_rebuilds(pool) == ["test"]
+        assert await facts.finish_pending_rebuilds(pool) == ["test"]
         assert await volumes(pool, Interval.DAY) == [
             (datetime(2026, 10, 10, tzinfo=UTC), 1),
             (datetime(2026, 11, 20, tzinfo=UTC), 1),

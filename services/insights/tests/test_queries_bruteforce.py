@@ -13,11 +13,13 @@ from functools import partial
 from typing import Any
 
 import pytest
+from pp_insights_testing.harness import Fold, fold_events
 
-from pp_insights import analysis, service
-from pp_insights.metrics_def import DIMENSIONS, LATENCY_HISTOGRAM, METRICS, Interval, RateMetric
-from pp_insights.stats import poisson_z, two_proportion_z
-from pp_insights.testing import Fold, fold_events
+from pp_insights.buckets import Interval
+from pp_insights.metrics_def import DIMENSIONS, LATENCY_HISTOGRAM, METRICS, RateMetric
+from pp_insights.queries import cards, drilldown, movers
+from pp_insights.queries.stats import poisson_z, two_proportion_z
+from pp_insights.queries.trends import TrendQuery, trends
 from pp_shared.db import Pool
 from pp_shared.testing.samples import appeal, decision, escalation, qa_review
 
@@ -279,10 +281,8 @@ class TestAgainstBruteForce:
                 group = (week, key[3])  # region
                 sums[group][0] += cell[metric.numerator]
                 sums[group][1] += cell[metric.denominator]
-            query = service.TrendQuery(
-                metric=metric.name, interval=Interval.WEEK, group_by=("region",)
-            )
-            answer = await service.trends(folded, query=query)
+            query = TrendQuery(metric=metric.name, interval=Interval.WEEK, group_by=("region",))
+            answer = await trends(folded, query=query)
             got = {
                 (r["bucket"], r["region"]): [r["numerator"], r["denominator"]] for r in answer.rows
             }
@@ -292,8 +292,8 @@ class TestAgainstBruteForce:
         weekly: dict[datetime, list[float]] = defaultdict(list)
         for key, cell in (await brute_force(folded, "day")).items():
             weekly[key[0] - timedelta(days=key[0].weekday())] += cell["latencies"]
-        query = service.TrendQuery(metric="decision_latency", interval=Interval.WEEK)
-        rows = (await service.trends(folded, query=query)).rows
+        query = TrendQuery(metric="decision_latency", interval=Interval.WEEK)
+        rows = (await trends(folded, query=query)).rows
         assert [(r["bucket"], r["count"]) for r in rows] == sorted(
             (week, len(values)) for week, values in weekly.items() if values
         )
@@ -354,7 +354,7 @@ class TestComparisonsAgainstBruteForce:
         cells = await brute_force(folded, "hour")
         for start, end in RANGES:
             for clause in (*(c for c in CLAUSES if c), "unclassified"):
-                card = await analysis.card(
+                card = await cards.card(
                     folded, start=start, end=end, filters={"clause_id": (clause,)}
                 )
                 sums = period_sums(cells, start, end, None, {"clause_id": (clause,)})[None]
@@ -386,7 +386,7 @@ class TestComparisonsAgainstBruteForce:
             for dimension in ("region", "clause_id", "queue"):
                 values = period_sums(cells, start, end, dimension)
                 for m in RATES:
-                    answer = await analysis.movers(
+                    answer = await movers.movers(
                         folded,
                         metric=m,
                         dimension=dimension,
@@ -395,7 +395,7 @@ class TestComparisonsAgainstBruteForce:
                         filters={},
                         min_sample=3,
                         limit=100,
-                        direction=analysis.Direction.ANY,
+                        direction=movers.Direction.ANY,
                     )
                     expected = []
                     for value, per in values.items():
@@ -430,7 +430,7 @@ class TestComparisonsAgainstBruteForce:
             totals = period_sums(cells, start, end, None, scope)[None]
             for m in RATES:
                 num, den = m.numerator, m.denominator
-                answer = await analysis.drilldown(
+                answer = await drilldown.drilldown(
                     folded,
                     metric=m,
                     start=start,

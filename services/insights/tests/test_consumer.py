@@ -1,18 +1,21 @@
+"""Tagged batches through the consumer's handler into the rollups, and the running app's
+answer to a bad volume query."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
 
-from pp_insights import service
+from pp_insights import consumer
+from pp_insights.buckets import Interval
 from pp_insights.main import create_app
-from pp_insights.metrics_def import Interval
+from pp_insights.queries.volume import volume
 from pp_insights.settings import InsightsSettings
 from pp_shared.db import Pool
 from pp_shared.events import Tag, TaggedEvent, TagMethod, parse_event
 from pp_shared.testing.apps import record, running_app
 from pp_shared.testing.samples import decision, escalation
-from pp_shared.testing.servers import Servers
 
 
 def tagged(event: dict[str, Any], clause: str | None = None, offset: int = 0) -> Any:
@@ -52,15 +55,13 @@ def escalations() -> list[Any]:
 
 
 async def volume_rows(pool: Pool, *group_by: str) -> list[dict[str, Any]]:
-    answer = await service.volume(
-        pool, interval=Interval.HOUR, group_by=group_by, start=None, end=None
-    )
+    answer = await volume(pool, interval=Interval.HOUR, group_by=group_by, start=None, end=None)
     return [{**r, "bucket": r["bucket"].isoformat()} for r in answer.rows]
 
 
 class TestFold:
     async def test_hourly_volume_by_area_is_exact(self, pool: Pool) -> None:
-        assert await service.fold_batch(pool, records=escalations()) == 5
+        assert await consumer.handle_batch(pool, records=escalations()) == 5
         assert await volume_rows(pool, "area") == [
             {"bucket": "2026-11-20T09:00:00+00:00", "area": "VBDA", "volume": 1},
             {"bucket": "2026-11-20T10:00:00+00:00", "area": "HATE", "volume": 2},
@@ -70,9 +71,9 @@ class TestFold:
 
     async def test_replayed_batch_changes_nothing(self, pool: Pool) -> None:
         batch = escalations()
-        await service.fold_batch(pool, records=batch)
+        await consumer.handle_batch(pool, records=batch)
         before = await volume_rows(pool, "area", "region")
-        assert await service.fold_batch(pool, records=batch) == 0
+        assert await consumer.handle_batch(pool, records=batch) == 0
         assert await volume_rows(pool, "area", "region") == before
         total = await pool.fetchval("SELECT sum(volume) FROM insights.rollup_hour")
         assert total == 5
@@ -86,26 +87,18 @@ class TestFold:
             ),
             "HATE.SLURS",
         )
-        await service.fold_batch(pool, records=[*escalations(), again])
+        await consumer.handle_batch(pool, records=[*escalations(), again])
         assert await pool.fetchval("SELECT sum(volume) FROM insights.rollup_hour") == 5
         assert await pool.fetchval("SELECT count(*) FROM insights.event_log") == 6
 
     async def test_decisions_are_logged_but_not_counted_as_volume(self, pool: Pool) -> None:
-        await service.fold_batch(pool, records=[tagged(decision())])
+        await consumer.handle_batch(pool, records=[tagged(decision())])
         assert await pool.fetchval("SELECT count(*) FROM insights.event_log") == 1
         assert await volume_rows(pool) == []
 
 
 class TestVolumeApi:
-    async def test_rejects_unknown_dimension_with_problem(
-        self, servers: Servers, database_url: str, topic_prefix: str
-    ) -> None:
-        settings = InsightsSettings(
-            database_url=database_url,
-            kafka_bootstrap_servers=servers.kafka_bootstrap,
-            topic_prefix=topic_prefix,
-            kafka_session_timeout_ms=servers.session_timeout_ms,
-        )
+    async def test_rejects_unknown_dimension_with_problem(self, settings: InsightsSettings) -> None:
         async with running_app(create_app(settings)) as client:
             bad = await client.get("/v1/insights/volume", params={"group_by": "moderator"})
             naive = await client.get("/v1/insights/volume", params={"from": "2026-11-20T00:00:00"})

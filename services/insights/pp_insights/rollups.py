@@ -1,4 +1,5 @@
-"""The rollup tables and the names both the write and the read path use."""
+"""The rollup tables, their keys and counters, as the write path (``facts``) fills them and
+the read path (``queries``) sums them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The write path: the event log, the facts recomputed from it, and their rollups."""
+"""Every SQL statement of the write path: the event log, the facts recomputed from it, their
+change applied to the rollups, monthly partitions, retention and rebuilds."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
+from pp_insights.facts.deltas import Delta
 from pp_insights.metrics_def import DIMENSIONS, LATENCY_HISTOGRAM
-from pp_insights.repository.tables import (
+from pp_insights.rollups import (
     CUBE_TABLE,
     FACT_COUNTERS,
     FACT_DIMENSIONS,
@@ -33,7 +35,16 @@ def _contribution(edges: str) -> str:
     )
 
 
-LogRow = tuple[str, str, str, datetime, dict[str, Any], list[dict[str, Any]]]
+class LogRow(NamedTuple):
+    """One event as the event log keeps it."""
+
+    event_id: str
+    event_type: str
+    escalation_id: str
+    occurred_at: datetime
+    body: dict[str, Any]
+    """The event without its content text."""
+    tags: list[dict[str, Any]]
 
 
 async def insert_event_log(conn: asyncpg.Connection, rows: Sequence[LogRow]) -> list[str]:
@@ -196,16 +207,6 @@ async def refresh_facts(
         )
     )
     return before + after
-
-
-class Delta(NamedTuple):
-    """The change of one rollup row: its key, what to add to each counter (in
-    ``ROLLUP_COUNTERS`` order) and to each latency bin (ascending, none zero)."""
-
-    key: tuple[Any, ...]
-    counters: tuple[int, ...]
-    bins: tuple[int, ...]
-    counts: tuple[int, ...]
 
 
 async def apply_deltas(

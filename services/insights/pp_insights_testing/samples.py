@@ -1,80 +1,10 @@
-"""Test helpers for insights: records as the classifier publishes them, a migrated database,
-the query app without its consumer, and a small data set with hand-computed metrics."""
+"""A small data set whose metrics the insights tests work out by hand."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
-import orjson
-from fastapi import FastAPI
-
-from pp_insights import service
-from pp_insights.main import create_app
-from pp_insights.settings import InsightsSettings
-from pp_shared.db import Pool, apply_migrations, create_pool
-from pp_shared.events import UNCLASSIFIED, Tag, TaggedEvent, TagMethod, area_of, parse_event
-from pp_shared.service import Runtime
-from pp_shared.testing.apps import record
 from pp_shared.testing.samples import appeal, decision, escalation, qa_review
-
-Fold = Callable[[Sequence[dict[str, Any]]], Awaitable[int]]
-
-
-def tagged_record(event: dict[str, Any], offset: int = 0) -> Any:
-    """A record of the tagged topic: escalations carry the declared clause as their top tag,
-    or ``unclassified``, as the classifier tags them."""
-    tags: tuple[Tag, ...] = ()
-    if event["event_type"] == "escalation.created":
-        clause = event.get("suggested_clause_id") or UNCLASSIFIED
-        tags = (
-            Tag(
-                clause_id=clause,
-                area=area_of(clause),
-                method=TagMethod.DECLARED if clause != UNCLASSIFIED else TagMethod.NONE,
-                confidence=1.0 if clause != UNCLASSIFIED else 0.0,
-                taxonomy_version="t1",
-                model_version="m1",
-            ),
-        )
-    body = TaggedEvent(event=parse_event(orjson.dumps(event)), tags=tags)
-    return record(
-        "tagged",
-        orjson.dumps(body.model_dump(mode="json", exclude_none=True)),
-        key=event["escalation_id"].encode(),
-        offset=offset,
-    )
-
-
-@contextlib.asynccontextmanager
-async def migrated_pool(database_url: str) -> AsyncIterator[Pool]:
-    """A pool on a database with the insights schema, as the service starts it."""
-    pool = await create_pool(database_url)
-    try:
-        await apply_migrations(
-            pool, schema="insights", package="pp_insights", shared=["dead_letters"]
-        )
-        await service.finish_pending_rebuilds(pool)
-        yield pool
-    finally:
-        await pool.close()
-
-
-async def fold_events(pool: Pool, events: Sequence[dict[str, Any]]) -> int:
-    """Fold events as one consumed batch; returns the number of new escalations."""
-    records = [tagged_record(e, offset=i) for i, e in enumerate(events)]
-    return await service.fold_batch(pool, records=records)
-
-
-def query_app(pool: Pool, database_url: str) -> FastAPI:
-    """The insights app answering queries from ``pool``, without starting its consumer."""
-    settings = InsightsSettings(database_url=database_url)
-    app = create_app(settings)
-    runtime = Runtime("insights", settings)
-    runtime.pool = pool
-    app.state.runtime = runtime
-    return app
 
 
 def sample_events() -> list[dict[str, Any]]:

@@ -1,7 +1,9 @@
+"""Folding gives every metric exactly, whatever the arrival order, replays, late events and
+the session's time zone; rebuilds derive everything again from the event log."""
+
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from functools import partial
 from importlib import resources
@@ -9,10 +11,13 @@ from typing import Any
 
 import asyncpg
 import pytest
+from pp_insights_testing.harness import Fold, fold_events, migrated_pool
+from pp_insights_testing.samples import sample_events
 
-from pp_insights import service
-from pp_insights.metrics_def import METRICS, Interval
-from pp_insights.testing import Fold, fold_events, migrated_pool, sample_events
+from pp_insights.buckets import Interval
+from pp_insights.facts import service as facts
+from pp_insights.metrics_def import METRICS
+from pp_insights.queries.trends import TrendQuery, trends
 from pp_shared.db import Pool, apply_migrations, create_pool, json_text
 from pp_shared.testing.samples import appeal, decision, escalation
 
@@ -20,7 +25,7 @@ SAMPLE = sample_events()
 DAY_20 = "2026-11-20T00:00:00Z"
 DAY_21 = "2026-11-21T00:00:00Z"
 
-# pp_insights.testing.sample_events(), worked out by hand, per day and clause.
+# pp_insights_testing.samples.sample_events(), worked out by hand, per day and clause.
 EXPECTED: dict[str, list[dict[str, Any]]] = {
     "volume": [
         {"bucket": DAY_20, "clause_id": "HATE.SLURS", "value": 3},
@@ -79,12 +84,6 @@ EXPECTED: dict[str, list[dict[str, Any]]] = {
 
 
 @pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[Pool]:
-    async with migrated_pool(database_url) as p:
-        yield p
-
-
-@pytest.fixture
 def fold(pool: Pool) -> Fold:
     return partial(fold_events, pool)
 
@@ -102,8 +101,8 @@ async def answers(
     """Every metric's answer rows, timestamps as in the JSON answers."""
     out = {}
     for name in METRICS:
-        query = service.TrendQuery(metric=name, interval=interval, group_by=group_by)
-        out[name] = [_iso(r) for r in (await service.trends(pool, query=query)).rows]
+        query = TrendQuery(metric=name, interval=interval, group_by=group_by)
+        out[name] = [_iso(r) for r in (await trends(pool, query=query)).rows]
     return out
 
 
@@ -136,7 +135,7 @@ class TestHandComputedMetrics:
 
     async def test_filters_and_hourly_buckets(self, pool: Pool, fold: Fold) -> None:
         await fold(SAMPLE)
-        query = service.TrendQuery(
+        query = TrendQuery(
             metric="volume",
             interval=Interval.HOUR,
             group_by=("region",),
@@ -144,7 +143,7 @@ class TestHandComputedMetrics:
             start=datetime(2026, 11, 20, 10, 30, tzinfo=UTC),
             end=datetime(2026, 11, 21, 0, 0, tzinfo=UTC),
         )
-        answer = await service.trends(pool, query=query)
+        answer = await trends(pool, query=query)
         # 10:30 lies in the 10:00 bucket, which is answered whole: esc-3 (no queue, FR) and
         # esc-4 (vbda-tier2, DE); esc-6 is unclassified.
         assert [_iso(r) for r in answer.rows] == [
@@ -293,9 +292,9 @@ class TestRebuild:
         await pool.execute("UPDATE insights.rollup_day SET volume = 99")
         await pool.execute("DELETE FROM insights.escalation_facts WHERE escalation_id = 'esc-1'")
         await pool.execute("INSERT INTO insights.pending_rebuilds (name) VALUES ('again')")
-        assert await service.finish_pending_rebuilds(pool) == ["again"]
+        assert await facts.finish_pending_rebuilds(pool) == ["again"]
         assert await derived_tables(pool) == before
-        assert await service.finish_pending_rebuilds(pool) == []
+        assert await facts.finish_pending_rebuilds(pool) == []
 
     async def test_upgrade_from_the_first_schema_derives_facts_from_the_log(
         self, database_url: str
@@ -328,7 +327,7 @@ class TestRebuild:
                 "002_escalation_facts_and_rollups.sql",
                 "003_monthly_partitions.sql",
             ]
-            assert await service.finish_pending_rebuilds(pool) == ["facts_and_rollups"]
+            assert await facts.finish_pending_rebuilds(pool) == ["facts_and_rollups"]
             assert (await answers(pool, group_by=("area",)))["volume"] == [
                 {"bucket": DAY_20, "area": "HATE", "value": 1}
             ]

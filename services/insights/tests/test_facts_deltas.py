@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
+from pp_insights.facts.deltas import Delta, rollup_deltas
 from pp_insights.metrics_def import DIMENSIONS
-from pp_insights.repository import Delta
-from pp_insights.repository.tables import ROLLUP_COUNTERS
-from pp_insights.service import rollup_deltas
+from pp_insights.rollups import ROLLUP_COUNTERS
 from pp_shared.db import Pool
 
 AT = datetime(2026, 11, 20, 10, 15, tzinfo=UTC)

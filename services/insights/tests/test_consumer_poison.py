@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from pp_insights_testing.harness import tagged_record
 
 from pp_insights.main import create_app
 from pp_insights.settings import InsightsSettings
-from pp_insights.testing import tagged_record
 from pp_shared.db import Pool, create_pool
 from pp_shared.testing.apps import produce, running_app
 from pp_shared.testing.plugin import eventually
@@ -54,14 +54,8 @@ async def counts(pool: Pool) -> dict[str, int]:
 
 class TestPoisonBatches:
     async def test_a_batch_over_a_thousand_months_never_stops_insights(
-        self, servers: Servers, database_url: str, topic_prefix: str
+        self, settings: InsightsSettings, servers: Servers
     ) -> None:
-        settings = InsightsSettings(
-            database_url=database_url,
-            kafka_bootstrap_servers=servers.kafka_bootstrap,
-            topic_prefix=topic_prefix,
-            kafka_session_timeout_ms=servers.session_timeout_ms,
-        )
         invalid = b'{"event": {"event_type": "escalation.created"}}'
         overflow = value(
             escalation(
@@ -71,7 +65,7 @@ class TestPoisonBatches:
             )
         )
         ordinary = [escalation(event_id=f"ok-{i}", escalation_id=f"esc-ok-{i}") for i in range(3)]
-        topic = topic_name(Topic.EVENTS_TAGGED, topic_prefix)
+        topic = topic_name(Topic.EVENTS_TAGGED, settings.topic_prefix)
         async with running_app(create_app(settings)) as client:
             await produce(
                 servers.kafka_bootstrap,
@@ -84,7 +78,7 @@ class TestPoisonBatches:
                 topic,
                 [(e["escalation_id"].encode(), value(e)) for e in ordinary],
             )
-            pool = await create_pool(database_url)
+            pool = await create_pool(settings.database_url)
             try:
                 settled = await eventually(
                     lambda: counts(pool),

@@ -6,8 +6,9 @@ from typing import Any, ClassVar
 
 import httpx
 import pytest
+from pp_insights_testing.harness import fold_events
+from pp_insights_testing.samples import sample_events
 
-from pp_insights.testing import fold_events, sample_events
 from pp_shared.db import Pool
 from pp_shared.testing.samples import appeal, escalation
 
@@ -85,7 +86,7 @@ class TestCard:
          "previous_sample": 3, "current_numerator": 0, "previous_numerator": 1,
          "current_ci_low": None, "current_ci_high": None, "previous_ci_low": 0.061492,
          "previous_ci_high": 0.79234, **_none()},
-        # The quantiles of test_insights_metrics: 10 s answers 10.4 and 11.4 alone.
+        # The quantiles of test_facts_fold: 10 s answers 10.4 and 11.4 alone.
         {"metric": "decision_latency", "statistic": "p50", "kind": "quantiles",
          "current": 10.4, "previous": 108.4, "change": -98.0, "current_sample": 1,
          "previous_sample": 2, **_none()},

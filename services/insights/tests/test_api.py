@@ -1,13 +1,16 @@
+"""The query API: trends, the metric catalogue, volume, and CSV answers."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
 import pytest
+from pp_insights_testing.harness import fold_events
+from pp_insights_testing.samples import sample_events
 
 from pp_insights.metrics_def import METRICS
-from pp_insights.tabular import prefers_csv
-from pp_insights.testing import fold_events, sample_events
+from pp_insights.queries.tabular import prefers_csv
 from pp_shared.db import Pool
 
 
@@ -128,6 +131,37 @@ class TestTrendProblems:
         body = r.json()
         assert body["type"] == "https://policypulse.dev/problems/validation-error"
         assert [e["pointer"] for e in body["errors"]] == pointers
+
+    @pytest.mark.parametrize(
+        ("params", "error"),
+        [
+            ({"from": "2026-11-20T00:00:00"},
+             {"pointer": "/query/from", "detail": "timestamp without a time zone",
+              "expected": "RFC 3339 with offset, e.g. 2026-11-20T00:00:00Z"}),
+            ({"from": "2026-11-21T00:00:00Z", "to": "2026-11-21T00:00:00Z"},
+             {"pointer": "/query/to", "detail": "must be later than from"}),
+            ({"group_by": ["region", "region"]},
+             {"pointer": "/query/group_by", "detail": "duplicate"}),
+            ({"queue": "q" * 129},
+             {"pointer": "/query/queue/0", "detail": "at most 128 characters"}),
+            ({"region": [f"r{i}" for i in range(101)]},
+             {"pointer": "/query/region", "detail": "at most 100 values"}),
+        ],
+    )  # fmt: skip
+    async def test_each_rule_says_what_is_wrong(
+        self, client: httpx.AsyncClient, params: dict[str, Any], error: dict[str, str]
+    ) -> None:
+        r = await client.get("/v1/insights/trends", params={"metric": "volume", **params})
+        assert r.status_code == 422
+        (found,) = r.json()["errors"]
+        assert {k: found[k] for k in error} == error
+
+    async def test_every_wrong_parameter_is_named_at_once(self, client: httpx.AsyncClient) -> None:
+        r = await client.get(
+            "/v1/insights/trends",
+            params={"metric": "volume", "interval": "month", "from": "2026-11-20T00:00:00"},
+        )
+        assert [e["pointer"] for e in r.json()["errors"]] == ["/query/interval", "/query/from"]
 
     async def test_unknown_metric_lists_the_known_ones(self, client: httpx.AsyncClient) -> None:
         r = await client.get("/v1/insights/trends", params={"metric": "mean_latency"})
