@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pp_insights_testing.harness import declared_tag, migrated_pool, query_app, tagged_record
 from prometheus_client import REGISTRY
 
 from pp_insights import consumer
+from pp_insights_testing.harness import declared_tag, migrated_pool, query_app, tagged_record
 from pp_shared.db import Pool
 from pp_shared.embedded import EmbeddedPostgres
 from pp_shared.events import UNCLASSIFIED

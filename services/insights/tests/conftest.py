@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from pp_insights_testing.harness import migrated_pool, query_app
 
 from pp_insights.settings import InsightsSettings
+from pp_insights_testing.harness import migrated_pool, query_app
 from pp_shared.db import Pool
 from pp_shared.testing.servers import Servers
 

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from pp_insights_testing.harness import fold_events
 
 from pp_insights.alerts import repository as alerts_repo
 from pp_insights.queries.tabular import to_csv
+from pp_insights_testing.harness import fold_events
 from pp_shared.db import Pool
 from pp_shared.testing.samples import escalation
 

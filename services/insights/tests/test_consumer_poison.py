@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from pp_insights_testing.harness import tagged_record
 
 from pp_insights.main import create_app
 from pp_insights.settings import InsightsSettings
+from pp_insights_testing.harness import tagged_record
 from pp_shared.db import Pool, create_pool
 from pp_shared.testing.apps import produce, running_app
 from pp_shared.testing.plugin import eventually

@@ -11,13 +11,13 @@ from typing import Any
 
 import asyncpg
 import pytest
-from pp_insights_testing.harness import Fold, fold_events, migrated_pool
-from pp_insights_testing.samples import sample_events
 
 from pp_insights.buckets import Interval
 from pp_insights.facts import service as facts
 from pp_insights.metrics_def import METRICS
 from pp_insights.queries.trends import TrendQuery, trends
+from pp_insights_testing.harness import Fold, fold_events, migrated_pool
+from pp_insights_testing.samples import sample_events
 from pp_shared.db import Pool, apply_migrations, create_pool, json_text
 from pp_shared.testing.samples import appeal, decision, escalation
 

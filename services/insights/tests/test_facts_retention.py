@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pp_insights_testing.harness import fold_events
-from pp_insights_testing.samples import sample_events
 from prometheus_client import REGISTRY
 
 from pp_insights.buckets import Interval
 from pp_insights.facts import service as facts
 from pp_insights.queries.trends import TrendQuery, trends
+from pp_insights_testing.harness import fold_events
+from pp_insights_testing.samples import sample_events
 from pp_shared.db import Pool
 from pp_shared.testing.samples import decision, escalation
 

@@ -13,13 +13,13 @@ from functools import partial
 from typing import Any
 
 import pytest
-from pp_insights_testing.harness import Fold, fold_events
 
 from pp_insights.buckets import Interval
 from pp_insights.metrics_def import DIMENSIONS, LATENCY_HISTOGRAM, METRICS, RateMetric
 from pp_insights.queries import cards, drilldown, movers
 from pp_insights.queries.stats import poisson_z, two_proportion_z
 from pp_insights.queries.trends import TrendQuery, trends
+from pp_insights_testing.harness import Fold, fold_events
 from pp_shared.db import Pool
 from pp_shared.testing.samples import appeal, decision, escalation, qa_review
 

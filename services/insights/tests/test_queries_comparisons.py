@@ -6,9 +6,9 @@ from typing import Any, ClassVar
 
 import httpx
 import pytest
+
 from pp_insights_testing.harness import fold_events
 from pp_insights_testing.samples import sample_events
-
 from pp_shared.db import Pool
 from pp_shared.testing.samples import appeal, escalation
 

@@ -17,11 +17,12 @@ import orjson
 from aiohttp import web
 from fastapi import FastAPI
 
-from pp_insights import service as insights_service
+from pp_insights import consumer
 from pp_insights.alerts.api import router
 from pp_insights.alerts.notifiers import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from pp_insights.alerts.runner import Alerts, alerts_running
 from pp_insights.alerts.settings import AlertSettings
+from pp_insights.facts import service as facts
 from pp_shared.db import apply_migrations
 from pp_shared.embedded import free_port
 from pp_shared.events import UNCLASSIFIED, Tag, TaggedEvent, TagMethod, area_of, parse_event
@@ -197,7 +198,7 @@ async def fold(pool: Any, events: Sequence[dict[str, Any]]) -> None:
     """Fold events into facts and rollups as the consumer does, in batches."""
     for start in range(0, len(events), 1000):
         chunk = events[start : start + 1000]
-        await insights_service.fold_batch(
+        await consumer.handle_batch(
             pool, records=[tagged(e, start + i) for i, e in enumerate(chunk)]
         )
 
@@ -238,7 +239,7 @@ async def alerts_app(
             pool = await runtime.open_pool()
             if migrate:
                 await apply_migrations(pool, schema="insights", package="pp_insights")
-                await insights_service.finish_pending_rebuilds(pool)
+                await facts.finish_pending_rebuilds(pool)
             await ensure_topics(settings, [Topic.BREACHES])
             producer = await runtime.open_producer()
             async with alerts_running(pool, producer, settings, clock=clock) as alerts:
