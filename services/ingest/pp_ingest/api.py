@@ -9,9 +9,11 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, Request, Response
 
-from pp_ingest import service
-from pp_ingest.schemas import BatchResult, Receipt
-from pp_ingest.service import dead_letters, dsa_import
+from pp_ingest.dead_letters import service as dead_letters
+from pp_ingest.dsa import service as dsa_import
+from pp_ingest.intake import service
+from pp_ingest.intake.dedupe import HashLookups
+from pp_ingest.intake.schemas import BatchResult, Receipt
 from pp_ingest.settings import IngestSettings
 from pp_shared.asgi import read_body
 from pp_shared.dead_letters.api import dead_letter_router
@@ -102,7 +104,7 @@ async def submit_event(request: Request) -> Response:
 
 
 async def accept_one(
-    lookups: service.HashLookups,
+    lookups: HashLookups,
     producer: AIOKafkaProducer,
     settings: IngestSettings,
     *,

@@ -9,9 +9,9 @@ import orjson
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
+from pp_ingest.intake.dedupe import HashLookups
+from pp_ingest.intake.seal import Sealer
 from pp_ingest.main import create_app
-from pp_ingest.service.intake import HashLookups
-from pp_ingest.service.seal import Sealer
 from pp_ingest.settings import IngestSettings
 from pp_shared.db import create_pool
 from pp_shared.testing.apps import produce, read_topic, running_app

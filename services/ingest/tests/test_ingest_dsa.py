@@ -11,7 +11,7 @@ import httpx
 import orjson
 import pytest
 
-from pp_ingest.service.dsa_import import (
+from pp_ingest.dsa.service import (
     CSV_COLUMNS,
     CSV_COLUMNS_V1,
     EVENT_NAMESPACE,

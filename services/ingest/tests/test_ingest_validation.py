@@ -8,10 +8,10 @@ from typing import Any
 import orjson
 import pytest
 
-from pp_ingest.service.validation import (
+from pp_ingest.event_log.canonical import canonical
+from pp_ingest.intake.validation import (
     Rules,
     UndecodableJson,
-    canonical,
     check_event,
     count_event_errors,
     load_json,

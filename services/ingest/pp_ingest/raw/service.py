@@ -14,18 +14,13 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from pp_ingest import publishing, repository
+from pp_ingest import publishing
+from pp_ingest.dead_letters.service import STORE
+from pp_ingest.event_log import repository
+from pp_ingest.event_log.canonical import body_hash, canonical
+from pp_ingest.intake.seal import sealer_of
+from pp_ingest.intake.validation import Rules, UndecodableJson, load_json, validate_event
 from pp_ingest.metrics import DEAD_LETTERS, EVENTS, RAW_CHECKS
-from pp_ingest.service.dead_letters import STORE
-from pp_ingest.service.seal import sealer_of
-from pp_ingest.service.validation import (
-    Rules,
-    UndecodableJson,
-    body_hash,
-    canonical,
-    load_json,
-    validate_event,
-)
 from pp_ingest.settings import IngestSettings
 from pp_shared.dead_letters.store import dead_letter_headers, row_of
 from pp_shared.events import Event

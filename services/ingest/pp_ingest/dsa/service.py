@@ -34,15 +34,16 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
-from pp_ingest.metrics import DSA_STATEMENTS
-from pp_ingest.service.intake import accept, undecodable
-from pp_ingest.service.validation import (
+from pp_ingest.intake.bodies import undecodable
+from pp_ingest.intake.service import accept
+from pp_ingest.intake.validation import (
     Rules,
     UndecodableJson,
     load_json,
     utf8_failure,
     validate_event,
 )
+from pp_ingest.metrics import DSA_STATEMENTS
 from pp_ingest.settings import (
     DSA_CSV_MAX_FIELD_CHARS,
     DSA_IMPORT_MAX_STATEMENTS,

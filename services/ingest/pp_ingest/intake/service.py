@@ -8,44 +8,36 @@ deduplicates those and records their conflicts, so a re-send is always harmless.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from pp_ingest import publishing, repository
+from pp_ingest import publishing
 from pp_ingest.errors import EventConflict
-from pp_ingest.metrics import BATCH_EVENTS, DEDUPE_LOOKUP_FAILURES, EVENTS, event_type_label
-from pp_ingest.schemas import BatchItem, BatchResult, Receipt
-from pp_ingest.service.seal import sealer_of
-from pp_ingest.service.validation import (
+from pp_ingest.event_log.canonical import canonical
+from pp_ingest.intake.bodies import split_json_array, split_ndjson, undecodable
+from pp_ingest.intake.dedupe import HashLookups, record_conflicts, stored_hash, stored_hashes
+from pp_ingest.intake.schemas import BatchItem, BatchResult, Receipt
+from pp_ingest.intake.seal import sealer_of
+from pp_ingest.intake.validation import (
     Rules,
     UndecodableJson,
-    canonical,
     count_event_errors,
     load_json,
     validate_event,
 )
+from pp_ingest.metrics import BATCH_EVENTS, EVENTS, event_type_label
 from pp_ingest.settings import IngestSettings
 from pp_shared.events import Event
-from pp_shared.problems import (
-    MAX_LISTED_ERRORS,
-    InvalidInput,
-    PayloadTooLarge,
-    Unavailable,
-    truncate_item_errors,
-)
+from pp_shared.problems import MAX_LISTED_ERRORS, InvalidInput, Unavailable, truncate_item_errors
 from pp_shared.topics import Topic, topic_name
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-_DB_ERRORS = (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 def conflict_error(event_id: str) -> dict[str, Any]:
@@ -55,42 +47,6 @@ def conflict_error(event_id: str) -> dict[str, Any]:
         "kept for inspection and not processed",
         "code": "conflict",
     }
-
-
-class HashLookups:
-    """Duplicate lookups of concurrent single-event requests, coalesced: while one query is
-    out, the ids asked for meanwhile wait and go together in the next. An idle service
-    queries at once; a busy one makes one round trip for many requests instead of one each.
-    """
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-        self._waiting: list[tuple[str, asyncio.Future[bytes | None]]] = []
-        self._drainer: asyncio.Task[None] | None = None
-
-    async def one(self, event_id: str) -> bytes | None:
-        """The stored hash of ``event_id``, or None when the log does not hold it."""
-        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((event_id, future))
-        if self._drainer is None or self._drainer.done():
-            self._drainer = asyncio.create_task(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        # Ids queued while a query is out go in the next; the task ends (and the next
-        # request starts another) once nobody is waiting.
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            try:
-                hashes = await repository.stored_hashes(self.pool, list({e for e, _ in batch}))
-            except Exception as exc:  # noqa: BLE001 - handed to every waiter, which decides
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for event_id, future in batch:
-                if not future.done():  # a waiter that timed out has gone
-                    future.set_result(hashes.get(event_id))
 
 
 async def submit(
@@ -108,12 +64,12 @@ async def submit(
         EVENTS.labels("http", event_type_label(data), "rejected").inc()
         raise InvalidInput(f"the event failed validation ({len(errors)} error(s))", errors=errors)
     encoded, sha = canonical(event)
-    known = await _stored_hash(lookups, settings, event.event_id)
+    known = await stored_hash(lookups, settings, event.event_id)
     if known == sha:
         EVENTS.labels("http", event.event_type, "duplicate").inc()
         return Receipt(event_id=event.event_id, status="duplicate")
     if known is not None:
-        await _record_conflicts(lookups.pool, settings, [(event.event_id, encoded, sha)])
+        await record_conflicts(lookups.pool, settings, [(event.event_id, encoded, sha)])
         EVENTS.labels("http", event.event_type, "conflict").inc()
         log.info("event id conflict", extra={"event_id": event.event_id, "path": "http"})
         raise EventConflict(
@@ -224,7 +180,7 @@ async def accept(
     encoded_events = [(event, *canonical(event)) for event in events]
     # The first body an id was stored or seen with binds it: the same body again is a
     # duplicate, another body a conflict.
-    bound = await _stored_hashes(pool, settings, list({e.event_id for e in events}))
+    bound = await stored_hashes(pool, settings, list({e.event_id for e in events}))
     outcomes: list[Outcome] = []
     accepted: list[publishing.Message] = []
     conflicts: list[tuple[str, bytes, bytes]] = []
@@ -241,7 +197,7 @@ async def accept(
             outcomes.append("conflict")
         tally[event.event_type, outcomes[-1]] += 1
     if conflicts:
-        await _record_conflicts(pool, settings, conflicts)
+        await record_conflicts(pool, settings, conflicts)
         log.info("event id conflicts", extra={"conflicts": len(conflicts), "path": path})
     try:
         await publishing.publish(
@@ -279,108 +235,3 @@ def _rejected(
     if errors is not None:
         item["errors"] = errors
     return item
-
-
-def split_json_array(body: bytes, settings: IngestSettings) -> list[Any]:
-    """The items of a JSON array body; InvalidInput for anything else."""
-    try:
-        data = load_json(body)
-    except UndecodableJson as exc:
-        raise undecodable(exc) from None
-    if not isinstance(data, list):
-        raise InvalidInput(
-            "the body must be a JSON array of events, or NDJSON sent as application/x-ndjson",
-            errors=[
-                {"pointer": "", "detail": "expected a JSON array", "found": type(data).__name__}
-            ],
-        )
-    _check_count(len(data), settings)
-    return data
-
-
-def split_ndjson(body: bytes, settings: IngestSettings) -> list[Any]:
-    """One item per non-blank line; InvalidInput naming every line that is not a JSON value."""
-    lines = [(n, line) for n, line in enumerate(body.split(b"\n"), 1) if line.strip()]
-    _check_count(len(lines), settings)
-    items: list[Any] = []
-    errors: list[dict[str, Any]] = []
-    failed = 0
-    for index, (number, line) in enumerate(lines):
-        try:
-            items.append(load_json(line))
-        except UndecodableJson as exc:
-            failed += 1
-            # Lines past the listed ones are only counted.
-            if len(errors) < MAX_LISTED_ERRORS:
-                errors.append({"pointer": f"/{index}", "detail": f"line {number}: {exc}"})
-    if failed:
-        raise InvalidInput(
-            f"{failed} line(s) of the NDJSON body are not JSON values; nothing was accepted",
-            errors=errors,
-            errors_total=failed,
-        )
-    return items
-
-
-def undecodable(exc: UndecodableJson | str) -> InvalidInput:
-    """The 422 for a body that is not UTF-8 JSON (or, given a reason, not UTF-8 text)."""
-    return InvalidInput(f"the body is {exc}", errors=[{"pointer": "", "detail": str(exc)}])
-
-
-def _check_count(count: int, settings: IngestSettings) -> None:
-    if count > settings.batch_max_events:
-        raise PayloadTooLarge(
-            f"a batch may hold at most {settings.batch_max_events} events; this one has {count}"
-        )
-
-
-async def _stored_hashes(
-    pool: asyncpg.Pool, settings: IngestSettings, event_ids: Sequence[str]
-) -> dict[str, bytes]:
-    """Hashes of the ids already in the log, or none when the database does not answer in
-    time."""
-    if not event_ids:
-        return {}
-    found = await _dedupe_lookup(
-        settings, repository.stored_hashes(pool, event_ids), events=len(event_ids)
-    )
-    return found or {}
-
-
-async def _stored_hash(
-    lookups: HashLookups, settings: IngestSettings, event_id: str
-) -> bytes | None:
-    """As :func:`_stored_hashes`, for one id through the coalesced lookups."""
-    return await _dedupe_lookup(settings, lookups.one(event_id), events=1)
-
-
-async def _dedupe_lookup(
-    settings: IngestSettings, lookup: Coroutine[Any, Any, T], *, events: int
-) -> T | None:
-    """The lookup's answer, or None when the database fails or does not answer in time:
-    intake stays open, and the consumer still stores each event once."""
-    try:
-        async with asyncio.timeout(settings.dedupe_timeout_seconds):
-            return await lookup
-    except _DB_ERRORS as exc:
-        DEDUPE_LOOKUP_FAILURES.inc()
-        log.warning(
-            "duplicate lookup failed; accepting without it",
-            extra={"error": type(exc).__name__, "events": events},
-        )
-        return None
-
-
-async def _record_conflicts(
-    pool: asyncpg.Pool,
-    settings: IngestSettings,
-    conflicts: Sequence[tuple[str, bytes, bytes]],
-) -> None:
-    try:
-        await repository.insert_conflicts(pool, conflicts)
-    except _DB_ERRORS as exc:
-        raise Unavailable(
-            "a conflicting event could not be recorded; nothing was accepted",
-            headers={"Retry-After": str(settings.retry_after_seconds)},
-            extra={"reason": type(exc).__name__},
-        ) from exc
