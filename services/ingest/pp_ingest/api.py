@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import asyncpg
 import orjson
@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, Request, Response
 
 from pp_ingest.dead_letters import service as dead_letters
-from pp_ingest.dsa import service as dsa_import
+from pp_ingest.dsa.service import import_statements
 from pp_ingest.intake import service
 from pp_ingest.intake.dedupe import HashLookups
 from pp_ingest.intake.schemas import BatchResult, Receipt
@@ -18,6 +18,7 @@ from pp_ingest.settings import IngestSettings
 from pp_shared.asgi import read_body
 from pp_shared.dead_letters.api import dead_letter_router
 from pp_shared.events import EVENT_ADAPTER
+from pp_shared.http_guards import media_type
 from pp_shared.problems import UnsupportedMediaType
 
 router = APIRouter(prefix="/v1")
@@ -127,7 +128,7 @@ async def submit_events(
     body: BodyDep, request: Request, pool: PoolDep, producer: ProducerDep, settings: SettingsDep
 ) -> Response:
     """Accept up to 10,000 events (JSON array or NDJSON); 200 with an outcome per item."""
-    ndjson = request.headers.get("content-type", "").split(";")[0].strip().lower() in NDJSON_TYPES
+    ndjson = media_type(request.headers.get("content-type", "")) in NDJSON_TYPES
     result = await service.submit_batch(pool, producer, settings, body=body, ndjson=ndjson)
     return Response(orjson.dumps(result), media_type="application/json")
 
@@ -167,7 +168,7 @@ async def import_dsa(
     body: BodyDep, request: Request, pool: PoolDep, producer: ProducerDep, settings: SettingsDep
 ) -> Response:
     """Import DSA statements of reasons (JSON or CSV export); 200 with an outcome per statement."""
-    media_type = dsa_import.media_type_of(request.headers.get("content-type", ""))
+    media_type = _dsa_media_type(request.headers.get("content-type", ""))
     if media_type is None:
         raise UnsupportedMediaType(
             "send DSA statements as application/json or text/csv",
@@ -179,10 +180,17 @@ async def import_dsa(
                 }
             ],
         )
-    result = await dsa_import.import_statements(
-        pool, producer, settings, body=body, media_type=media_type
-    )
+    result = await import_statements(pool, producer, settings, body=body, media_type=media_type)
     return Response(orjson.dumps(result), media_type="application/json")
+
+
+def _dsa_media_type(content_type: str) -> Literal["json", "csv"] | None:
+    kind = media_type(content_type)
+    if kind in ("application/json", ""):
+        return "json"
+    if kind in ("text/csv", "application/csv"):
+        return "csv"
+    return None
 
 
 dead_letter_routes = dead_letter_router(

@@ -11,16 +11,9 @@ import httpx
 import orjson
 import pytest
 
-from pp_ingest.dsa.service import (
-    CSV_COLUMNS,
-    CSV_COLUMNS_V1,
-    EVENT_NAMESPACE,
-    action_of,
-    read_csv,
-    read_json,
-    to_events,
-    validate_statement,
-)
+from pp_ingest.dsa.mapping import EVENT_NAMESPACE, action_of, to_events
+from pp_ingest.dsa.readers import CSV_COLUMNS, CSV_COLUMNS_V1, read_csv, read_json
+from pp_ingest.dsa.schema import validate_statement
 from pp_ingest.settings import IngestSettings
 from pp_shared.problems import InvalidInput, PayloadTooLarge
 from pp_shared.testing.plugin import eventually

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from typing_extensions import TypedDict
 
 ItemStatus = Literal["accepted", "duplicate", "rejected"]
-Encoding = Literal["utf-8", "base64"]
+RejectReason = Literal["invalid", "conflict"]
 
 
 class Receipt(BaseModel):
@@ -28,7 +28,7 @@ class BatchItem(TypedDict):
     index: int
     status: ItemStatus
     event_id: NotRequired[str]
-    reason: NotRequired[Literal["invalid", "conflict"]]
+    reason: NotRequired[RejectReason]
     errors: NotRequired[list[dict[str, Any]]]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -22,7 +22,7 @@ from pp_ingest.errors import EventConflict
 from pp_ingest.event_log.canonical import canonical
 from pp_ingest.intake.bodies import split_json_array, split_ndjson, undecodable
 from pp_ingest.intake.dedupe import HashLookups, record_conflicts, stored_hash, stored_hashes
-from pp_ingest.intake.schemas import BatchItem, BatchResult, Receipt
+from pp_ingest.intake.schemas import BatchCounts, BatchItem, BatchResult, Receipt
 from pp_ingest.intake.seal import sealer_of
 from pp_ingest.intake.validation import (
     Rules,
@@ -142,21 +142,23 @@ async def submit_batch(
                 index, event.event_id, "conflict", [conflict_error(event.event_id)]
             )
             error_count += 1
-    statuses = Counter(item["status"] for item in items)
-    result: BatchResult = {
-        "counts": {
-            "received": len(items),
-            "accepted": statuses["accepted"],
-            "duplicate": statuses["duplicate"],
-            "rejected": statuses["rejected"],
-        },
-        "items": items,
-    }
+    result: BatchResult = {"counts": counts_of(items), "items": items}
     # Every item keeps its index, status and reason; only the first errors are listed.
     if truncate_item_errors(items, error_count):
         result["errors_total"] = error_count
         result["errors_truncated"] = True
     return result
+
+
+def counts_of(items: Sequence[Mapping[str, object]]) -> BatchCounts:
+    """How many items an answer received, and how many of them have each status."""
+    statuses = Counter(item["status"] for item in items)
+    return {
+        "received": len(items),
+        "accepted": statuses["accepted"],
+        "duplicate": statuses["duplicate"],
+        "rejected": statuses["rejected"],
+    }
 
 
 Outcome = Literal["accepted", "duplicate", "conflict"]
