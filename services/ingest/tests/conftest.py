@@ -3,7 +3,7 @@ with its consumer running."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -35,3 +35,30 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """A client on the app, with its consumer running (the lifespan applies migrations)."""
     async with running_app(app) as c:
         yield c
+
+
+Unavailable = Callable[[httpx.Response, str, str], None]
+"""Checks a response against the 503 problem for its path (``instance``) and ``detail``."""
+
+
+@pytest.fixture
+def unavailable(settings: IngestSettings) -> Unavailable:
+    """Checks the answer when the broker or the database did not answer in time: the same 503
+    problem, with Retry-After, on every route."""
+
+    def check(response: httpx.Response, instance: str, detail: str) -> None:
+        assert response.status_code == 503, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["retry-after"] == str(settings.retry_after_seconds) == "5"
+        problem = response.json()
+        assert problem == {
+            "type": "https://policypulse.dev/problems/unavailable",
+            "title": "A dependency is unavailable; retry later",
+            "status": 503,
+            "detail": detail,
+            "instance": instance,
+            "reason": problem["reason"],
+        }
+        assert problem["reason"].isidentifier()  # the type of the failure
+
+    return check

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
@@ -224,14 +225,23 @@ class TestReplay:
         assert too_many.json()["errors"][0]["pointer"] == "/body/ids"
 
     async def test_broker_failure_is_503_and_nothing_is_marked(
-        self, app: FastAPI, client: httpx.AsyncClient, servers: Servers, raw_topic: str
+        self,
+        app: FastAPI,
+        client: httpx.AsyncClient,
+        servers: Servers,
+        raw_topic: str,
+        unavailable: Callable[[httpx.Response, str, str], None],
     ) -> None:
         await produce(servers.kafka_bootstrap, raw_topic, [(b"k", b"not json")])
         [row] = await eventually(lambda: dead_letters(client), lambda d: len(d) == 1)
         await app.state.runtime.producer.stop()
         response = await client.post(REPLAY, json={"ids": [row["id"]]})
-        assert response.status_code == 503
-        assert response.headers["retry-after"] == "5"
+        unavailable(
+            response,
+            REPLAY,
+            "the event broker did not acknowledge every replayed message; retrying is safe, "
+            "since events are stored once by event_id",
+        )
         assert (await dead_letters(client))[0]["replayed_at"] is None
 
 
