@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from pp_ingest import api, consumer
+from pp_ingest import consumer
+from pp_ingest.api import ROUTERS
+from pp_ingest.api.fastpath import SingleEvent
+from pp_ingest.api.problems import install_unavailable_handler
 from pp_ingest.dead_letters.service import STORE
-from pp_ingest.fastpath import SingleEvent
 from pp_ingest.intake.dedupe import HashLookups
 from pp_ingest.metrics import RequestMetrics
 from pp_ingest.settings import IngestSettings
@@ -64,8 +66,9 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     # Added last, so it runs first: RequestMetrics never sees the requests it answers.
     app.add_middleware(SingleEvent)
     install_problem_handlers(app)
+    install_unavailable_handler(app, settings)
     attach_ops(app)
-    app.include_router(api.router)
-    app.include_router(api.dead_letter_routes)
+    for router in ROUTERS:
+        app.include_router(router)
     install_openapi(app)
     return app

@@ -10,11 +10,11 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from pp_ingest import publishing
+from pp_ingest.errors import BrokerUnavailable
 from pp_ingest.metrics import DEAD_LETTER_REPLAYS
 from pp_ingest.settings import IngestSettings
 from pp_shared.dead_letters import DeadLetterStore, ReplayResult
 from pp_shared.dead_letters.store import Message, Send
-from pp_shared.problems import Unavailable
 from pp_shared.topics import Topic, topic_name
 
 STORE = DeadLetterStore("ingest")
@@ -22,8 +22,8 @@ REASONS = "undecodable, invalid, or processing_failed"
 
 
 def sender(producer: AIOKafkaProducer, settings: IngestSettings) -> Send:
-    """Writes replayed messages back to the raw topic; 503 when the broker does not take
-    them all in time."""
+    """Writes replayed messages back to the raw topic; BrokerUnavailable when the broker does
+    not take them all in time."""
 
     async def send(messages: list[Message]) -> None:
         try:
@@ -34,11 +34,10 @@ def sender(producer: AIOKafkaProducer, settings: IngestSettings) -> Send:
             )
         except publishing.BrokerFailed as exc:
             DEAD_LETTER_REPLAYS.labels("unavailable").inc(len(messages))
-            raise Unavailable(
+            raise BrokerUnavailable(
                 "the event broker did not acknowledge every replayed message; retrying is "
                 "safe, since events are stored once by event_id",
-                headers={"Retry-After": str(settings.retry_after_seconds)},
-                extra={"reason": str(exc)},
+                reason=str(exc),
             ) from exc
 
     return send

@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from pp_ingest.errors import EventLogUnavailable
 from pp_ingest.event_log import repository
 from pp_ingest.metrics import DEDUPE_LOOKUP_FAILURES
 from pp_ingest.settings import IngestSettings
-from pp_shared.problems import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -96,16 +96,14 @@ async def _lookup(
 
 
 async def record_conflicts(
-    pool: asyncpg.Pool,
-    settings: IngestSettings,
-    conflicts: Sequence[tuple[str, bytes, bytes]],
+    pool: asyncpg.Pool, conflicts: Sequence[tuple[str, bytes, bytes]]
 ) -> None:
-    """Keep the bodies that conflict with the log (id, canonical bytes, hash)."""
+    """Keep the bodies that conflict with the log (id, canonical bytes, hash); a conflict is
+    recorded before it is answered, so EventLogUnavailable when the database does not take it."""
     try:
         await repository.insert_conflicts(pool, conflicts)
     except _DB_ERRORS as exc:
-        raise Unavailable(
+        raise EventLogUnavailable(
             "a conflicting event could not be recorded; nothing was accepted",
-            headers={"Retry-After": str(settings.retry_after_seconds)},
-            extra={"reason": type(exc).__name__},
+            reason=type(exc).__name__,
         ) from exc

@@ -18,7 +18,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from pp_ingest import publishing
-from pp_ingest.errors import EventConflict
+from pp_ingest.errors import BrokerUnavailable, EventConflict
 from pp_ingest.event_log.canonical import canonical
 from pp_ingest.intake.bodies import split_json_array, split_ndjson, undecodable
 from pp_ingest.intake.dedupe import HashLookups, record_conflicts, stored_hash, stored_hashes
@@ -34,7 +34,7 @@ from pp_ingest.intake.validation import (
 from pp_ingest.metrics import BATCH_EVENTS, EVENTS, event_type_label
 from pp_ingest.settings import IngestSettings
 from pp_shared.events import Event
-from pp_shared.problems import MAX_LISTED_ERRORS, InvalidInput, Unavailable, truncate_item_errors
+from pp_shared.problems import MAX_LISTED_ERRORS, InvalidInput, truncate_item_errors
 from pp_shared.topics import Topic, topic_name
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ async def submit(
         EVENTS.labels("http", event.event_type, "duplicate").inc()
         return Receipt(event_id=event.event_id, status="duplicate")
     if known is not None:
-        await record_conflicts(lookups.pool, settings, [(event.event_id, encoded, sha)])
+        await record_conflicts(lookups.pool, [(event.event_id, encoded, sha)])
         EVENTS.labels("http", event.event_type, "conflict").inc()
         log.info("event id conflict", extra={"event_id": event.event_id, "path": "http"})
         raise EventConflict(
@@ -89,11 +89,10 @@ async def submit(
         )
     except publishing.BrokerFailed as exc:
         EVENTS.labels("http", event.event_type, "unavailable").inc()
-        raise Unavailable(
+        raise BrokerUnavailable(
             "the event broker did not acknowledge the event in time; send it again (should it "
             "have reached the broker after all, it is still stored once)",
-            headers={"Retry-After": str(settings.retry_after_seconds)},
-            extra={"reason": str(exc)},
+            reason=str(exc),
         ) from exc
     EVENTS.labels("http", event.event_type, "accepted").inc()
     return Receipt(event_id=event.event_id)
@@ -175,7 +174,7 @@ async def accept(
 ) -> list[Outcome]:
     """The outcome of each valid event, in order: answer duplicates and conflicts from one log
     lookup, record the conflicts, and hand the rest to the raw topic; return once the broker
-    acknowledged every accepted event, else raise Unavailable. ``tally`` holds outcomes
+    acknowledged every accepted event, else raise BrokerUnavailable. ``tally`` holds outcomes
     counted so far (rejected items, say), so the metrics are counted once, at the end."""
     tally = Counter() if tally is None else tally
     sealer = sealer_of(settings.intake_key)
@@ -199,7 +198,7 @@ async def accept(
             outcomes.append("conflict")
         tally[event.event_type, outcomes[-1]] += 1
     if conflicts:
-        await record_conflicts(pool, settings, conflicts)
+        await record_conflicts(pool, conflicts)
         log.info("event id conflicts", extra={"conflicts": len(conflicts), "path": path})
     try:
         await publishing.publish(
@@ -211,11 +210,10 @@ async def accept(
         for (event_type, outcome), n in tally.items():
             outcome = "unavailable" if outcome == "accepted" else outcome
             EVENTS.labels(path, event_type, outcome).inc(n)
-        raise Unavailable(
+        raise BrokerUnavailable(
             "the event broker did not acknowledge every event of the request; send the whole "
             "batch again: events it did take are recognised by their event_id",
-            headers={"Retry-After": str(settings.retry_after_seconds)},
-            extra={"reason": str(exc)},
+            reason=str(exc),
         ) from exc
     for (event_type, outcome), n in tally.items():
         EVENTS.labels(path, event_type, outcome).inc(n)
