@@ -17,7 +17,18 @@ from pp_shared.dead_letters import DeadLetterStore, ReplayResult
 from pp_shared.dead_letters.store import Message, Send
 from pp_shared.topics import Topic, topic_name
 
-STORE = DeadLetterStore("ingest")
+
+class _Store(DeadLetterStore):
+    """The shared store, counting the outcome of every replay by id."""
+
+    async def replay(self, pool: asyncpg.Pool, send: Send, *, ids: Sequence[int]) -> ReplayResult:
+        result = await super().replay(pool, send, ids=ids)
+        DEAD_LETTER_REPLAYS.labels("replayed").inc(result.replayed)
+        DEAD_LETTER_REPLAYS.labels("not_found").inc(result.not_found)
+        return result
+
+
+STORE = _Store("ingest")
 REASONS = "undecodable, invalid, or processing_failed"
 
 
@@ -41,17 +52,3 @@ def sender(producer: AIOKafkaProducer, settings: IngestSettings) -> Send:
             ) from exc
 
     return send
-
-
-async def replay(
-    pool: asyncpg.Pool,
-    producer: AIOKafkaProducer,
-    settings: IngestSettings,
-    *,
-    ids: Sequence[int],
-) -> ReplayResult:
-    """Write each dead letter's original key, value and headers back to the raw topic."""
-    result = await STORE.replay(pool, sender(producer, settings), ids=ids)
-    DEAD_LETTER_REPLAYS.labels("replayed").inc(result.replayed)
-    DEAD_LETTER_REPLAYS.labels("not_found").inc(result.not_found)
-    return result
