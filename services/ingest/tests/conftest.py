@@ -3,8 +3,9 @@ with its consumer running."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -62,3 +63,23 @@ def unavailable(settings: IngestSettings) -> Unavailable:
         assert problem["reason"].isidentifier()  # the type of the failure
 
     return check
+
+
+@pytest.fixture
+def log_counts(database_url: str) -> Callable[[], Awaitable[tuple[int, int, int]]]:
+    """Rows in ingest.events, ingest.conflicts and ingest.dead_letters, read afresh each call."""
+
+    async def counts() -> tuple[int, int, int]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            row = await conn.fetchrow(
+                "SELECT (SELECT count(*) FROM ingest.events) AS e,"
+                " (SELECT count(*) FROM ingest.conflicts) AS c,"
+                " (SELECT count(*) FROM ingest.dead_letters) AS d"
+            )
+        finally:
+            await conn.close()
+        assert row is not None
+        return (row["e"], row["c"], row["d"])
+
+    return counts
