@@ -61,7 +61,8 @@ _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"
 def event_type_label(data: Any) -> str:
     """The event type of a rejected payload when it names a known one, else ``unknown``."""
     event_type = data.get("event_type") if isinstance(data, dict) else None
-    return event_type if event_type in EVENT_TYPES else "unknown"
+    # Any JSON value may stand there: a list or an object is not hashable.
+    return event_type if isinstance(event_type, str) and event_type in EVENT_TYPES else "unknown"
 
 
 class RequestMetrics:

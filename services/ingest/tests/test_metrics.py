@@ -64,5 +64,6 @@ class TestEventTypeLabel:
         for event_type in EventType:
             assert event_type_label({"event_type": event_type.value}) == event_type.value
         assert event_type_label({"event_type": "escalation.deleted"}) == "unknown"
+        assert event_type_label({"event_type": ["decision.made"]}) == "unknown"
         assert event_type_label({}) == "unknown"
         assert event_type_label(["decision.made"]) == "unknown"
