@@ -15,7 +15,6 @@ from pp_ingest.metrics import DEAD_LETTER_REPLAYS
 from pp_ingest.settings import IngestSettings
 from pp_shared.dead_letters import DeadLetterStore, ReplayResult
 from pp_shared.dead_letters.store import Message, Send
-from pp_shared.topics import Topic, topic_name
 
 
 class _Store(DeadLetterStore):
@@ -38,17 +37,15 @@ def sender(producer: AIOKafkaProducer, settings: IngestSettings) -> Send:
 
     async def send(messages: list[Message]) -> None:
         try:
-            await publishing.publish(
+            await publishing.to_raw_topic(
                 producer,
-                {topic_name(Topic.EVENTS_RAW, settings.topic_prefix): messages},
-                timeout=settings.batch_produce_timeout_seconds,
+                settings,
+                messages,
+                unavailable="the event broker did not acknowledge every replayed message; "
+                "retrying is safe, since events are stored once by event_id",
             )
-        except publishing.BrokerFailed as exc:
+        except BrokerUnavailable:
             DEAD_LETTER_REPLAYS.labels("unavailable").inc(len(messages))
-            raise BrokerUnavailable(
-                "the event broker did not acknowledge every replayed message; retrying is "
-                "safe, since events are stored once by event_id",
-                reason=str(exc),
-            ) from exc
+            raise
 
     return send

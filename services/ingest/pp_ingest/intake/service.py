@@ -201,23 +201,24 @@ async def accept(
         await record_conflicts(pool, conflicts)
         log.info("event id conflicts", extra={"conflicts": len(conflicts), "path": path})
     try:
-        await publishing.publish(
+        await publishing.to_raw_topic(
             producer,
-            {topic_name(Topic.EVENTS_RAW, settings.topic_prefix): accepted},
-            timeout=settings.batch_produce_timeout_seconds,
+            settings,
+            accepted,
+            unavailable="the event broker did not acknowledge every event of the request; send "
+            "the whole batch again: events it did take are recognised by their event_id",
         )
-    except publishing.BrokerFailed as exc:
-        for (event_type, outcome), n in tally.items():
-            outcome = "unavailable" if outcome == "accepted" else outcome
-            EVENTS.labels(path, event_type, outcome).inc(n)
-        raise BrokerUnavailable(
-            "the event broker did not acknowledge every event of the request; send the whole "
-            "batch again: events it did take are recognised by their event_id",
-            reason=str(exc),
-        ) from exc
-    for (event_type, outcome), n in tally.items():
-        EVENTS.labels(path, event_type, outcome).inc(n)
+    except BrokerUnavailable:
+        _count(tally, path, accepted_as="unavailable")
+        raise
+    _count(tally, path, accepted_as="accepted")
     return outcomes
+
+
+def _count(tally: Counter[tuple[str, str]], path: str, *, accepted_as: str) -> None:
+    """Count the outcomes of a request at once; ``accepted`` ones as ``accepted_as``."""
+    for (event_type, outcome), n in tally.items():
+        EVENTS.labels(path, event_type, accepted_as if outcome == "accepted" else outcome).inc(n)
 
 
 def _rejected(
