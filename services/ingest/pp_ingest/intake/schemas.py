@@ -1,4 +1,5 @@
-"""Request and response bodies of the ingest API."""
+"""The answers of intake: the receipt of one event and the per-item outcomes of a batch (whose
+item statuses and reasons the DSA import answers with too)."""
 
 from __future__ import annotations
 
