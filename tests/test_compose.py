@@ -1,6 +1,6 @@
-"""The container deployment must agree with the code: docker-compose.yml, the Dockerfiles and the
-Prometheus and Grafana provisioning are checked against the settings classes and the metrics the
-services register. Nothing here needs a Docker engine."""
+"""The container deployment must agree with the code: docker-compose.yml, the one parametrised
+Dockerfile (deploy/Dockerfile) and the Prometheus and Grafana provisioning are checked against the
+settings classes and the metrics the services register. Nothing here needs a Docker engine."""
 
 from __future__ import annotations
 
@@ -31,9 +31,11 @@ from pp_ingest.settings import IngestSettings
 from pp_insights.settings import InsightsSettings
 
 ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILE = "deploy/Dockerfile"
+BUILD_ARGS = ("SERVICE", "PACKAGE", "PORT")
 
 # Compose service name -> settings class. The service directories under services/ use the same
-# names, which is what lets the Dockerfile paths be derived from the compose service name.
+# names, which is what lets the image's SERVICE build argument be the compose service name.
 SETTINGS: dict[str, type[BaseSettings]] = {
     "ingest": IngestSettings,
     "classifier": ClassifierSettings,
@@ -213,9 +215,47 @@ def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
     return instructions
 
 
-def final_stage(instructions: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    last_from = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM")
-    return instructions[last_from:]
+# $NAME or ${NAME}, as the builder substitutes build arguments and the shell variables.
+VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+
+
+def substitute(text: str, values: dict[str, str]) -> str:
+    """``text`` with the variables of ``values`` replaced; any other is left as written."""
+    return VARIABLE.sub(lambda m: values.get(m[1] or m[2], m[0]), text)
+
+
+def built_stages(args: dict[str, str]) -> list[list[tuple[str, str]]]:
+    """The Dockerfile's stages as built with ``args``: in each stage, from its FROM, the build
+    arguments that stage declares are replaced (an ARG declared before FROM or in another stage
+    is empty there, and is left as written so that checks of its value fail)."""
+    stages: list[list[tuple[str, str]]] = []
+    declared: dict[str, str] = {}
+    for keyword, arguments in dockerfile_instructions(ROOT / DOCKERFILE):
+        if keyword == "FROM":
+            stages.append([])
+            declared = {}
+        elif keyword == "ARG" and stages:
+            name = arguments.split("=", 1)[0]
+            declared[name] = args[name]
+        if stages:
+            stages[-1].append((keyword, substitute(arguments, declared)))
+    return stages
+
+
+def environment_of(stage: list[tuple[str, str]]) -> dict[str, str]:
+    """The variables a stage's ENV instructions set (``KEY=VALUE`` form)."""
+    env: dict[str, str] = {}
+    for keyword, arguments in stage:
+        if keyword == "ENV":
+            for token in shlex.split(arguments):
+                key, _, value = token.partition("=")
+                env[key] = value
+    return env
+
+
+def normalised(distribution: str) -> str:
+    """A distribution name as uv (PEP 503) compares it: ``pp_gateway`` is ``pp-gateway``."""
+    return re.sub(r"[-_.]+", "-", distribution).lower()
 
 
 def registered_metrics() -> dict[str, MetricWrapperBase]:
@@ -413,48 +453,74 @@ def test_app_healthcheck_probes_its_own_readiness(name: str) -> None:
 @pytest.mark.parametrize("name", APP_SERVICES)
 def test_app_builds_from_the_workspace_root(name: str) -> None:
     build = service(name)["build"]
-    assert build == {"context": ".", "dockerfile": f"services/{name}/Dockerfile"}
+    assert build == {
+        "context": ".",
+        "dockerfile": DOCKERFILE,
+        "args": {"SERVICE": name, "PACKAGE": import_name(name), "PORT": str(default_port(name))},
+    }
     assert (ROOT / build["context"] / build["dockerfile"]).is_file()
 
 
+def test_one_dockerfile_builds_every_service() -> None:
+    assert sorted(ROOT.glob("services/*/Dockerfile")) == []
+    instructions = dockerfile_instructions(ROOT / DOCKERFILE)
+    declared = {
+        arguments.split("=", 1)[0] for keyword, arguments in instructions if keyword == "ARG"
+    }
+    assert declared == set(BUILD_ARGS)
+    for name in APP_SERVICES:
+        assert set(service(name)["build"]["args"]) == declared, name
+    # uv.lock covers the whole workspace: uv reads it only with every member's manifest.
+    copied = {arguments.split()[0] for keyword, arguments in instructions if keyword == "COPY"}
+    members = {"shared/pyproject.toml"} | {
+        str(path.relative_to(ROOT)) for path in ROOT.glob("services/*/pyproject.toml")
+    }
+    assert members <= copied
+
+
 @pytest.mark.parametrize("name", APP_SERVICES)
-def test_dockerfile_matches_the_service(name: str) -> None:
-    instructions = dockerfile_instructions(ROOT / "services" / name / "Dockerfile")
-    images = [arguments.split()[0] for keyword, arguments in instructions if keyword == "FROM"]
+def test_dockerfile_builds_and_runs_the_service(name: str) -> None:
+    args = service(name)["build"]["args"]
+    stages = built_stages(args)
+    images = [stage[0][1].split()[0] for stage in stages]
     assert images == ["python:3.11-slim", "python:3.11-slim"]
+    build, runtime = stages
 
-    runs = [arguments for keyword, arguments in instructions if keyword == "RUN"]
-    syncs = [command for command in runs if "uv sync" in command]
-    assert syncs
+    # The service's package, from its folder, installed with its dependencies only.
+    assert normalised(args["PACKAGE"]) == normalised(distribution_name(name))
+    package = Path("services", args["SERVICE"], args["PACKAGE"])
+    assert ("COPY", f"{package} {package}") in build
+    assert (ROOT / package / "__main__.py").is_file()
+    syncs = [shlex.split(arguments) for keyword, arguments in build if "uv sync" in arguments]
+    assert len(syncs) == 2
     for command in syncs:
-        assert {"--frozen", "--no-dev"} <= set(command.split())
-        assert f"--package {distribution_name(name)}" in command
+        assert {"--frozen", "--no-dev"} <= set(command)
+        assert command[command.index("--package") + 1] == args["PACKAGE"]
+    for keyword, arguments in build:
+        if keyword == "COPY":
+            assert (ROOT / arguments.split()[0]).exists(), arguments
 
-    runtime = final_stage(instructions)
     assert [arguments for keyword, arguments in runtime if keyword == "EXPOSE"] == [
         str(default_port(name))
     ]
-    assert [json.loads(arguments) for keyword, arguments in runtime if keyword == "CMD"] == [
-        ["python", "-m", import_name(name)]
-    ]
-    assert (ROOT / "services" / name / import_name(name) / "__main__.py").is_file()
+    env = environment_of(runtime)
+    assert env["PP_HOST"] == "0.0.0.0"
+    (cmd,) = [json.loads(arguments) for keyword, arguments in runtime if keyword == "CMD"]
+    assert cmd[:2] == ["/bin/sh", "-c"]
+    # The shell hands PID 1 over to the service (exec), which then receives the stop signal.
+    assert shlex.split(substitute(cmd[2], env)) == ["exec", "python", "-m", import_name(name)]
 
     users = [arguments for keyword, arguments in runtime if keyword == "USER"]
     assert len(users) == 1
     assert users[0].split(":", 1)[0] not in ("root", "0")
 
-    env: dict[str, str] = {}
-    for keyword, arguments in runtime:
-        if keyword == "ENV":
-            for token in shlex.split(arguments):
-                key, _, value = token.partition("=")
-                env[key] = value
-    assert env["PP_HOST"] == "0.0.0.0"
-
     healthchecks = [arguments for keyword, arguments in runtime if keyword == "HEALTHCHECK"]
     assert len(healthchecks) == 1
     assert "urllib.request" in healthchecks[0]
     assert "/healthz" in healthchecks[0]
+    # Its port: PP_PORT when set, else the service's default.
+    assert "os.environ.get('PP_PORT', os.environ['SERVICE_PORT'])" in healthchecks[0]
+    assert env["SERVICE_PORT"] == str(default_port(name))
 
 
 def test_prometheus_scrapes_every_app_service() -> None:

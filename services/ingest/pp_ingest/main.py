@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from pp_ingest import api, service
-from pp_ingest.fastpath import SingleEvent
+from pp_ingest import consumer
+from pp_ingest.api import ROUTERS
+from pp_ingest.api.fastpath import SingleEvent
+from pp_ingest.api.problems import install_unavailable_handler
+from pp_ingest.dead_letters.service import STORE
+from pp_ingest.intake.dedupe import HashLookups
 from pp_ingest.metrics import RequestMetrics
 from pp_ingest.settings import IngestSettings
 from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
-from pp_shared.kafka import Record, ensure_topics
+from pp_shared.kafka import ensure_topics
 from pp_shared.logging import configure_logging
 from pp_shared.openapi import install_openapi
 from pp_shared.problems import install_problem_handlers
@@ -21,7 +25,6 @@ from pp_shared.service import NO_OPENTELEMETRY, Runtime, attach_ops
 from pp_shared.topics import Topic
 
 SERVICE = "ingest"
-GROUP = "pp-ingest"
 
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
@@ -34,22 +37,18 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         app.state.runtime = runtime
         try:
             pool = await runtime.open_pool()
-            app.state.lookups = service.HashLookups(pool)
+            app.state.lookups = HashLookups(pool)
             await apply_migrations(
                 pool, schema="ingest", package="pp_ingest", shared=["dead_letters"]
             )
             await ensure_topics(settings, list(Topic))
             producer = await runtime.open_producer()
-
-            async def handle(records: Sequence[Record]) -> None:
-                await service.process_raw_batch(pool, producer, settings, records=records)
-
             await runtime.consume(
-                group=GROUP,
-                topic=Topic.EVENTS_RAW,
-                handler=handle,
-                dead_letters=service.dead_letters.STORE,
-                dead_letter_topic=Topic.EVENTS_DEAD_LETTER,
+                group=consumer.GROUP,
+                topic=consumer.TOPIC,
+                handler=consumer.raw_events_handler(pool, producer, settings),
+                dead_letters=STORE,
+                dead_letter_topic=consumer.DEAD_LETTER_TOPIC,
             )
             yield
         finally:
@@ -67,8 +66,9 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     # Added last, so it runs first: RequestMetrics never sees the requests it answers.
     app.add_middleware(SingleEvent)
     install_problem_handlers(app)
+    install_unavailable_handler(app, settings)
     attach_ops(app)
-    app.include_router(api.router)
-    app.include_router(api.dead_letter_routes)
+    for router in ROUTERS:
+        app.include_router(router)
     install_openapi(app)
     return app

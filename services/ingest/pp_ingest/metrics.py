@@ -8,6 +8,8 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pp_shared.events import EventType
+
 EVENTS = Counter(
     "pp_ingest_events_total",
     "Events seen by ingest, by path (http, kafka), type and outcome (http: accepted, duplicate, "
@@ -52,14 +54,15 @@ HTTP_SECONDS = Histogram(
     ["method", "route", "status_class"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-EVENT_TYPES = frozenset({"escalation.created", "decision.made", "appeal.resolved", "qa.reviewed"})
+EVENT_TYPES = frozenset(event_type.value for event_type in EventType)
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 
 def event_type_label(data: Any) -> str:
     """The event type of a rejected payload when it names a known one, else ``unknown``."""
     event_type = data.get("event_type") if isinstance(data, dict) else None
-    return event_type if event_type in EVENT_TYPES else "unknown"
+    # Any JSON value may stand there: a list or an object is not hashable.
+    return event_type if isinstance(event_type, str) and event_type in EVENT_TYPES else "unknown"
 
 
 class RequestMetrics:

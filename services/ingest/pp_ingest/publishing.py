@@ -27,8 +27,11 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 from aiokafka.partitioner import DefaultPartitioner
 
+from pp_ingest.errors import BrokerUnavailable
 from pp_ingest.metrics import PRODUCE_SECONDS
+from pp_ingest.settings import IngestSettings
 from pp_shared.failures import TransientFailure
+from pp_shared.topics import Topic, topic_name
 
 Headers: TypeAlias = Sequence[tuple[str, bytes | None]]
 Message: TypeAlias = tuple[bytes | None, bytes | None, Headers]
@@ -219,3 +222,23 @@ async def publish(
     if failures:
         raise BrokerFailed(type(failures[0]).__name__) from failures[0]
     PRODUCE_SECONDS.observe(time.perf_counter() - started)
+
+
+async def to_raw_topic(
+    producer: AIOKafkaProducer,
+    settings: IngestSettings,
+    messages: Sequence[Message],
+    *,
+    unavailable: str,
+) -> None:
+    """Write ``messages`` to the raw topic and wait for every ack (at most
+    ``PP_BATCH_PRODUCE_TIMEOUT_SECONDS``); else BrokerUnavailable, whose detail for the sender
+    is ``unavailable``."""
+    try:
+        await publish(
+            producer,
+            {topic_name(Topic.EVENTS_RAW, settings.topic_prefix): messages},
+            timeout=settings.batch_produce_timeout_seconds,
+        )
+    except BrokerFailed as exc:
+        raise BrokerUnavailable(unavailable, reason=str(exc)) from exc

@@ -3,8 +3,9 @@ with its consumer running."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -35,3 +36,50 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """A client on the app, with its consumer running (the lifespan applies migrations)."""
     async with running_app(app) as c:
         yield c
+
+
+Unavailable = Callable[[httpx.Response, str, str], None]
+"""Checks a response against the 503 problem for its path (``instance``) and ``detail``."""
+
+
+@pytest.fixture
+def unavailable(settings: IngestSettings) -> Unavailable:
+    """Checks the answer when the broker or the database did not answer in time: the same 503
+    problem, with Retry-After, on every route."""
+
+    def check(response: httpx.Response, instance: str, detail: str) -> None:
+        assert response.status_code == 503, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["retry-after"] == str(settings.retry_after_seconds) == "5"
+        problem = response.json()
+        assert problem == {
+            "type": "https://policypulse.dev/problems/unavailable",
+            "title": "A dependency is unavailable; retry later",
+            "status": 503,
+            "detail": detail,
+            "instance": instance,
+            "reason": problem["reason"],
+        }
+        assert problem["reason"].isidentifier()  # the type of the failure
+
+    return check
+
+
+@pytest.fixture
+def log_counts(database_url: str) -> Callable[[], Awaitable[tuple[int, int, int]]]:
+    """Rows in ingest.events, ingest.conflicts and ingest.dead_letters, read afresh each call."""
+
+    async def counts() -> tuple[int, int, int]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            row = await conn.fetchrow(
+                "SELECT (SELECT count(*) FROM ingest.events) AS e,"
+                " (SELECT count(*) FROM ingest.conflicts) AS c,"
+                " (SELECT count(*) FROM ingest.dead_letters) AS d"
+            )
+        finally:
+            await conn.close()
+        assert row is not None
+        return (row["e"], row["c"], row["d"])
+
+    return counts

@@ -14,18 +14,13 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from pp_ingest import publishing, repository
+from pp_ingest import publishing
+from pp_ingest.dead_letters.service import STORE
+from pp_ingest.event_log import repository
+from pp_ingest.event_log.canonical import body_hash, canonical
+from pp_ingest.intake.seal import sealer_of
+from pp_ingest.intake.validation import Rules, UndecodableJson, load_json, validate_event
 from pp_ingest.metrics import DEAD_LETTERS, EVENTS, RAW_CHECKS
-from pp_ingest.service.dead_letters import STORE
-from pp_ingest.service.seal import sealer_of
-from pp_ingest.service.validation import (
-    Rules,
-    UndecodableJson,
-    body_hash,
-    canonical,
-    load_json,
-    validate_event,
-)
 from pp_ingest.settings import IngestSettings
 from pp_shared.dead_letters.store import dead_letter_headers, row_of
 from pp_shared.events import Event
@@ -73,13 +68,18 @@ class _Valid:
         )
 
 
+Dead = tuple[Record, str, list[dict[str, Any]]]
+"""A record set aside, with its reason and errors."""
+
+
 @dataclass
-class BatchOutcome:
-    stored: int = 0
-    duplicates: int = 0
-    conflicts: int = 0
-    dead_letters: int = 0
-    published: list[_Valid] = field(default_factory=list)
+class _Judged:
+    """A consumed batch sorted out: the first valid event of each id, later ones with another
+    body (conflicts within the batch), and the records to dead-letter."""
+
+    valid: dict[str, _Valid] = field(default_factory=dict)
+    in_batch_conflicts: list[_Valid] = field(default_factory=list)
+    dead: list[Dead] = field(default_factory=list)
 
 
 async def process_raw_batch(
@@ -88,13 +88,33 @@ async def process_raw_batch(
     settings: IngestSettings,
     *,
     records: Sequence[Record],
-) -> BatchOutcome:
+) -> None:
     """Validate a consumed batch, store it in one transaction, then publish; the caller
     commits offsets afterwards. Safe to call again with the same records."""
-    outcome = BatchOutcome()
-    valid: dict[str, _Valid] = {}
-    in_batch_conflicts: list[_Valid] = []
-    dead: list[tuple[Record, str, list[dict[str, Any]]]] = []
+    judged = _judge(records, settings)
+    async with pool.acquire() as conn, conn.transaction():
+        inserted, published, conflicts = await _store(conn, judged)
+    dead = judged.dead
+    await publishing.publish(
+        producer,
+        {
+            topic_name(Topic.EVENTS_VALIDATED, settings.topic_prefix): [
+                (v.escalation_id.encode(), v.encoded, ()) for v in published
+            ],
+            topic_name(Topic.EVENTS_DEAD_LETTER, settings.topic_prefix): [
+                (rec.key, rec.value, dead_letter_headers(rec, reason))
+                for rec, reason, _errors in dead
+            ],
+        },
+        timeout=settings.batch_produce_timeout_seconds,
+    )
+    _count(len(records), published, inserted, conflicts, dead)
+
+
+def _judge(records: Sequence[Record], settings: IngestSettings) -> _Judged:
+    """Trust what intake sealed, validate the rest, and set aside what fails."""
+    judged = _Judged()
+    valid = judged.valid
     now = datetime.now(UTC)
     rules = Rules.of(settings)
     sealer = sealer_of(settings.intake_key)
@@ -108,72 +128,61 @@ async def process_raw_batch(
             try:
                 data = load_json(rec.value or b"")
             except UndecodableJson as exc:
-                dead.append((rec, "undecodable", [{"pointer": "", "detail": str(exc)}]))
+                judged.dead.append((rec, "undecodable", [{"pointer": "", "detail": str(exc)}]))
                 continue
             event, errors = validate_event(data, now=now, rules=rules)
             if event is None:
-                dead.append((rec, "invalid", errors))
+                judged.dead.append((rec, "invalid", errors))
                 continue
             item = _Valid.of(rec, event)
         seen = valid.get(item.event_id)
         if seen is None:
             valid[item.event_id] = item
         elif seen.sha != item.sha:
-            in_batch_conflicts.append(item)
+            judged.in_batch_conflicts.append(item)
     RAW_CHECKS.labels("sealed").inc(sealed)
     RAW_CHECKS.labels("validated").inc(len(records) - sealed)
+    return judged
 
-    async with pool.acquire() as conn, conn.transaction():
-        rows = [
-            (v.event_id, v.event_type, v.escalation_id, v.occurred_at, v.encoded.decode(), v.sha)
-            for v in valid.values()
-        ]
-        inserted = await repository.insert_events(conn, rows)
-        existing = [eid for eid in valid if eid not in inserted]
-        hashes = await repository.stored_hashes(conn, existing) if existing else {}
-        conflicts = list(in_batch_conflicts)
-        for eid, v in valid.items():
-            if eid in inserted:
-                outcome.stored += 1
-                outcome.published.append(v)
-            elif hashes.get(eid) == v.sha:
-                # A redelivery, or a re-send of the same event: publish again (downstream is
-                # idempotent), so a crash between commit and publish loses nothing.
-                outcome.duplicates += 1
-                outcome.published.append(v)
-            else:
-                conflicts.append(v)
-        outcome.conflicts = len(conflicts)
-        await repository.insert_conflicts(conn, [(c.event_id, c.encoded, c.sha) for c in conflicts])
-        await STORE.insert(conn, [row_of(rec, reason, errs) for rec, reason, errs in dead])
-    outcome.dead_letters = len(dead)
 
-    await publishing.publish(
-        producer,
-        {
-            topic_name(Topic.EVENTS_VALIDATED, settings.topic_prefix): [
-                (v.escalation_id.encode(), v.encoded, ()) for v in outcome.published
-            ],
-            topic_name(Topic.EVENTS_DEAD_LETTER, settings.topic_prefix): [
-                (rec.key, rec.value, dead_letter_headers(rec, reason))
-                for rec, reason, _errors in dead
-            ],
-        },
-        timeout=settings.batch_produce_timeout_seconds,
-    )
-    _count(len(records), outcome, inserted, conflicts, dead)
-    return outcome
+async def _store(
+    conn: asyncpg.Connection, judged: _Judged
+) -> tuple[set[str], list[_Valid], list[_Valid]]:
+    """Insert the events new to the log, keep the conflicts and the dead letters; return the
+    ids inserted, the events to publish and the conflicts."""
+    valid = judged.valid
+    rows = [
+        (v.event_id, v.event_type, v.escalation_id, v.occurred_at, v.encoded.decode(), v.sha)
+        for v in valid.values()
+    ]
+    inserted = await repository.insert_events(conn, rows)
+    existing = [eid for eid in valid if eid not in inserted]
+    hashes = await repository.stored_hashes(conn, existing) if existing else {}
+    published: list[_Valid] = []
+    conflicts = list(judged.in_batch_conflicts)
+    for eid, v in valid.items():
+        if eid in inserted:
+            published.append(v)
+        elif hashes.get(eid) == v.sha:
+            # A redelivery, or a re-send of the same event: publish again (downstream is
+            # idempotent), so a crash between commit and publish loses nothing.
+            published.append(v)
+        else:
+            conflicts.append(v)
+    await repository.insert_conflicts(conn, [(c.event_id, c.encoded, c.sha) for c in conflicts])
+    await STORE.insert(conn, [row_of(rec, reason, errs) for rec, reason, errs in judged.dead])
+    return inserted, published, conflicts
 
 
 def _count(
     received: int,
-    outcome: BatchOutcome,
+    published: list[_Valid],
     inserted: set[str],
     conflicts: list[_Valid],
-    dead: list[tuple[Record, str, list[dict[str, Any]]]],
+    dead: list[Dead],
 ) -> None:
     tally: Counter[tuple[str, str]] = Counter()
-    for v in outcome.published:
+    for v in published:
         tally[v.event_type, "stored" if v.event_id in inserted else "duplicate"] += 1
     for c in conflicts:
         tally[c.event_type, "conflict"] += 1

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
@@ -10,6 +11,7 @@ import httpx
 import orjson
 import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 
 from pp_ingest.main import create_app
 from pp_ingest.settings import IngestSettings
@@ -34,6 +36,12 @@ async def dead_letters(client: httpx.AsyncClient, **params: Any) -> list[dict[st
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
     return items
+
+
+def replays(outcome: str) -> float:
+    """pp_ingest_dead_letter_replays_total of ``outcome`` so far."""
+    sample = REGISTRY.get_sample_value("pp_ingest_dead_letter_replays_total", {"outcome": outcome})
+    return sample or 0.0
 
 
 def future(minutes: int) -> str:
@@ -148,10 +156,13 @@ class TestReplay:
         value = b"\xff\xfe not json"
         await produce(servers.kafka_bootstrap, raw_topic, [(b"esc-1", value)], BINARY_HEADERS)
         [first] = await eventually(lambda: dead_letters(client), lambda d: len(d) == 1)
+        counted = {outcome: replays(outcome) for outcome in ("replayed", "not_found")}
 
         response = await client.post(REPLAY, json={"ids": [first["id"], first["id"], 987654]})
 
         assert response.status_code == 200
+        assert replays("replayed") == counted["replayed"] + 1
+        assert replays("not_found") == counted["not_found"] + 1
         assert response.json() == {
             "items": [
                 {"id": first["id"], "status": "replayed"},
@@ -224,14 +235,25 @@ class TestReplay:
         assert too_many.json()["errors"][0]["pointer"] == "/body/ids"
 
     async def test_broker_failure_is_503_and_nothing_is_marked(
-        self, app: FastAPI, client: httpx.AsyncClient, servers: Servers, raw_topic: str
+        self,
+        app: FastAPI,
+        client: httpx.AsyncClient,
+        servers: Servers,
+        raw_topic: str,
+        unavailable: Callable[[httpx.Response, str, str], None],
     ) -> None:
         await produce(servers.kafka_bootstrap, raw_topic, [(b"k", b"not json")])
         [row] = await eventually(lambda: dead_letters(client), lambda d: len(d) == 1)
         await app.state.runtime.producer.stop()
+        unavailable_before = replays("unavailable")
         response = await client.post(REPLAY, json={"ids": [row["id"]]})
-        assert response.status_code == 503
-        assert response.headers["retry-after"] == "5"
+        assert replays("unavailable") == unavailable_before + 1
+        unavailable(
+            response,
+            REPLAY,
+            "the event broker did not acknowledge every replayed message; retrying is safe, "
+            "since events are stored once by event_id",
+        )
         assert (await dead_letters(client))[0]["replayed_at"] is None
 
 

@@ -1,4 +1,5 @@
-"""Request and response bodies of the ingest API."""
+"""The answers of intake: the receipt of one event and the per-item outcomes of a batch (whose
+item statuses and reasons the DSA import answers with too)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel
 from typing_extensions import TypedDict
 
 ItemStatus = Literal["accepted", "duplicate", "rejected"]
-Encoding = Literal["utf-8", "base64"]
+RejectReason = Literal["invalid", "conflict"]
 
 
 class Receipt(BaseModel):
@@ -28,7 +29,7 @@ class BatchItem(TypedDict):
     index: int
     status: ItemStatus
     event_id: NotRequired[str]
-    reason: NotRequired[Literal["invalid", "conflict"]]
+    reason: NotRequired[RejectReason]
     errors: NotRequired[list[dict[str, Any]]]
 
 

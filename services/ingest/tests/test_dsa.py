@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -10,17 +11,11 @@ import asyncpg
 import httpx
 import orjson
 import pytest
+from fastapi import FastAPI
 
-from pp_ingest.service.dsa_import import (
-    CSV_COLUMNS,
-    CSV_COLUMNS_V1,
-    EVENT_NAMESPACE,
-    action_of,
-    read_csv,
-    read_json,
-    to_events,
-    validate_statement,
-)
+from pp_ingest.dsa.mapping import EVENT_NAMESPACE, action_of, to_events
+from pp_ingest.dsa.readers import CSV_COLUMNS, CSV_COLUMNS_V1, read_csv, read_json
+from pp_ingest.dsa.schema import validate_statement
 from pp_ingest.settings import IngestSettings
 from pp_shared.problems import InvalidInput, PayloadTooLarge
 from pp_shared.testing.plugin import eventually
@@ -493,6 +488,23 @@ class TestImportApi:
         assert {(i["status"], i["reason"]) for i in items[34:300]} == {("rejected", "invalid")}
         assert not any("errors" in i for i in items[34:])
         assert items[300]["status"] == "accepted"
+
+    async def test_broker_failure_is_503_and_nothing_is_imported(
+        self,
+        app: FastAPI,
+        client: httpx.AsyncClient,
+        database_url: str,
+        unavailable: Callable[[httpx.Response, str, str], None],
+    ) -> None:
+        await app.state.runtime.producer.stop()
+        response = await client.post(IMPORT, json=statement())
+        unavailable(
+            response,
+            IMPORT,
+            "the event broker did not acknowledge every event of the request; send the whole "
+            "batch again: events it did take are recognised by their event_id",
+        )
+        assert await self.stored(database_url) == {}
 
     async def test_more_statements_than_allowed_are_a_413(self, client: httpx.AsyncClient) -> None:
         answer = await client.post(

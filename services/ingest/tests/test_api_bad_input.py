@@ -215,3 +215,17 @@ class TestBodyLimit:
             "detail": "the body may be at most 2048 bytes",
             "instance": "/v1/dead-letters:replay",
         }
+
+
+class TestEventTypeOfAnyShape:
+    @pytest.mark.parametrize("event_type", [["decision.made"], {"a": 1}, 7, None])
+    async def test_is_a_422_on_every_route_that_takes_events(
+        self, client: httpx.AsyncClient, event_type: Any
+    ) -> None:
+        bad = {**escalation(), "event_type": event_type}
+        single = await client.post("/v1/events", json=bad)
+        batch = await client.post("/v1/events:batch", json=[bad])
+        assert single.status_code == 422, single.text
+        assert single.json()["errors"][0]["pointer"] == "/event_type"
+        assert batch.status_code == 200, batch.text
+        assert batch.json()["items"][0]["reason"] == "invalid"

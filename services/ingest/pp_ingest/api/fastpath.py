@@ -3,16 +3,22 @@
 The single-event route is the hottest path upstream tools call. Routing, the request and
 response wrappers and the middleware stack cost more per call than validating and
 producing the event, so this plain ASGI handler serves it; the FastAPI route of the same
-path documents it in the OpenAPI schema.
+path (:mod:`pp_ingest.api.events`) documents it in the OpenAPI schema and answers through
+:func:`accept_one` too.
 """
 
 from __future__ import annotations
 
 import time
 
+import orjson
+from aiokafka import AIOKafkaProducer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pp_ingest.api import accept_one
+from pp_ingest.api.problems import unavailable
+from pp_ingest.errors import DependencyUnavailable
+from pp_ingest.intake.dedupe import HashLookups
+from pp_ingest.intake.service import submit
 from pp_ingest.metrics import HTTP_SECONDS
 from pp_ingest.settings import IngestSettings
 from pp_shared.asgi import read_body
@@ -21,6 +27,19 @@ from pp_shared.problems import ProblemError
 
 PATH = "/v1/events"
 _JSON = [(b"content-type", b"application/json")]
+
+
+async def accept_one(
+    lookups: HashLookups,
+    producer: AIOKafkaProducer,
+    settings: IngestSettings,
+    *,
+    body: bytes,
+) -> tuple[int, bytes]:
+    """Status and JSON answer for one submitted event (problems are raised)."""
+    receipt = await submit(lookups, producer, settings, body=body)
+    answer = orjson.dumps({"event_id": receipt.event_id, "status": receipt.status})
+    return (200 if receipt.status == "duplicate" else 202), answer
 
 
 class SingleEvent:
@@ -36,13 +55,14 @@ class SingleEvent:
         started = time.perf_counter()
         status = 500
         try:
-            require_json(scope)
             runtime = scope["app"].state.runtime
             settings: IngestSettings = runtime.settings
+            require_json(scope)
             body = await read_body(scope, receive, settings.max_body_bytes)
             lookups = scope["app"].state.lookups
             status, content = await accept_one(lookups, runtime.producer, settings, body=body)
-        except ProblemError as problem:
+        except (ProblemError, DependencyUnavailable) as exc:
+            problem = exc if isinstance(exc, ProblemError) else unavailable(exc, settings)
             status = problem.status_code
             await problem.response(PATH)(scope, receive, send)
         else:
