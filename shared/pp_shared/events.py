@@ -31,14 +31,26 @@ def _aware(value: datetime) -> datetime:
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
-Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+# What ingest refuses in any string field (Unicode Cc, pp_ingest's validation), stated for
+# producers in the JSON Schemas; the models leave it to ingest, which names the character.
+_NO_CONTROLS = {"pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"}
+_NO_CONTROLS_BUT_BREAKS = {
+    "pattern": "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+}
+Id = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$"),
+    Field(json_schema_extra=_NO_CONTROLS),
+]
 ClauseId = Annotated[str, StringConstraints(max_length=128, pattern=CLAUSE_ID_PATTERN)]
 Region = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Language = Annotated[
     str, StringConstraints(max_length=35, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
 ]
 Token = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+ShortText = Annotated[
+    str, StringConstraints(min_length=1, max_length=128), Field(json_schema_extra=_NO_CONTROLS)
+]
 
 
 class EventType(StrEnum):
@@ -116,7 +128,14 @@ class EscalationCreated(_Event):
     severity: Annotated[int, Field(ge=1, le=4)] | None = Field(
         default=None, description="1 (low) to 4 (critical)."
     )
-    text_excerpt: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    text_excerpt: (
+        Annotated[
+            str,
+            StringConstraints(max_length=10_000),
+            Field(json_schema_extra=_NO_CONTROLS_BUT_BREAKS),
+        ]
+        | None
+    ) = None
     suggested_clause_id: ClauseId | None = None
 
 

@@ -152,6 +152,7 @@ def complete(spec: dict[str, Any], responses: Responses) -> dict[str, Any]:
         key = f"{method.upper()} {path}"
         extra = responses.get(key, {})
         unused.discard(key)
+        _require_typed_body(method, operation)
         _document_problems(path, operation, extra)
     if unused:
         raise ValueError(f"problem answers for operations that do not exist: {sorted(unused)}")
@@ -167,6 +168,26 @@ def operations(spec: Mapping[str, Any]) -> Iterator[tuple[str, str, dict[str, An
         for method in METHODS:
             if method in item:
                 yield path, method, item[method]
+
+
+_MUTATING = frozenset({"post", "put", "patch"})
+_NO_FIELDS: dict[str, Any] = {
+    "required": True,
+    "content": {"application/json": {"schema": {"description": "Not read: send {}."}}},
+}
+
+
+def _require_typed_body(method: str, operation: dict[str, Any]) -> None:
+    """A write always names its media type (``pp_shared.http_guards`` refuses one that does
+    not: 415), so its body is documented as required; a write that reads nothing takes
+    ``{}``."""
+    if method not in _MUTATING:
+        return
+    body = operation.get("requestBody")
+    if body is None:
+        operation["requestBody"] = copy.deepcopy(_NO_FIELDS)
+    else:
+        body["required"] = True
 
 
 def _document_problems(path: str, operation: dict[str, Any], extra: Mapping[int, str]) -> None:
@@ -212,6 +233,11 @@ def _hoist_defs(node: Any, schemas: dict[str, Any]) -> None:
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
             node["$ref"] = SCHEMAS + ref.removeprefix("#/$defs/")
+        mapping = node.get("discriminator", {}).get("mapping") if "discriminator" in node else None
+        if isinstance(mapping, dict):
+            for tag, target in mapping.items():
+                if isinstance(target, str) and target.startswith("#/$defs/"):
+                    mapping[tag] = SCHEMAS + target.removeprefix("#/$defs/")
         # A list: definitions found below are added to ``schemas``, which may be walked now.
         for value in list(node.values()):
             _hoist_defs(value, schemas)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -210,6 +211,36 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method the API documents at the request's path (the router stops at the first
+    route whose path matches, so its own 405 names that route's methods alone). A path
+    written out wins over a template that also matches it (``/v1/rules/preview`` is not
+    ``/v1/rules/{rule_id}``)."""
+    app = request.app
+    table: list[tuple[re.Pattern[str], int, frozenset[str]]] | None = getattr(
+        app.state, "allowed_methods", None
+    )
+    if table is None:
+        table = [
+            (
+                re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"),
+                path.count("{"),
+                frozenset(m.upper() for m in item if m in _HTTP_METHODS),
+            )
+            for path, item in app.openapi().get("paths", {}).items()
+        ]
+        app.state.allowed_methods = table
+    matches = [
+        (params, methods) for pattern, params, methods in table if pattern.match(request.url.path)
+    ]
+    fewest = min((params for params, _ in matches), default=0)
+    allowed = set().union(*(methods for params, methods in matches if params == fewest))
+    return ", ".join(sorted(allowed))
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Render domain errors, request validation errors and HTTP errors as problem details,
     and anything else as a logged 500 problem."""
@@ -237,7 +268,10 @@ def install_problem_handlers(app: FastAPI) -> None:
             "detail": str(exc.detail),
             "instance": request.url.path,
         }
-        return problem_response(exc.status_code, body, dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return problem_response(exc.status_code, body, headers)
 
     async def on_unhandled(request: Request, exc: Exception) -> JSONResponse:
         # The last resort (Starlette raises the error again once this answer is sent, for the

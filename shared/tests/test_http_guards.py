@@ -15,7 +15,7 @@ from starlette.types import Message
 
 from pp_shared.http_guards import BodyLimit, install_http_guards, require_json
 from pp_shared.problems import UnsupportedMediaType, field_errors, install_problem_handlers
-from pp_shared.types import MULTI_LINE, SINGLE_LINE, DbId, Int64
+from pp_shared.types import MULTI_LINE, SINGLE_LINE, AwareTimestamp, DbId, Int64
 
 LIMIT = 1024
 JSON = {"content-type": "application/json"}
@@ -82,6 +82,10 @@ def make_app() -> FastAPI:
     @router.delete("/things/{item_id}", status_code=204)
     async def delete(item_id: DbId) -> Response:
         return Response(status_code=204)
+
+    @router.get("/stamps")
+    async def stamps(since: Annotated[AwareTimestamp, Query()]) -> dict[str, str]:
+        return {"since": since.isoformat()}
 
     @router.get("/boom")
     async def boom() -> None:
@@ -183,16 +187,21 @@ class TestInt64:
         (error,) = r.json()["errors"]
         assert (error["pointer"], error["found"]) == (pointer, found)
 
-    async def test_the_largest_bigint_is_an_id(self, client: httpx.AsyncClient) -> None:
-        r = await client.get("/v1/items/9223372036854775807")
-        assert r.json() == {"id": 9223372036854775807, "before": None}
+    async def test_the_largest_json_safe_integer_is_an_id(self, client: httpx.AsyncClient) -> None:
+        r = await client.get("/v1/items/9007199254740991")
+        assert r.json() == {"id": 9007199254740991, "before": None}
+        beyond = await client.get("/v1/items/9007199254740992")
+        assert beyond.status_code == 422
+        assert beyond.json()["errors"][0]["detail"] == (
+            "Input should be less than or equal to 9007199254740991"
+        )
 
     def test_bounds(self) -> None:
         int64: TypeAdapter[int] = TypeAdapter(Int64)
         db_id: TypeAdapter[int] = TypeAdapter(DbId)
         assert int64.validate_python(-(2**63)) == -(2**63)
-        assert db_id.validate_python(2**63 - 1) == 2**63 - 1
-        for adapter, value in ((int64, 2**63), (int64, -(2**63) - 1), (db_id, 0)):
+        assert db_id.validate_python(2**53 - 1) == 2**53 - 1
+        for adapter, value in ((int64, 2**63), (int64, -(2**63) - 1), (db_id, 0), (db_id, 2**53)):
             with pytest.raises(ValidationError):
                 adapter.validate_python(value)
 
@@ -453,3 +462,31 @@ class TestFieldErrors:
         assert field_errors(raised.value.errors()) == [
             {"pointer": "", "detail": "Input should be a finite number", "found": "nan"}
         ]
+
+
+class TestAllowOn405:
+    async def test_allow_names_every_method_of_the_path(self, client: httpx.AsyncClient) -> None:
+        # /v1/things/{id} has DELETE; /v1/things/{id}/touch is another path: not counted.
+        r = await client.request("OPTIONS", "/v1/things/7")
+        assert r.status_code == 405
+        assert r.headers["allow"] == "DELETE"
+        both = await client.request("PATCH", "/v1/boom")
+        assert both.status_code == 405
+        assert both.headers["allow"] == "GET, POST"
+
+
+class TestTimestamps:
+    async def test_unix_seconds_are_not_a_timestamp(self, client: httpx.AsyncClient) -> None:
+        for value in ("0", "1700000000", "yesterday"):
+            r = await client.get("/v1/stamps", params={"since": value})
+            assert r.status_code == 422
+            assert r.json()["errors"] == [
+                {
+                    "pointer": "/query/since",
+                    "detail": "not an RFC 3339 timestamp",
+                    "expected": "RFC 3339 with offset, e.g. 2026-11-20T00:00:00Z",
+                    "found": value,
+                }
+            ]
+        ok = await client.get("/v1/stamps", params={"since": "2026-11-20T00:00:00+01:00"})
+        assert ok.json() == {"since": "2026-11-20T00:00:00+01:00"}

@@ -53,7 +53,16 @@ async def get_version(pool: PoolDep, version: str) -> Taxonomy:
     return await taxonomy_service.get(pool, version)
 
 
-@router.post("/versions", status_code=201)
+@router.post(
+    "/versions",
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": Taxonomy.model_json_schema()}},
+        }
+    },
+)
 async def publish_version(
     pool: PoolDep,
     response: Response,

@@ -70,7 +70,7 @@ class TestIntegersOutsideBigint:
             [
                 {
                     "pointer": "/path/dead_letter_id",
-                    "detail": "Input should be less than or equal to 9223372036854775807",
+                    "detail": "Input should be less than or equal to 9007199254740991",
                     "found": TOO_BIG,
                 }
             ],
@@ -87,7 +87,7 @@ class TestIntegersOutsideBigint:
             [
                 {
                     "pointer": "/body/ids/1",
-                    "detail": "Input should be less than or equal to 9223372036854775807",
+                    "detail": "Input should be less than or equal to 9007199254740991",
                     "found": 2**63,
                 },
                 {

@@ -19,6 +19,7 @@ from pp_shared.testing.samples import escalation
 
 JSON = {"content-type": "application/json"}
 TOO_BIG = "9223372036854775808"  # 2**63, one past the largest bigint
+LE_ID = "Input should be less than or equal to 9007199254740991"
 LE_BIGINT = "Input should be less than or equal to 9223372036854775807"
 FORMULAS = ['=HYPERLINK("http://evil","x")', "+1", "-2", "@SUM(A1)"]
 
@@ -170,7 +171,7 @@ class TestIntegersOutsideBigint:
         r = await client.request(method, path, json=body, headers=json_headers)
         assert r.status_code == 422
         assert r.headers["content-type"] == "application/problem+json"
-        assert r.json()["errors"] == [{"pointer": pointer, "detail": LE_BIGINT, "found": TOO_BIG}]
+        assert r.json()["errors"] == [{"pointer": pointer, "detail": LE_ID, "found": TOO_BIG}]
 
     async def test_a_rule_sample_size(self, client: httpx.AsyncClient) -> None:
         r = await client.post("/v1/rules", json=rule(min_sample=2**63), headers=JSON)

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import AwareDatetime
 
 from pp_shared.dead_letters.models import (
     DeadLetter,
@@ -18,7 +17,7 @@ from pp_shared.dead_letters.models import (
 )
 from pp_shared.dead_letters.store import DeadLetterStore, Send, producer_sender
 from pp_shared.topics import Topic, topic_name
-from pp_shared.types import DbId
+from pp_shared.types import AwareTimestamp, DbId
 
 
 async def _pool(request: Request) -> asyncpg.Pool:  # async: no worker-thread hop
@@ -50,8 +49,8 @@ def dead_letter_router(
     async def list_dead_letters(
         pool: PoolDep,
         reason: Annotated[str | None, Query(max_length=64, description=reasons)] = None,
-        since: Annotated[AwareDatetime | None, Query(description="received at or after")] = None,
-        until: Annotated[AwareDatetime | None, Query(description="received before")] = None,
+        since: Annotated[AwareTimestamp | None, Query(description="received at or after")] = None,
+        until: Annotated[AwareTimestamp | None, Query(description="received before")] = None,
         replayed: Annotated[bool | None, Query(description="replayed at least once")] = None,
         cursor: Annotated[
             str | None, Query(max_length=64, description="next_cursor of the last page")

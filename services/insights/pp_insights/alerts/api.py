@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from pp_insights.alerts import service
-from pp_insights.alerts.rules import parse_duration
+from pp_insights.alerts.rules import RuleSpec, parse_duration
 from pp_insights.alerts.settings import AlertSettings
 from pp_shared.problems import InvalidInput
 from pp_shared.service import runtime_of
@@ -48,6 +48,18 @@ ActorDep = Annotated[
 RuleBody = Annotated[dict[str, Any], Body(description="A rule spec (see ALERTS.md).")]
 
 
+# The body is read as a dict so that errors point into it as the rule validates it; its
+# schema is the rule spec's.
+def _rule_body() -> dict[str, Any]:
+    """A fresh copy for each route: the OpenAPI document moves the schema's definitions."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": RuleSpec.model_json_schema()}},
+        }
+    }
+
+
 class BreachState(StrEnum):
     PENDING = "pending"
     FIRING = "firing"
@@ -70,7 +82,7 @@ class SilenceIn(BaseModel):
     )
 
 
-@router.post("/v1/rules", status_code=201)
+@router.post("/v1/rules", status_code=201, openapi_extra=_rule_body())
 async def create_rule(
     body: RuleBody, pool: PoolDep, settings: SettingsDep, now: NowDep, actor: ActorDep = "api"
 ) -> dict[str, Any]:
@@ -78,7 +90,7 @@ async def create_rule(
     return await service.create_rule(pool, body=body, actor=actor, now=now, settings=settings)
 
 
-@router.post("/v1/rules/preview")
+@router.post("/v1/rules/preview", openapi_extra=_rule_body())
 async def preview_rule(
     body: RuleBody, pool: PoolDep, settings: SettingsDep, now: NowDep
 ) -> dict[str, Any]:
@@ -98,7 +110,7 @@ async def get_rule(rule_id: str, pool: PoolDep) -> dict[str, Any]:
     return await service.get_rule(pool, rule_id=rule_id)
 
 
-@router.put("/v1/rules/{rule_id}")
+@router.put("/v1/rules/{rule_id}", openapi_extra=_rule_body())
 async def replace_rule(
     rule_id: str,
     body: RuleBody,

@@ -23,6 +23,8 @@ from pp_insights.metrics_def import (
 from pp_insights.queries.movers import Direction
 from pp_insights.queries.periods import MAX_RANGE_DAYS
 from pp_insights.queries.trends import TrendQuery
+from pp_shared.events import EscalationReason
+from pp_shared.types import Rfc3339
 
 MAX_FILTER_VALUES = 100
 MAX_FILTER_LENGTH = 128
@@ -60,8 +62,11 @@ def _metric_of(known: Sequence[str]) -> AfterValidator:
     return AfterValidator(check)
 
 
-Time = Annotated[datetime, AfterValidator(_aware)]
+Time = Annotated[datetime, Rfc3339, AfterValidator(_aware)]
 Distinct = AfterValidator(_distinct)
+_UNIQUE = {"uniqueItems": True}
+GroupBy2 = Annotated[list[Dimension], Field(max_length=2, json_schema_extra=_UNIQUE)]
+GroupBy3 = Annotated[list[Dimension], Field(max_length=3, json_schema_extra=_UNIQUE)]
 Metric = Annotated[str, _metric_of(list(METRICS)), Field(json_schema_extra={"enum": list(METRICS)})]
 AdditiveMetric = Annotated[
     str, _metric_of(ADDITIVE_METRICS), Field(json_schema_extra={"enum": ADDITIVE_METRICS})
@@ -85,7 +90,11 @@ def _within_range(end: datetime, info: ValidationInfo) -> datetime:
 
 class VolumeParams(BaseModel):
     interval: Interval = Interval.HOUR
-    group_by: Annotated[Annotated[list[Dimension], Field(max_length=2)] | None, Distinct] = None
+    group_by: Annotated[
+        Annotated[list[Dimension], Field(max_length=2, json_schema_extra={"uniqueItems": True})]
+        | None,
+        Distinct,
+    ] = None
     start: Time | None = Field(default=None, alias="from")
     end: Time | None = Field(default=None, alias="to")
 
@@ -93,7 +102,11 @@ class VolumeParams(BaseModel):
 class TrendParams(BaseModel):
     metric: Metric
     interval: Interval = Interval.DAY
-    group_by: Annotated[Annotated[list[Dimension], Field(max_length=3)] | None, Distinct] = None
+    group_by: Annotated[
+        Annotated[list[Dimension], Field(max_length=3, json_schema_extra={"uniqueItems": True})]
+        | None,
+        Distinct,
+    ] = None
     start: Time | None = Field(default=None, alias="from")
     end: Time | None = Field(default=None, alias="to")
 
@@ -190,10 +203,18 @@ class ScopeParams(BaseModel):
     language: Filter = []
     product_feature: Filter = []
     queue: Filter = []
-    escalation_reason: Filter = []
+    escalation_reason: Annotated[
+        list[EscalationReason],
+        AfterValidator(_few),
+        Field(description="Keep only escalations with one of these reasons (repeatable)."),
+    ] = []
 
     def scope(self) -> Scope:
-        return {d: tuple(dict.fromkeys(v)) for d in DIMENSIONS if (v := getattr(self, d))}
+        return {
+            d: tuple(dict.fromkeys(str(x) for x in v))
+            for d in DIMENSIONS
+            if (v := getattr(self, d))
+        }
 
 
 assert tuple(ScopeParams.model_fields) == DIMENSIONS
