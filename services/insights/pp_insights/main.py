@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 
-from pp_insights import alerts, api, service
+from pp_insights import api, service
+from pp_insights.alerts.api import router as alerts_router
+from pp_insights.alerts.runner import alerts_running
 from pp_insights.settings import InsightsSettings
 from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
@@ -63,7 +65,8 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
                 dead_letters=api.DEAD_LETTERS,
                 dead_letter_topic=Topic.INSIGHTS_DEAD_LETTER,
             )
-            async with alerts.alerts_running(pool, producer, settings):
+            records = runtime.open_records()
+            async with alerts_running(pool, records, producer, settings):
                 yield
         finally:
             await runtime.close()
@@ -80,7 +83,7 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
     attach_ops(app)
     app.include_router(api.dead_letter_routes)
     app.include_router(api.router)
-    app.include_router(alerts.router)
+    app.include_router(alerts_router)
     resolved = "The breach is resolved."
     install_openapi(
         app,

@@ -1,6 +1,6 @@
 from pydantic import Field
 
-from pp_insights.alerts import AlertSettings
+from pp_insights.alerts.settings import AlertSettings
 from pp_shared.settings import ServiceSettings
 
 
