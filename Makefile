@@ -10,14 +10,14 @@ export UV_NO_CONFIG := 1
 PY := $(VENV)/bin/python
 PROJECT_FILES := pyproject.toml uv.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: install up test lint typecheck unit schemas bench bench-tools bench-floor bench-classifier bench-insights clean help
+.PHONY: install up test lint typecheck unit schemas bench bench-tools bench-floor bench-classifier bench-insights bench-alerts clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make up     install (first time) and run all four services on the embedded stack"
 	@echo "make test   install, then lint, type-check and run the whole test suite"
 	@echo "make lint | typecheck | unit | schemas | clean"
-	@echo "make bench | bench-floor | bench-classifier | bench-insights   benchmarks (BENCH_ARGS=--help for options)"
+	@echo "make bench | bench-floor | bench-classifier | bench-insights | bench-alerts   benchmarks (BENCH_ARGS=--help for options)"
 
 $(VENV)/.installed: $(PROJECT_FILES)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,10 @@ bench-floor: install bench-tools
 
 bench-insights: install
 	$(PY) tests/bench/bench_insights.py $(BENCH_ARGS)
+
+# Rule evaluations and rules and breaches API calls in-process, CPU per pass and per request.
+bench-alerts: install
+	$(PY) tests/bench/bench_alerts.py $(BENCH_ARGS)
 
 bench-classifier: install
 	$(PY) tests/bench/bench_classifier.py $(BENCH_ARGS)

@@ -1,5 +1,6 @@
 """What every service has in common: health, readiness and metrics endpoints, and a runtime
-that owns the database pool, the Kafka producer and the consumer loops for the app's lifetime."""
+that owns the database pool (and the SQLModel sessions' engine, where a service has record-style
+tables), the Kafka producer and the consumer loops for the app's lifetime."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -22,6 +23,9 @@ from pp_shared.dead_letters import DeadLetterStore
 from pp_shared.kafka import BatchHandler, BatchLoop, broker_reachable, make_consumer, make_producer
 from pp_shared.settings import ServiceSettings
 from pp_shared.topics import Topic, topic_name
+
+if TYPE_CHECKING:
+    from pp_shared.records import Records
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,7 @@ class Runtime:
     service: str
     settings: ServiceSettings
     pool: Pool | None = None
+    records: Records | None = None
     producer: AIOKafkaProducer | None = None
     loops: list[BatchLoop] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -68,6 +73,16 @@ class Runtime:
             self.settings.database_url, max_size=self.settings.db_pool_max
         )
         return self.pool
+
+    def open_records(self) -> Records:
+        """The engine of the SQLModel sessions (``pp_shared.records``), created on the first
+        call and the same afterwards; its connections open as sessions need them."""
+        if self.records is None:
+            # Imported here: SQLAlchemy is not loaded by services without record tables.
+            from pp_shared.records import Records
+
+            self.records = Records(self.settings.database_url, max_size=self.settings.db_pool_max)
+        return self.records
 
     async def open_producer(self, **overrides: Any) -> AIOKafkaProducer:
         self.producer = make_producer(self.settings, **overrides)
@@ -144,6 +159,8 @@ class Runtime:
             await loop.consumer.stop()
         if self.producer is not None:
             await self.producer.stop()
+        if self.records is not None:
+            await self.records.close()
         if self.pool is not None:
             await self.pool.close()
 

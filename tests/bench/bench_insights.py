@@ -18,13 +18,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import random
-import signal
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -37,11 +33,11 @@ from prometheus_client import REGISTRY
 from pp_insights import consumer
 from pp_insights_testing.harness import declared_tag, migrated_pool, query_app, tagged_record
 from pp_shared.db import Pool
-from pp_shared.embedded import EmbeddedPostgres
 from pp_shared.events import UNCLASSIFIED
 from pp_shared.kafka import Record
 from pp_shared.loadgen import CLAUSES, REGIONS, Generator, Profile
 from pp_shared.serve import tune_gc
+from pp_shared.testing.bench import private_postgres, write_report
 
 END = datetime(2026, 11, 30, tzinfo=UTC)
 
@@ -249,27 +245,9 @@ def main() -> int:
     )
     args = parser.parse_args()
     tune_gc()  # as the service process does (pp_shared.serve)
-    # Stopped with SIGTERM, still stop the private Postgres and remove its data.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    with tempfile.TemporaryDirectory(prefix="pp-bench-insights-") as tmp:
-        if args.data_dir is not None:
-            args.data_dir.mkdir(parents=True, exist_ok=True)
-        pg_dir = (args.data_dir or Path(tmp)) / "pg"
-        pg = EmbeddedPostgres(pg_dir, database="policypulse")
-        db_url = pg.start()
-        try:
-            results = asyncio.run(run(args, db_url))
-        finally:
-            pg.stop()
-    report = {
-        "benchmark": "insights",
-        "at": datetime.now(UTC).isoformat(),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "parameters": {k: str(v) for k, v in vars(args).items()},
-        "results": results,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    with private_postgres("insights", args.data_dir) as db_url:
+        results = asyncio.run(run(args, db_url))
+    write_report(args.out, "insights", args, results)
     say(f"wrote {args.out}")
     return 0
 

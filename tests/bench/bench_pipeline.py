@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pp_shared.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from pp_shared.loadgen import Generator, Profile
 from pp_shared.stack import ServiceGroup
+from pp_shared.testing.bench import write_report
 
 
 def say(msg: str) -> None:
@@ -585,15 +585,7 @@ def main() -> int:
         running_stack(Path(tmp), retraining=args.classifier_retraining) as stack,
     ):
         results = asyncio.run(run(args, stack))
-    report = {
-        "benchmark": "pipeline",
-        "at": datetime.now(UTC).isoformat(),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "parameters": {k: str(v) for k, v in vars(args).items()},
-        "results": results,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_report(args.out, "pipeline", args, results)
     say(f"wrote {args.out}")
     print(json.dumps(results, indent=2))
     return 0

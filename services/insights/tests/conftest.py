@@ -33,6 +33,11 @@ async def pool(database_url: str) -> AsyncIterator[Pool]:
 
 @pytest.fixture
 async def client(pool: Pool, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=query_app(pool, database_url))
+    app = query_app(pool, database_url)
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c
+    # The alert routes open the records engine on first use; the pool is the fixture's.
+    records = app.state.runtime.records
+    if records is not None:
+        await records.close()

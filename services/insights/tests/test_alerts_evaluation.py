@@ -11,15 +11,19 @@ from typing import Any
 
 import pytest
 
-from pp_insights.alerts.evaluator import observe
-from pp_insights.alerts.notifiers import message, retry_after_seconds, sign
-from pp_insights.alerts.rules import RuleSpec
-from pp_insights.alerts.sender import backoff
-from pp_insights.alerts.stats import binomial_p, poisson_p, seasonal_mean
-from pp_insights.alerts.testing import AlertTestSettings, escalations, fold, hour_at
+from pp_insights.alerts.breaches.evaluator import observe
+from pp_insights.alerts.breaches.stats import binomial_p, poisson_p, seasonal_mean
+from pp_insights.alerts.delivery.outcomes import retry_after_seconds
+from pp_insights.alerts.delivery.sender import backoff
+from pp_insights.alerts.delivery.slack import render
+from pp_insights.alerts.delivery.webhooks import sign
+from pp_insights.alerts.documents import BreachMessage, Evidence
+from pp_insights.alerts.rules.spec import RuleSpec
 from pp_insights.metrics_def import LATENCY_HISTOGRAM
 from pp_shared.db import Pool
 from pp_shared.testing.samples import decision, escalation
+
+from .alerts_support import AlertTestSettings, breach_message, escalations, fold, hour_at
 
 NOW = hour_at("2026-11-20T10:20:00Z")
 HOUR = hour_at("2026-11-20T10:00:00Z")
@@ -64,7 +68,7 @@ class TestDelivery:
         assert sign("k", "1763634000", body) == f"v1={expected}"
 
     def test_block_kit_message(self) -> None:
-        evidence: dict[str, Any] = {
+        evidence: Evidence = {
             "value": 0.5,
             "sample": 40,
             "op": ">",
@@ -72,7 +76,8 @@ class TestDelivery:
             "window": {"from": "2026-11-20T10:00:00Z", "to": "2026-11-20T11:00:00Z"},
             "drilldown": "http://gw/v1/insights/drilldown?metric=overturn_rate",
         }
-        payload = {
+        payload: BreachMessage = {
+            **breach_message(),
             "breach_id": 7,
             "transition": "firing",
             "rule_id": "r",
@@ -85,7 +90,7 @@ class TestDelivery:
             "peak_evidence": evidence,
             "breach_url": "/v1/breaches/7",
         }
-        text, blocks = message(payload, base_url="http://gw")
+        text, blocks = render(payload, base_url="http://gw")
         assert text == (
             "FIRING: Overturns (clause_id=HATE.SLURS, area=HATE): 0.5 (n=40) > threshold 0.3"
         )
@@ -247,7 +252,9 @@ class TestOtherMetrics:
             round(hist.quantile(de, 0.5) or 0, 6),
             round(hist.quantile(fr, 0.5) or 0, 6),
         ]
-        assert 10000 / 1.25 < got[1].evidence["value"] < 10000 * 1.25
+        fr_p50 = got[1].evidence["value"]
+        assert fr_p50 is not None
+        assert 10000 / 1.25 < fr_p50 < 10000 * 1.25
 
     async def test_rates_against_a_fixed_rate_and_falling(self, pool: Pool) -> None:
         await fold(

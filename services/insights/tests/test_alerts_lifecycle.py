@@ -13,25 +13,30 @@ import pytest
 from prometheus_client import REGISTRY
 from scipy.stats import binom
 
-from pp_insights.alerts.lifecycle import evaluate_all
-from pp_insights.alerts.notifiers import Notifiers, PublicOnlyResolver
-from pp_insights.alerts.testing import (
+from pp_insights.alerts.breaches.evaluation import evaluate_all
+from pp_insights.alerts.delivery.addresses import PublicOnlyResolver
+from pp_insights.alerts.delivery.notifiers import Notifiers
+from pp_insights.alerts.documents import BreachMessage
+from pp_shared.db import Pool
+from pp_shared.embedded import free_port
+from pp_shared.records import Records
+from pp_shared.testing.apps import read_topic
+from pp_shared.testing.plugin import eventually
+from pp_shared.testing.servers import Servers
+from pp_shared.topics import Topic, topic_name
+
+from .alerts_support import (
     AlertTestSettings,
     ManualClock,
     Receiver,
     RunningApp,
     alerts_app,
+    breach_message,
     escalations,
     fold,
     hour_at,
     wait_for_passes,
 )
-from pp_shared.db import Pool
-from pp_shared.embedded import free_port
-from pp_shared.testing.apps import read_topic
-from pp_shared.testing.plugin import eventually
-from pp_shared.testing.servers import Servers
-from pp_shared.topics import Topic, topic_name
 
 SECRET = "test-signing-secret"
 BASELINE_START = hour_at("2026-11-19T00:00:00Z")
@@ -115,6 +120,11 @@ def pool_of(r: RunningApp) -> Pool:
     return r.runtime.pool
 
 
+def records_of(r: RunningApp) -> Records:
+    assert r.runtime.records is not None
+    return r.runtime.records
+
+
 def settings_of(r: RunningApp) -> AlertTestSettings:
     assert isinstance(r.runtime.settings, AlertTestSettings)
     return r.runtime.settings
@@ -122,7 +132,7 @@ def settings_of(r: RunningApp) -> AlertTestSettings:
 
 async def evaluate_at(r: RunningApp, clock: ManualClock, when: Any) -> None:
     clock.set(when)
-    await evaluate_all(pool_of(r), now=clock(), settings=settings_of(r))
+    await evaluate_all(pool_of(r), records_of(r), now=clock(), settings=settings_of(r))
 
 
 async def fold_baseline(pool: Pool) -> None:
@@ -757,7 +767,7 @@ class TestBadConfiguration:
         async with alerts_app(settings, clock) as r:
             assert (await r.client.post("/v1/rules", json=rule)).status_code == 201
             await fold_hour(pool_of(r), SPIKE, unclear=10)
-            await evaluate_all(pool_of(r), now=clock(), settings=settings)
+            await evaluate_all(pool_of(r), records_of(r), now=clock(), settings=settings)
             assert await r.alerts.sender.deliver_due() == 3  # topic x2, address
             assert await _outbox_states(pool_of(r)) == [
                 ("named", "failed", 1),
@@ -834,7 +844,7 @@ class TestAddressPinning:
     ) -> None:
         settings = make_settings(servers, "", "", receiver)
         notifiers = Notifiers(settings, None, "unused")
-        payload = {"transition": "firing", "breach_id": 1}
+        payload: BreachMessage = {**breach_message(), "transition": "firing", "breach_id": 1}
         try:
             # As if "alerts.example.org" had resolved to the address checked as public.
             outcome = await notifiers._webhook(

@@ -8,16 +8,14 @@ from typing import Any
 
 import pytest
 
-from pp_insights.alerts.rules import mask_url, parse_duration, url_problem, validate_rule
-from pp_insights.alerts.testing import (
-    AlertTestSettings,
-    ManualClock,
-    RunningApp,
-    alerts_app,
-    hour_at,
-)
+from pp_insights.alerts.rules.masking import mask_url
+from pp_insights.alerts.rules.spec import parse_duration
+from pp_insights.alerts.rules.validation import url_problem, validate_rule
+from pp_insights.main import create_app
 from pp_shared.problems import InvalidInput
 from pp_shared.testing.servers import Servers
+
+from .alerts_support import AlertTestSettings, ManualClock, RunningApp, alerts_app, hour_at
 
 T0 = hour_at("2026-11-20T10:00:00Z")
 HOOK = "https://hooks.slack.com/services/T000/B000/secretpart"
@@ -293,3 +291,38 @@ class TestSeeding:
         async with alerts_app(settings, clock, migrate=False) as r:
             got = (await r.client.get("/v1/rules/vbda-volume")).json()
             assert (got["version"], got["spec"]["min_sample"]) == (2, 50)
+
+
+class TestOpenApi:
+    """The routes publish what they read and answer: a client generator gets real types."""
+
+    def test_rules_and_breaches_publish_their_schemas(self) -> None:
+        spec = create_app().openapi()
+        paths, schemas = spec["paths"], spec["components"]["schemas"]
+        for path, method in [("/v1/rules", "post"), ("/v1/rules/{rule_id}", "put")]:
+            body = paths[path][method]["requestBody"]["content"]["application/json"]["schema"]
+            assert body["required"] == ["id", "name", "metric", "condition"], path
+            assert {"scope", "group_by", "window", "for", "channels"} <= set(body["properties"])
+        answers = {
+            ("/v1/rules", "post", "201"): "RuleView",
+            ("/v1/rules", "get", "200"): "RuleList",
+            ("/v1/rules/preview", "post", "200"): "Preview",
+            ("/v1/rules/{rule_id}", "get", "200"): "RuleView",
+            ("/v1/rules/{rule_id}", "put", "200"): "RuleView",
+            ("/v1/rules/{rule_id}/versions", "get", "200"): "RuleVersions",
+            ("/v1/breaches", "get", "200"): "BreachPage",
+            ("/v1/breaches/{breach_id}", "get", "200"): "BreachDetail",
+            ("/v1/breaches/{breach_id}/ack", "post", "200"): "BreachDetail",
+            ("/v1/breaches/{breach_id}/silence", "post", "200"): "BreachDetail",
+            ("/v1/breaches/{breach_id}/silence", "delete", "200"): "BreachDetail",
+        }
+        for (path, method, status), model in answers.items():
+            answer = paths[path][method]["responses"][status]["content"]["application/json"]
+            assert answer["schema"] == {"$ref": f"#/components/schemas/{model}"}, (path, method)
+        assert {"timeline", "deliveries", "evidence", "peak_evidence", "scope"} <= set(
+            schemas["BreachDetail"]["properties"]
+        )
+        assert {"value", "sample", "p_value", "drilldown"} <= set(schemas["Evidence"]["properties"])
+        assert schemas["RuleView"]["properties"]["spec"] == {
+            "$ref": "#/components/schemas/RuleSpec"
+        }

@@ -11,10 +11,11 @@ import httpx
 import orjson
 import pytest
 
-from pp_insights.alerts import repository as alerts_repo
+from pp_insights.alerts.tables import Breach
 from pp_insights.queries.tabular import to_csv
 from pp_insights_testing.harness import fold_events
 from pp_shared.db import Pool
+from pp_shared.records import Records
 from pp_shared.testing.samples import escalation
 
 JSON = {"content-type": "application/json"}
@@ -41,20 +42,30 @@ def pointers(r: httpx.Response) -> list[tuple[str, str]]:
     return [(e["pointer"], e["detail"]) for e in r.json()["errors"]]
 
 
-async def open_breach(pool: Pool) -> int:
-    async with pool.acquire() as conn:
-        row = await alerts_repo.insert_breach(
-            conn,
-            rule_id="hate-unclear",
-            rule_version=1,
-            fingerprint="f1",
-            scope={"filters": {}, "group": {}},
-            severity="medium",
-            at=datetime(2026, 11, 20, 10, tzinfo=UTC),
-            evidence={"value": 0.5},
-        )
-    breach_id: int = row["breach_id"]
-    return breach_id
+async def open_breach(database_url: str) -> int:
+    """An open breach, written as evaluation writes one (the client's app is migrated)."""
+    at = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    records = Records(database_url)
+    try:
+        async with records.transaction() as session:
+            breach = Breach(
+                rule_id="hate-unclear",
+                rule_version=1,
+                fingerprint="f1",
+                scope={"filters": {}, "group": {}},
+                state="pending",
+                severity="medium",
+                opened_at=at,
+                last_breaching_at=at,
+                last_evaluated_at=at,
+                evidence={"value": 0.5},
+                peak_evidence={"value": 0.5},
+            )
+            session.add(breach)
+            await session.flush()
+            return breach.id
+    finally:
+        await records.close()
 
 
 class TestCsvFormulas:
@@ -220,9 +231,9 @@ class TestControlCharacters:
         assert r.json()["spec"]["description"] == "Line one.\n\tLine two."
 
     async def test_acknowledgement_note_and_silence_reason(
-        self, client: httpx.AsyncClient, pool: Pool
+        self, client: httpx.AsyncClient, database_url: str
     ) -> None:
-        breach_id = await open_breach(pool)
+        breach_id = await open_breach(database_url)
         ack = await client.post(
             f"/v1/breaches/{breach_id}/ack", json={"note": "ok\x07"}, headers=JSON
         )
@@ -245,9 +256,9 @@ class TestControlCharacters:
 
 class TestWritesABrowserCouldForge:
     async def test_a_form_post_does_not_acknowledge_a_breach(
-        self, client: httpx.AsyncClient, pool: Pool
+        self, client: httpx.AsyncClient, database_url: str
     ) -> None:
-        breach_id = await open_breach(pool)
+        breach_id = await open_breach(database_url)
         for content_type in ("application/x-www-form-urlencoded", "text/plain"):
             r = await client.post(
                 f"/v1/breaches/{breach_id}/ack", headers={"content-type": content_type}

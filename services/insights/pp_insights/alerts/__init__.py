@@ -1,11 +1,7 @@
 """Threshold rules, breaches and their notifications (see ../../ALERTS.md).
 
-The insights app wires three things: ``AlertSettings`` (inherited by its settings),
-``router`` (``/v1/rules``, ``/v1/breaches``) and ``alerts_running`` (in its lifespan).
+The insights app wires three things, each imported from its module: ``settings.AlertSettings``
+(inherited by its settings), ``api.router`` (``/v1/rules``, ``/v1/breaches``) and
+``runner.alerts_running`` (in its lifespan). This package imports nothing itself, so that
+reading the settings loads no HTTP client, Slack SDK or scipy.
 """
-
-from pp_insights.alerts.api import router
-from pp_insights.alerts.runner import Alerts, alerts_running
-from pp_insights.alerts.settings import AlertSettings
-
-__all__ = ["AlertSettings", "Alerts", "alerts_running", "router"]

@@ -3,36 +3,53 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import WithJsonSchema
 
-from pp_insights.alerts import service
-from pp_insights.alerts.rules import RuleSpec, parse_duration
+from pp_insights.alerts.breaches import service as breaches
+from pp_insights.alerts.rules import service as rules
+from pp_insights.alerts.rules.spec import RuleSpec, parse_duration
+from pp_insights.alerts.schemas import (
+    AckIn,
+    BreachDetail,
+    BreachPage,
+    BreachState,
+    Preview,
+    RuleList,
+    RuleVersions,
+    RuleView,
+    SilenceIn,
+)
 from pp_insights.alerts.settings import AlertSettings
 from pp_shared.problems import InvalidInput
+from pp_shared.records import Records
 from pp_shared.service import runtime_of
-from pp_shared.types import MULTI_LINE, SINGLE_LINE, DbId
+from pp_shared.types import DbId
 
 router = APIRouter(tags=["alerts"])
 
 
-def _pool(request: Request) -> asyncpg.Pool:
+# Dependencies are coroutines: FastAPI runs a plain function dependency in a worker thread.
+async def _pool(request: Request) -> asyncpg.Pool:
     pool = runtime_of(request).pool
     assert pool is not None
     return pool
 
 
-def _settings(request: Request) -> AlertSettings:
+async def _records(request: Request) -> Records:
+    return runtime_of(request).open_records()
+
+
+async def _settings(request: Request) -> AlertSettings:
     settings = runtime_of(request).settings
     assert isinstance(settings, AlertSettings), "the service settings must include AlertSettings"
     return settings
 
 
-def _now(request: Request) -> datetime:
+async def _now(request: Request) -> datetime:
     # Tests put a manual clock here; the service runs on the wall clock.
     clock = getattr(request.app.state, "alerts_clock", None)
     now: datetime = clock() if clock is not None else datetime.now(UTC)
@@ -40,152 +57,130 @@ def _now(request: Request) -> datetime:
 
 
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
+RecordsDep = Annotated[Records, Depends(_records)]
 SettingsDep = Annotated[AlertSettings, Depends(_settings)]
 NowDep = Annotated[datetime, Depends(_now)]
 ActorDep = Annotated[
     str, Header(alias="X-PP-Actor", min_length=1, max_length=100, pattern=r"^[\w.@:-]+$")
 ]
-RuleBody = Annotated[dict[str, Any], Body(description="A rule spec (see ALERTS.md).")]
+RuleBody = Annotated[
+    dict[str, object],
+    # Documented as the rule it must be; validated by the service, which names every wrong
+    # field (semantic ones too) in one answer, and puts masked secrets back first on a PUT.
+    WithJsonSchema(RuleSpec.model_json_schema(ref_template="#/components/schemas/{model}")),
+    Body(description="A rule spec (see ALERTS.md)."),
+]
 
 
-# The body is read as a dict so that errors point into it as the rule validates it; its
-# schema is the rule spec's.
-def _rule_body() -> dict[str, Any]:
-    """A fresh copy for each route: the OpenAPI document moves the schema's definitions."""
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": RuleSpec.model_json_schema()}},
-        }
-    }
-
-
-class BreachState(StrEnum):
-    PENDING = "pending"
-    FIRING = "firing"
-    RESOLVED = "resolved"
-
-
-class AckIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    note: Annotated[str, Field(max_length=500), MULTI_LINE] | None = Field(
-        default=None, description="Free text; line feeds and tabs allowed, no other control."
-    )
-
-
-class SilenceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    until: AwareDatetime | None = None
-    for_: str | None = Field(default=None, alias="for", description="e.g. 2h, 1d")
-    reason: Annotated[str, Field(min_length=1, max_length=500), SINGLE_LINE] = Field(
-        description="Why, on one line (no control characters): it is shown in chat messages."
-    )
-
-
-@router.post("/v1/rules", status_code=201, openapi_extra=_rule_body())
+@router.post("/v1/rules", status_code=201)
 async def create_rule(
-    body: RuleBody, pool: PoolDep, settings: SettingsDep, now: NowDep, actor: ActorDep = "api"
-) -> dict[str, Any]:
+    body: RuleBody, records: RecordsDep, settings: SettingsDep, now: NowDep, actor: ActorDep = "api"
+) -> RuleView:
     """Create a threshold rule (version 1)."""
-    return await service.create_rule(pool, body=body, actor=actor, now=now, settings=settings)
+    return await rules.create_rule(records, body=body, actor=actor, now=now, settings=settings)
 
 
-@router.post("/v1/rules/preview", openapi_extra=_rule_body())
+@router.post("/v1/rules/preview")
 async def preview_rule(
     body: RuleBody, pool: PoolDep, settings: SettingsDep, now: NowDep
-) -> dict[str, Any]:
+) -> Preview:
     """Evaluate a rule spec now without saving it: every group, breaching or not, and why."""
-    return await service.preview_rule(pool, body=body, now=now, settings=settings)
+    return await rules.preview_rule(pool, body=body, now=now, settings=settings)
 
 
 @router.get("/v1/rules")
-async def list_rules(pool: PoolDep) -> dict[str, Any]:
+async def list_rules(records: RecordsDep) -> RuleList:
     """Every rule that is not deleted, with its channels' health."""
-    return {"rules": await service.list_rules(pool)}
+    return await rules.list_rules(records)
 
 
 @router.get("/v1/rules/{rule_id}")
-async def get_rule(rule_id: str, pool: PoolDep) -> dict[str, Any]:
+async def get_rule(rule_id: str, records: RecordsDep) -> RuleView:
     """One rule, its current version and its channels' health."""
-    return await service.get_rule(pool, rule_id=rule_id)
+    return await rules.get_rule(records, rule_id=rule_id)
 
 
-@router.put("/v1/rules/{rule_id}", openapi_extra=_rule_body())
+@router.put("/v1/rules/{rule_id}")
 async def replace_rule(
     rule_id: str,
     body: RuleBody,
-    pool: PoolDep,
+    records: RecordsDep,
     settings: SettingsDep,
     now: NowDep,
     actor: ActorDep = "api",
-) -> dict[str, Any]:
+) -> RuleView:
     """Replace a rule: a new version."""
-    return await service.replace_rule(
-        pool, rule_id=rule_id, body=body, actor=actor, now=now, settings=settings
+    return await rules.replace_rule(
+        records, rule_id=rule_id, body=body, actor=actor, now=now, settings=settings
     )
 
 
 @router.delete("/v1/rules/{rule_id}", status_code=204)
 async def delete_rule(
-    rule_id: str, pool: PoolDep, now: NowDep, actor: ActorDep = "api"
+    rule_id: str, records: RecordsDep, now: NowDep, actor: ActorDep = "api"
 ) -> Response:
     """Delete a rule (kept as a last, deleted version); its open breaches resolve."""
-    await service.delete_rule(pool, rule_id=rule_id, actor=actor, now=now)
+    await rules.delete_rule(records, rule_id=rule_id, actor=actor, now=now)
     return Response(status_code=204)
 
 
 @router.get("/v1/rules/{rule_id}/versions")
-async def rule_versions(rule_id: str, pool: PoolDep) -> dict[str, Any]:
+async def rule_versions(rule_id: str, records: RecordsDep) -> RuleVersions:
     """Every version of a rule: who changed what, when."""
-    return {"rule_id": rule_id, "versions": await service.rule_versions(pool, rule_id=rule_id)}
+    return await rules.rule_versions(records, rule_id=rule_id)
 
 
 @router.get("/v1/breaches")
 async def list_breaches(
-    pool: PoolDep,
+    records: RecordsDep,
     state: Annotated[list[BreachState], Query()] = [],  # noqa: B006 - FastAPI copies defaults
     rule_id: str | None = None,
     before: Annotated[DbId | None, Query(description="page on: next_before")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
+) -> BreachPage:
     """Breaches, newest first, by state and rule."""
-    return await service.list_breaches(
-        pool, states=[s.value for s in state], rule_id=rule_id, before=before, limit=limit
+    return await breaches.list_breaches(
+        records, states=[s.value for s in state], rule_id=rule_id, before=before, limit=limit
     )
 
 
 @router.get("/v1/breaches/{breach_id}")
-async def get_breach(breach_id: DbId, pool: PoolDep) -> dict[str, Any]:
+async def get_breach(breach_id: DbId, records: RecordsDep) -> BreachDetail:
     """A breach with its evidence, timeline and delivery state."""
-    return await service.breach_detail(pool, breach_id=breach_id)
+    return await breaches.breach_detail(records, breach_id=breach_id)
 
 
 @router.post("/v1/breaches/{breach_id}/ack")
 async def acknowledge(
-    breach_id: DbId, pool: PoolDep, now: NowDep, body: AckIn | None = None, actor: ActorDep = "api"
-) -> dict[str, Any]:
+    breach_id: DbId,
+    records: RecordsDep,
+    now: NowDep,
+    body: AckIn | None = None,
+    actor: ActorDep = "api",
+) -> BreachDetail:
     """Acknowledge an open breach."""
     note = body.note if body else None
-    return await service.acknowledge(pool, breach_id=breach_id, actor=actor, now=now, note=note)
+    return await breaches.acknowledge(records, breach_id=breach_id, actor=actor, now=now, note=note)
 
 
 @router.post("/v1/breaches/{breach_id}/silence")
 async def silence(
-    breach_id: DbId, body: SilenceIn, pool: PoolDep, now: NowDep, actor: ActorDep = "api"
-) -> dict[str, Any]:
+    breach_id: DbId, body: SilenceIn, records: RecordsDep, now: NowDep, actor: ActorDep = "api"
+) -> BreachDetail:
     """Silence an open breach's notifications until a time (or for a duration), with a reason."""
-    return await service.silence(
-        pool, breach_id=breach_id, actor=actor, now=now, until=_until(body, now), reason=body.reason
-    )
+    return await breaches.silence(
+        records, breach_id=breach_id, actor=actor, now=now, until=_until(body, now),
+        reason=body.reason,
+    )  # fmt: skip
 
 
 @router.delete("/v1/breaches/{breach_id}/silence")
 async def unsilence(
-    breach_id: DbId, pool: PoolDep, now: NowDep, actor: ActorDep = "api"
-) -> dict[str, Any]:
+    breach_id: DbId, records: RecordsDep, now: NowDep, actor: ActorDep = "api"
+) -> BreachDetail:
     """Lift a breach's silence."""
-    return await service.silence(
-        pool, breach_id=breach_id, actor=actor, now=now, until=None, reason=""
+    return await breaches.silence(
+        records, breach_id=breach_id, actor=actor, now=now, until=None, reason=""
     )
 
 

@@ -1,6 +1,9 @@
-"""Test helpers for alerting: a manual clock, a local HTTP receiver standing in for Slack
+"""Test helpers of alerting: a manual clock, a local HTTP receiver standing in for Slack
 (incoming webhooks and the Web API) and for JSON webhooks, an app that runs the alert tasks,
-and escalations folded into the rollups."""
+escalations folded into the rollups, and breach messages.
+
+The tests import it relatively (``from .alerts_support import ...``): under pytest's
+importlib mode the tests folder is a package of its own, and mypy checks it with them."""
 
 from __future__ import annotations
 
@@ -17,21 +20,21 @@ import orjson
 from aiohttp import web
 from fastapi import FastAPI
 
-from pp_insights import consumer
 from pp_insights.alerts.api import router
-from pp_insights.alerts.notifiers import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from pp_insights.alerts.delivery.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from pp_insights.alerts.documents import BreachMessage
 from pp_insights.alerts.runner import Alerts, alerts_running
 from pp_insights.alerts.settings import AlertSettings
 from pp_insights.facts import service as facts
-from pp_shared.db import apply_migrations
+from pp_insights_testing.harness import fold_events
+from pp_shared.db import Pool, apply_migrations
 from pp_shared.embedded import free_port
-from pp_shared.events import UNCLASSIFIED, Tag, TaggedEvent, TagMethod, area_of, parse_event
 from pp_shared.http_guards import install_http_guards
 from pp_shared.kafka import ensure_topics
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import Runtime
 from pp_shared.settings import ServiceSettings
-from pp_shared.testing.apps import record, running_app
+from pp_shared.testing.apps import running_app
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import escalation
 from pp_shared.topics import Topic
@@ -142,30 +145,6 @@ class Receiver:
         return web.Response(text="ok")
 
 
-def tagged(event: dict[str, Any], offset: int) -> Any:
-    """A tagged-topic record whose top tag is the escalation's declared clause."""
-    tags: tuple[Tag, ...] = ()
-    if event["event_type"] == "escalation.created":
-        clause = event.get("suggested_clause_id") or UNCLASSIFIED
-        tags = (
-            Tag(
-                clause_id=clause,
-                area=area_of(clause),
-                method=TagMethod.DECLARED,
-                confidence=1.0,
-                taxonomy_version="t1",
-                model_version="m1",
-            ),
-        )
-    body = TaggedEvent(event=parse_event(orjson.dumps(event)), tags=tags)
-    return record(
-        "tagged",
-        orjson.dumps(body.model_dump(mode="json", exclude_none=True)),
-        key=event["escalation_id"].encode(),
-        offset=offset,
-    )
-
-
 def escalations(
     hour: datetime,
     *,
@@ -194,13 +173,10 @@ def escalations(
     return out
 
 
-async def fold(pool: Any, events: Sequence[dict[str, Any]]) -> None:
-    """Fold events into facts and rollups as the consumer does, in batches."""
+async def fold(pool: Pool, events: Sequence[dict[str, Any]]) -> None:
+    """Fold events into facts and rollups as the consumer does, in batches of a thousand."""
     for start in range(0, len(events), 1000):
-        chunk = events[start : start + 1000]
-        await consumer.handle_batch(
-            pool, records=[tagged(e, start + i) for i, e in enumerate(chunk)]
-        )
+        await fold_events(pool, events[start : start + 1000])
 
 
 def hour_at(text: str) -> datetime:
@@ -228,7 +204,7 @@ class RunningApp:
 async def alerts_app(
     settings: AlertTestSettings, clock: ManualClock, *, migrate: bool = True
 ) -> AsyncIterator[RunningApp]:
-    """An app with the lifespan insights gets once wired (pool, migrations, producer,
+    """An app with the lifespan insights gives alerting (pool, migrations, records, producer,
     ``alerts_running``) and the alerts router, on a manual clock."""
 
     @contextlib.asynccontextmanager
@@ -242,7 +218,8 @@ async def alerts_app(
                 await facts.finish_pending_rebuilds(pool)
             await ensure_topics(settings, [Topic.BREACHES])
             producer = await runtime.open_producer()
-            async with alerts_running(pool, producer, settings, clock=clock) as alerts:
+            records = runtime.open_records()
+            async with alerts_running(pool, records, producer, settings, clock=clock) as alerts:
                 app.state.alerts = alerts
                 # The tasks' first runs happen at start; tests begin once they are over,
                 # so that nothing a test writes is seen by a run it did not ask for.
@@ -258,3 +235,28 @@ async def alerts_app(
     app.state.alerts_clock = clock
     async with running_app(app) as client:
         yield RunningApp(app, client, app.state.alerts, app.state.runtime)
+
+
+def breach_message() -> BreachMessage:
+    """A breach message as the outbox holds it: a firing breach of a threshold rule."""
+    return {
+        "breach_id": 7,
+        "transition": "firing",
+        "state": "firing",
+        "rule_id": "r",
+        "rule_version": 2,
+        "rule_name": "Overturns",
+        "metric": "overturn_rate",
+        "severity": "high",
+        "scope": {"filters": {}, "group": {}},
+        "fingerprint": "0123456789abcdef",
+        "evidence": {"value": 0.5, "sample": 40, "op": ">", "threshold": 0.3},
+        "peak_evidence": {"value": 0.5, "sample": 40, "op": ">", "threshold": 0.3},
+        "opened_at": "2026-11-20T10:00:00Z",
+        "firing_at": "2026-11-20T10:00:00Z",
+        "resolved_at": None,
+        "resolved_reason": None,
+        "acknowledged_at": None,
+        "acknowledged_by": None,
+        "breach_url": "/v1/breaches/7",
+    }

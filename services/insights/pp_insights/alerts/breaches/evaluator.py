@@ -13,22 +13,28 @@ import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime
 from urllib.parse import urlencode
 
 import asyncpg
 import orjson
 
-from pp_insights.alerts import repository as repo
-from pp_insights.alerts.rules import (
+from pp_insights.alerts.breaches.rollups import (
+    GroupKey,
+    RollupWindow,
+    sum_window,
+    sum_window_histogram,
+)
+from pp_insights.alerts.breaches.stats import binomial_p, poisson_p, seasonal_mean
+from pp_insights.alerts.clock import HOUR, floor_hour, iso
+from pp_insights.alerts.documents import Evidence
+from pp_insights.alerts.rules.spec import (
     ChangeCondition,
     RuleSpec,
     StaticCondition,
     StatisticalCondition,
     parse_duration,
 )
-from pp_insights.alerts.stats import binomial_p, poisson_p, seasonal_mean
 from pp_insights.metrics_def import (
     METRICS,
     CountMetric,
@@ -36,17 +42,6 @@ from pp_insights.metrics_def import (
     QuantileMetric,
     RateMetric,
 )
-
-Clock = Callable[[], datetime]
-HOUR = timedelta(hours=1)
-
-
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
-
-
-def floor_hour(ts: datetime) -> datetime:
-    return ts.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -64,7 +59,7 @@ class Observation:
     group: dict[str, str]
     breaching: bool
     reason: str
-    evidence: dict[str, Any]
+    evidence: Evidence
 
 
 def _counters_of(metric: Metric) -> list[str]:
@@ -92,32 +87,15 @@ def _value(metric: Metric, sums: Sums | None, quantile: float) -> tuple[float | 
 
 async def _window(
     conn: asyncpg.Connection, spec: RuleSpec, metric: Metric, start: datetime, end: datetime
-) -> dict[tuple[str, ...], Sums]:
-    rows = await repo.sum_window(
-        conn,
-        start=start,
-        end=end,
-        filters=spec.scope,
-        group_by=spec.group_by,
-        counters=_counters_of(metric),
-    )
-    hists: dict[tuple[str, ...], list[int]] = {}
+) -> dict[GroupKey, Sums]:
+    window = RollupWindow(start, end, spec.scope, spec.group_by)
+    counters = await sum_window(conn, window, counters=_counters_of(metric))
+    hists: dict[GroupKey, list[int]] = {}
     if isinstance(metric, QuantileMetric):
-        for r in await repo.sum_window_histogram(
-            conn,
-            start=start,
-            end=end,
-            filters=spec.scope,
-            group_by=spec.group_by,
-            histogram=metric.source,
-            size=metric.histogram.bins,
-        ):
-            hists[tuple(r[d] for d in spec.group_by)] = list(r["hist"])
-    out: dict[tuple[str, ...], Sums] = {}
-    for r in rows:
-        key = tuple(r[d] for d in spec.group_by)
-        out[key] = Sums({c: int(r[c]) for c in _counters_of(metric)}, hists.get(key, []))
-    return out
+        hists = await sum_window_histogram(
+            conn, window, histogram=metric.source, size=metric.histogram.bins
+        )
+    return {key: Sums(sums, hists.get(key, [])) for key, sums in counters.items()}
 
 
 def fingerprint(rule_id: str, group: dict[str, str]) -> str:
@@ -125,20 +103,23 @@ def fingerprint(rule_id: str, group: dict[str, str]) -> str:
     return hashlib.sha256(text).hexdigest()[:16]
 
 
-def iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def drilldown_link(
-    base_url: str, spec: RuleSpec, group: dict[str, str], start: datetime, end: datetime
-) -> str:
+def drilldown_links(
+    base_url: str, spec: RuleSpec, start: datetime, end: datetime
+) -> Callable[[dict[str, str]], str]:
+    """The drill-down link of each group of a rule's window: the metric and window, the
+    scope's filters on the dimensions it does not group by, then the group's values. What
+    all groups share is encoded once (evaluation makes a link for every group)."""
     params: list[tuple[str, str]] = [("metric", spec.metric), ("from", iso(start))]
     params.append(("to", iso(end)))
     for dim, values in sorted(spec.scope.items()):
-        if dim not in group:
+        if dim not in spec.group_by:
             params += [(dim, v) for v in values]
-    params += sorted(group.items())
-    return f"{base_url.rstrip('/')}/v1/insights/drilldown?{urlencode(params)}"
+    shared = f"{base_url.rstrip('/')}/v1/insights/drilldown?{urlencode(params)}"
+
+    def link(group: dict[str, str]) -> str:
+        return f"{shared}&{urlencode(sorted(group.items()))}" if group else shared
+
+    return link
 
 
 def _rounded(value: float | None, digits: int = 6) -> float | None:
@@ -162,7 +143,7 @@ async def observe(
     start = end - spec.window_delta
     current = await _window(conn, spec, metric, start, end)
     cond = spec.condition
-    baselines: list[dict[tuple[str, ...], Sums]] = []
+    baselines: list[dict[GroupKey, Sums]] = []
     if isinstance(cond, ChangeCondition):
         offset = parse_duration(cond.offset)
         baselines.append(await _window(conn, spec, metric, start - offset, end - offset))
@@ -185,17 +166,19 @@ async def observe(
     for g in extra_groups:
         keys.add(tuple(g.get(d, "") for d in spec.group_by))
     out: list[Observation] = []
+    link = drilldown_links(link_base_url, spec, start, end)
+    window_from, window_to, evaluated_at = iso(start), iso(end), iso(now)
     for key in sorted(keys):
         group = dict(zip(spec.group_by, key, strict=True))
         value, sample = _value(metric, current.get(key), spec.quantile)
-        evidence: dict[str, Any] = {
+        evidence: Evidence = {
             "metric": spec.metric,
             "value": _rounded(value),
             "sample": sample,
             "min_sample": spec.min_sample,
-            "window": {"from": iso(start), "to": iso(end)},
-            "evaluated_at": iso(now),
-            "drilldown": drilldown_link(link_base_url, spec, group, start, end),
+            "window": {"from": window_from, "to": window_to},
+            "evaluated_at": evaluated_at,
+            "drilldown": link(group),
         }
         sums = current.get(key)
         if isinstance(metric, RateMetric) and sums is not None:
@@ -220,7 +203,11 @@ def _bonferroni(observations: list[Observation], alpha: float) -> list[Observati
         if "p_value" not in o.evidence:
             out.append(o)
             continue
-        evidence = {**o.evidence, "alpha": float(f"{level:.6g}"), "tested_groups": tested}
+        evidence: Evidence = {
+            **o.evidence,
+            "alpha": float(f"{level:.6g}"),
+            "tested_groups": tested,
+        }
         breaching = o.breaching and o.evidence["p_value"] < level
         out.append(
             replace(
@@ -238,9 +225,9 @@ def _judge(
     metric: Metric,
     value: float | None,
     sample: int,
-    key: tuple[str, ...],
-    baselines: list[dict[tuple[str, ...], Sums]],
-    evidence: dict[str, Any],
+    key: GroupKey,
+    baselines: list[dict[GroupKey, Sums]],
+    evidence: Evidence,
 ) -> tuple[bool, str]:
     """Whether the group breaches, and why (or why not); fills in the evidence."""
     cond = spec.condition

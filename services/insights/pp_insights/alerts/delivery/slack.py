@@ -1,0 +1,216 @@
+"""Slack: a breach change as a Block Kit message (``slack_sdk.models.blocks``), sent to an
+incoming webhook, or posted, updated and answered in its thread through the Web API with the
+bot token. The clients share one aiohttp session (``addresses.guarded_session``)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from pp_insights.alerts.delivery.outcomes import Outcome, header, http_outcome, retry_after_seconds
+from pp_insights.alerts.documents import BreachMessage, DeliveryProgress, Evidence
+from pp_insights.alerts.rules.spec import Channel
+from pp_insights.alerts.settings import AlertSettings
+
+# slack-sdk logs request URLs (a webhook URL is its secret) and bodies at DEBUG.
+_SLACK_LOG = logging.getLogger("pp_insights.alerts.slack")
+_SLACK_LOG.setLevel(logging.WARNING)
+
+# Slack answers these for a request that will never succeed as configured.
+_SLACK_PERMANENT = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "missing_scope",
+        "is_archived",
+        "invalid_blocks",
+        "msg_too_long",
+        "no_text",
+        "restricted_action",
+    }
+)
+
+
+def _scope_text(message: BreachMessage) -> str:
+    scope = message["scope"]
+    parts = [f"{k}={v}" for k, v in sorted(scope["group"].items())]
+    parts += [f"{k}={'|'.join(v)}" for k, v in sorted(scope["filters"].items())]
+    return ", ".join(parts) or "everything"
+
+
+def _comparison(ev: Evidence) -> str:
+    value, sample = ev.get("value"), ev.get("sample")
+    text = f"{value} (n={sample})"
+    if "threshold" in ev and "factor" not in ev:
+        text += f" {ev.get('op', '>')} threshold {ev['threshold']}"
+    elif "factor" in ev:
+        text += f" vs baseline {ev.get('baseline')} (x{ev['factor']} = {ev.get('threshold')})"
+    elif "baseline" in ev:
+        text += f" vs baseline {ev['baseline']}"
+    if ev.get("p_value") is not None:
+        text += f", p={ev['p_value']}"
+    return text
+
+
+def render(message: BreachMessage, *, base_url: str) -> tuple[str, list[Block]]:
+    """The fallback text and the Block Kit blocks of a breach change."""
+    # An acknowledgement re-renders the firing message with who acknowledged it.
+    firing = message["transition"] in ("firing", "acknowledged")
+    state = "FIRING" if firing else "RESOLVED"
+    icon = ":rotating_light:" if firing else ":white_check_mark:"
+    title = f"{state}: {message['rule_name']}"
+    ev = message["evidence"] if firing else message["peak_evidence"] or message["evidence"]
+    window = ev.get("window")
+    start, end = (window["from"], window["to"]) if window else (None, None)
+    scope = message["scope"]
+    dims = {**{k: "|".join(v) for k, v in scope["filters"].items()}, **scope["group"]}
+    fields = [
+        MarkdownTextObject(text=f"*Metric*\n{message['metric']}"),
+        MarkdownTextObject(text=f"*Severity*\n{message['severity']}"),
+        MarkdownTextObject(text=f"*Area*\n{dims.get('area', 'any')}"),
+        MarkdownTextObject(text=f"*Clause*\n{dims.get('clause_id', 'any')}"),
+        MarkdownTextObject(text=f"*{'Value' if firing else 'Peak'}*\n{_comparison(ev)}"),
+        MarkdownTextObject(text=f"*Window*\n{start} to {end}"),
+        MarkdownTextObject(text=f"*Scope*\n{_scope_text(message)}"),
+    ]
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=title[:150])),
+        SectionBlock(text=MarkdownTextObject(text=f"{icon} *{title}*"), fields=fields),
+    ]
+    buttons = []
+    if ev.get("drilldown"):
+        buttons.append(ButtonElement(text="Drill down", url=ev["drilldown"], action_id="drill"))
+    buttons.append(
+        ButtonElement(
+            text="Breach", url=base_url.rstrip("/") + message["breach_url"], action_id="breach"
+        )
+    )
+    blocks.append(ActionsBlock(elements=buttons))
+    context = (
+        f"breach {message['breach_id']} · rule {message['rule_id']} v{message['rule_version']}"
+    )
+    if message["acknowledged_by"]:
+        context += f" · acknowledged by {message['acknowledged_by']} {message['acknowledged_at']}"
+    if not firing and message["resolved_at"]:
+        context += f" · resolved {message['resolved_at']} ({message['resolved_reason']})"
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=context)]))
+    text = f"{title} ({_scope_text(message)}): {_comparison(ev)}"
+    return text, blocks
+
+
+def _timeout(settings: AlertSettings) -> int:
+    return max(1, round(settings.alert_http_timeout_seconds))
+
+
+async def send_to_webhook(
+    url: str,
+    message: BreachMessage,
+    *,
+    settings: AlertSettings,
+    session: aiohttp.ClientSession,
+    now: datetime,
+) -> Outcome:
+    """An incoming webhook: one message per change, never edited."""
+    text, blocks = render(message, base_url=settings.alert_link_base_url)
+    client = AsyncWebhookClient(
+        url, timeout=_timeout(settings), session=session, retry_handlers=[], logger=_SLACK_LOG
+    )
+    response = await client.send(text=text, blocks=blocks)
+    return http_outcome(response.status_code, header(response.headers, "Retry-After"), now)
+
+
+async def send_to_api(
+    channel: Channel,
+    message: BreachMessage,
+    *,
+    settings: AlertSettings,
+    session: aiohttp.ClientSession,
+    now: datetime,
+    firing: DeliveryProgress | None,
+) -> Outcome:
+    """The Web API: post the firing; update it in place on an acknowledgement; on the
+    resolve, update it and answer in its thread. ``firing`` is where the firing was posted."""
+    token = settings.alert_slack_bot_token.get_secret_value()
+    if not token:
+        return Outcome(
+            False, permanent=True, error="no Slack bot token configured", reason="config"
+        )
+    client = AsyncWebClient(
+        token=token,
+        base_url=settings.alert_slack_api_url,
+        timeout=_timeout(settings),
+        session=session,
+        retry_handlers=[],
+        logger=_SLACK_LOG,
+    )
+    text, blocks = render(message, base_url=settings.alert_link_base_url)
+    try:
+        if message["transition"] == "acknowledged":
+            if not firing:
+                return Outcome(True, progress={"skipped": "no firing message to update"})
+            await client.chat_update(
+                channel=firing["channel"], ts=firing["ts"], text=text, blocks=blocks
+            )
+            return Outcome(True, status_code=200)
+        if message["transition"] == "resolved" and firing:
+            where, ts = firing["channel"], firing["ts"]
+            # The update first: repeating it is harmless, so a retry after a failed
+            # thread reply never changes the original twice and replies once.
+            await client.chat_update(channel=where, ts=ts, text=text, blocks=blocks)
+            reply = await client.chat_postMessage(
+                channel=where, thread_ts=ts, text=text, blocks=blocks
+            )
+            return Outcome(
+                True, status_code=reply.status_code, progress={"thread_ts": str(reply["ts"])}
+            )
+        assert channel.slack_channel is not None, "validation: slack_api names slack_channel"
+        posted = await client.chat_postMessage(
+            channel=channel.slack_channel, text=text, blocks=blocks
+        )
+        return Outcome(
+            True,
+            status_code=posted.status_code,
+            progress={"channel": str(posted["channel"]), "ts": str(posted["ts"])},
+        )
+    except SlackApiError as exc:
+        return _api_error(exc, now)
+
+
+def _api_error(exc: SlackApiError, now: datetime) -> Outcome:
+    status: int = exc.response.status_code
+    error = str(exc.response.get("error", "unknown_error"))
+    if status == 429 or error == "ratelimited":
+        return Outcome(
+            False,
+            status_code=status,
+            error="slack: ratelimited",
+            reason="rate_limited",
+            retry_after=retry_after_seconds(header(exc.response.headers, "Retry-After"), now),
+        )
+    return Outcome(
+        False,
+        permanent=error in _SLACK_PERMANENT,
+        status_code=status,
+        error=f"slack: {error}",
+        reason="slack_error",
+    )

@@ -1,0 +1,131 @@
+"""What the ``/v1/rules`` routes do: rules created, replaced and deleted as versions (channel
+secrets sent back masked keep their value), shown with their channels' health and last
+evaluation, and previewed over the rollups without being saved."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from pp_insights.alerts.breaches.evaluator import observe
+from pp_insights.alerts.errors import Conflict
+from pp_insights.alerts.rules import repository as repo
+from pp_insights.alerts.rules.masking import unmask
+from pp_insights.alerts.rules.spec import RuleSpec
+from pp_insights.alerts.rules.validation import validate_rule
+from pp_insights.alerts.schemas import (
+    Preview,
+    PreviewGroup,
+    RuleList,
+    RuleVersions,
+    RuleVersionView,
+    RuleView,
+)
+from pp_insights.alerts.settings import AlertSettings
+from pp_shared.problems import InvalidInput, NotFound
+from pp_shared.records import Records
+
+
+def _validate(body: object, settings: AlertSettings) -> RuleSpec:
+    return validate_rule(
+        body,
+        allowed_hosts=settings.alert_webhook_allowed_hosts,
+        allow_http=settings.alert_webhook_allow_http,
+    )
+
+
+async def create_rule(
+    records: Records, *, body: object, actor: str, now: datetime, settings: AlertSettings
+) -> RuleView:
+    """Create a rule (409 when its id is taken; a deleted id starts a new version)."""
+    spec = _validate(body, settings)
+    async with records.transaction() as session:
+        existing = await repo.get_rule(session, spec.id, lock=True)
+        if existing is not None and not existing.deleted:
+            raise Conflict(f"rule {spec.id!r} exists; PUT /v1/rules/{spec.id} changes it")
+        rule = await repo.save_rule_version(
+            session, rule_id=spec.id, spec=spec, enabled=spec.enabled, deleted=False,
+            at=now, actor=actor,
+        )  # fmt: skip
+    return RuleView.of(rule, [], None)
+
+
+async def replace_rule(
+    records: Records,
+    *,
+    rule_id: str,
+    body: object,
+    actor: str,
+    now: datetime,
+    settings: AlertSettings,
+) -> RuleView:
+    """Write a new version of a rule; channel URLs sent back masked keep their value."""
+    async with records.transaction() as session:
+        existing = await repo.get_rule(session, rule_id, lock=True)
+        if existing is None or existing.deleted:
+            raise NotFound(f"no rule {rule_id!r}")
+        if isinstance(body, dict):
+            body = {**body, "id": body.get("id", rule_id)}
+            if body["id"] != rule_id:
+                raise InvalidInput(
+                    "the id of a rule cannot change",
+                    errors=[{"pointer": "/body/id", "detail": f"must be {rule_id!r}"}],
+                )
+        spec = _validate(unmask(body, existing.spec), settings)
+        rule = await repo.save_rule_version(
+            session, rule_id=rule_id, spec=spec, enabled=spec.enabled, deleted=False,
+            at=now, actor=actor,
+        )  # fmt: skip
+        channels = await repo.channel_status(session, rule_id)
+    return RuleView.of(rule, channels, None)
+
+
+async def delete_rule(records: Records, *, rule_id: str, actor: str, now: datetime) -> None:
+    """Delete a rule (a new version marked deleted); its open breaches resolve at the next
+    evaluation."""
+    async with records.transaction() as session:
+        existing = await repo.get_rule(session, rule_id, lock=True)
+        if existing is None or existing.deleted:
+            raise NotFound(f"no rule {rule_id!r}")
+        await repo.save_rule_version(
+            session, rule_id=rule_id, spec=existing.spec, enabled=False, deleted=True,
+            at=now, actor=actor,
+        )  # fmt: skip
+
+
+async def get_rule(records: Records, *, rule_id: str) -> RuleView:
+    async with records.reading() as session:
+        found = await repo.rules_shown(session, rule_id=rule_id)
+    if not found:
+        raise NotFound(f"no rule {rule_id!r}")
+    return RuleView.of(found[0].rule, found[0].channels, found[0].status)
+
+
+async def list_rules(records: Records) -> RuleList:
+    async with records.reading() as session:
+        found = await repo.rules_shown(session)
+    return RuleList(rules=[RuleView.of(r.rule, r.channels, r.status) for r in found])
+
+
+async def rule_versions(records: Records, *, rule_id: str) -> RuleVersions:
+    async with records.reading() as session:
+        versions = await repo.rule_versions(session, rule_id)
+    if not versions:
+        raise NotFound(f"no rule {rule_id!r}")
+    return RuleVersions(rule_id=rule_id, versions=[RuleVersionView.of(v) for v in versions])
+
+
+async def preview_rule(
+    pool: asyncpg.Pool, *, body: object, now: datetime, settings: AlertSettings
+) -> Preview:
+    """What a rule would find now, group by group, without saving it or opening breaches:
+    for tuning thresholds and minimum samples before they page anyone."""
+    spec = _validate(body, settings)
+    async with pool.acquire() as conn:
+        observations = await observe(
+            conn, spec, now=now, extra_groups=[], link_base_url=settings.alert_link_base_url
+        )
+    return Preview(
+        rule_id=spec.id, evaluated_at=now, groups=[PreviewGroup.of(o) for o in observations]
+    )
