@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from prometheus_client import Counter, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
 from pp_shared.events import EventType
+from pp_shared.http_metrics import METHODS, OTHER_METHOD, HttpMetrics
 
 EVENTS = Counter(
     "pp_ingest_events_total",
@@ -55,7 +55,6 @@ HTTP_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 EVENT_TYPES = frozenset(event_type.value for event_type in EventType)
-_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 
 def event_type_label(data: Any) -> str:
@@ -65,34 +64,17 @@ def event_type_label(data: Any) -> str:
     return event_type if isinstance(event_type, str) and event_type in EVENT_TYPES else "unknown"
 
 
-class RequestMetrics:
+class RequestMetrics(HttpMetrics):
     """ASGI middleware timing each HTTP request under its route template (``/v1/dead-letters/
-    {dead_letter_id}``, not the path), so the label set stays small."""
+    {dead_letter_id}``, not the path), so the label set stays small. The shared middleware
+    wraps the request; ingest records its own histogram, named before the shared one."""
 
     def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+        super().__init__(app, service="ingest")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            route = scope.get("route")
-            method = scope["method"] if scope["method"] in _METHODS else "other"
-            HTTP_SECONDS.labels(
-                method, getattr(route, "path", "unmatched"), f"{status // 100}xx"
-            ).observe(time.perf_counter() - started)
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        method = scope["method"] if scope["method"] in METHODS else OTHER_METHOD
+        HTTP_SECONDS.labels(method, self.route(scope), f"{status // 100}xx").observe(seconds)
 
 
 DSA_STATEMENTS = Counter(
