@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 from collections.abc import Iterator
@@ -13,28 +12,12 @@ import asyncpg
 import httpx
 import pytest
 
-from pp_shared.embedded import free_port
 from pp_shared.stack import ServiceGroup
+from pp_shared.testing.apps import running_stack
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import appeal, decision, escalation, qa_review
 
 pytestmark = pytest.mark.e2e
-
-
-@contextlib.contextmanager
-def running_stack(env: dict[str, str], log_dir: Path) -> Iterator[ServiceGroup]:
-    names = ("ingest", "classifier", "insights", "api-gateway")
-    group = ServiceGroup(
-        {**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-        log_dir=log_dir,
-        ports={n: free_port() for n in names},
-        out=lambda _msg: None,
-    )
-    try:
-        group.start(timeout=60)
-        yield group
-    finally:
-        group.stop()
 
 
 @pytest.fixture

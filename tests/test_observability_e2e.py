@@ -7,7 +7,6 @@ letters), a stopped service (down, and the gateway's 503s for its paths)."""
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -22,7 +21,7 @@ import yaml
 from pp_shared.embedded import free_port, terminate_group
 from pp_shared.stack import ServiceGroup
 from pp_shared.testing import grafana
-from pp_shared.testing.apps import produce
+from pp_shared.testing.apps import STACK, produce, running_stack
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import escalation
 from pp_shared.testing.servers import Servers
@@ -34,7 +33,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
 RULE_FILES = sorted((ROOT / "deploy/prometheus/rules").glob("*.yml"))
 DASHBOARDS = sorted((ROOT / "deploy/grafana/dashboards").glob("*.json"))
-NAMES = ("ingest", "classifier", "insights", "api-gateway")
+NAMES = STACK
 
 ONLY_UNDER_FAILURE = {
     "alert PostgresUnreachable": "a readiness check of the database fails",
@@ -94,21 +93,6 @@ def expressions() -> list[Expression]:
 def selectors(promql: str) -> set[str]:
     """The series selectors an expression reads (name and label matchers)."""
     return {name + (labels or "") for name, labels in _SELECTOR.findall(_RANGE.sub("", promql))}
-
-
-@contextlib.contextmanager
-def running_stack(env: dict[str, str], log_dir: Path) -> Iterator[ServiceGroup]:
-    group = ServiceGroup(
-        {**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-        log_dir=log_dir,
-        ports={n: free_port() for n in NAMES},
-        out=lambda _msg: None,
-    )
-    try:
-        group.start(timeout=60)
-        yield group
-    finally:
-        group.stop()
 
 
 @contextlib.contextmanager

@@ -1,14 +1,22 @@
-"""Run an ASGI app's lifespan (its real consumers and producers) around an HTTP client."""
+"""Run an ASGI app's lifespan (its real consumers and producers) around an HTTP client, or the
+four services as real processes."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+import os
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from fastapi import FastAPI
+
+from pp_shared.embedded import free_port
+from pp_shared.stack import ServiceGroup
+
+STACK = ("ingest", "classifier", "insights", "api-gateway")
 
 
 @contextlib.asynccontextmanager
@@ -86,3 +94,20 @@ def record(
         serialized_value_size=len(value),
         headers=tuple(headers),
     )
+
+
+@contextlib.contextmanager
+def running_stack(env: dict[str, str], log_dir: Path) -> Iterator[ServiceGroup]:
+    """The four services as processes on free ports, with ``env`` over this process's
+    environment, ready when this yields and stopped after."""
+    group = ServiceGroup(
+        {**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+        log_dir=log_dir,
+        ports={n: free_port() for n in STACK},
+        out=lambda _msg: None,
+    )
+    try:
+        group.start(timeout=60)
+        yield group
+    finally:
+        group.stop()
