@@ -175,6 +175,31 @@ class BadPath(ProblemError):
     title = "The request path is not allowed"
 
 
+class Unauthorized(ProblemError):
+    """No credentials, or credentials that do not hold: the same answer whatever the reason,
+    so that it tells nothing about which keys exist."""
+
+    status_code = 401
+    problem_type = "unauthorized"
+    title = "Authentication required"
+
+    def __init__(self, detail: str, **kwargs: Any) -> None:
+        headers = {"WWW-Authenticate": 'Bearer realm="policypulse"', **kwargs.pop("headers", {})}
+        super().__init__(detail, headers=headers, **kwargs)
+
+
+class Forbidden(ProblemError):
+    status_code = 403
+    problem_type = "forbidden"
+    title = "Not allowed for this key"
+
+
+class TooManyRequests(ProblemError):
+    status_code = 429
+    problem_type = "rate-limited"
+    title = "Too many requests"
+
+
 class NotFound(ProblemError):
     status_code = 404
     problem_type = "not-found"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/policypulse"
@@ -42,3 +42,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field(default="INFO")
     host: str = Field(default="127.0.0.1")
     db_pool_max: int = Field(default=10, ge=1)
+    gateway_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared with the gateway: the key of the HMAC that signs the caller's "
+        "identity on every relayed request. Set, the service answers /v1 requests relayed by "
+        "the gateway only; unset, every caller is the internal one (a service's own tests).",
+    )

@@ -17,6 +17,7 @@ from pp_ingest.metrics import RequestMetrics
 from pp_ingest.settings import IngestSettings
 from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
+from pp_shared.identity import GatewayIdentity
 from pp_shared.kafka import ensure_topics
 from pp_shared.logging import configure_logging
 from pp_shared.openapi import install_openapi
@@ -65,6 +66,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     app.add_middleware(RequestMetrics)
     # Added last, so it runs first: RequestMetrics never sees the requests it answers.
     app.add_middleware(SingleEvent)
+    # Outermost: no /v1 request is read before its caller is known.
+    app.add_middleware(GatewayIdentity, secret=settings.gateway_secret)
     install_problem_handlers(app)
     install_unavailable_handler(app, settings)
     attach_ops(app)

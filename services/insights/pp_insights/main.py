@@ -17,6 +17,7 @@ from pp_insights.facts import service as facts
 from pp_insights.settings import InsightsSettings
 from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
+from pp_shared.identity import GatewayIdentity
 from pp_shared.http_metrics import HttpMetrics
 from pp_shared.kafka import ensure_topics
 from pp_shared.logging import configure_logging
@@ -70,6 +71,7 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
         telemetry=NO_OPENTELEMETRY,
     )
     install_http_guards(app, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(GatewayIdentity, secret=settings.gateway_secret)
     app.add_middleware(HttpMetrics, service=SERVICE)
     install_problem_handlers(app)
     attach_ops(app)
