@@ -7,7 +7,9 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import secrets
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -80,6 +82,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         else:
             postgres = EmbeddedPostgres(data_dir / "pg")
             env["PP_DATABASE_URL"] = postgres.start()
+            _write_private(data_dir / "database.url", env["PP_DATABASE_URL"])
             say(f"embedded PostgreSQL 18 ready (data: {postgres.data_dir})")
         if settings.kafka_bootstrap_servers:
             say(f"using Kafka at {settings.kafka_bootstrap_servers}")
@@ -92,9 +95,11 @@ def cmd_up(args: argparse.Namespace) -> int:
             # One machine, one member per group: a short session makes group joins fast.
             env.setdefault("PP_KAFKA_SESSION_TIMEOUT_MS", str(EMBEDDED_SESSION_TIMEOUT_MS))
             say(f"embedded Kafka-protocol broker ready on {broker.bootstrap_servers}")
+        env.setdefault("PP_GATEWAY_SECRET", _gateway_secret(data_dir))
         group = ServiceGroup(env, log_dir=data_dir / "logs", out=say)
         group.start(timeout=args.timeout)
         say(f"all services ready in {time.monotonic() - t0:.1f} s")
+        _first_admin_key(data_dir, env)
         for child in group.children:
             say(f"  {child.spec.name:<12} {child.url}  (/healthz /readyz /metrics)")
         say(f"  API docs     {group.child('api-gateway').url}/docs")
@@ -134,6 +139,57 @@ def watch(
     return 0
 
 
+def _write_private(path: Path, text: str) -> None:
+    """A file only its owner can read (a database URL, a secret)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+
+
+def _gateway_secret(data_dir: Path) -> str:
+    """The secret the gateway signs callers' identities with, made once per data directory."""
+    path = data_dir / "gateway.secret"
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        secret = secrets.token_urlsafe(32)
+        _write_private(path, secret)
+        return secret
+
+
+def _first_admin_key(data_dir: Path, env: dict[str, str]) -> None:
+    """On the first start of a data directory, a development admin key, printed once."""
+    marker = data_dir / "admin-key.created"
+    if marker.exists():
+        return
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pp_gateway.keys",
+            "create",
+            "--role",
+            "admin",
+            "--name",
+            "development admin",
+            "--owner",
+            "dev-admin",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if made.returncode != 0:
+        say(f"error: could not create the development admin key: {made.stderr.strip()}")
+        return
+    marker.write_text("the development admin key was printed at the first start\n")
+    key = made.stdout.strip().splitlines()[-1]
+    say("a development admin key, shown this once (policypulse keys create makes more):")
+    say(f"  export PP_API_KEY={key}")
+
+
 def _lock_data_dir(data_dir: Path) -> IO[str] | None:
     """An exclusive lock on the data dir. The kernel drops it when the process dies, so a
     killed launcher never leaves a lock behind that blocks the next start."""
@@ -169,4 +225,5 @@ def _shutdown(
         broker.stop()
     if postgres is not None:
         postgres.stop()
+        (postgres.data_dir.parent / "database.url").unlink(missing_ok=True)
     say("stopped")

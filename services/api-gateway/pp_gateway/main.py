@@ -1,64 +1,98 @@
-"""The gateway app: routes /v1 requests to the owning service and relays the answer."""
+"""The gateway app: checks every /v1 request (key, role, areas, rate), relays it to the
+service that owns its route, and answers its own routes (keys, audit)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Scope
 
+from pp_gateway import api
+from pp_gateway.access import SERVICES, RouteTable
+from pp_gateway.audit.writer import AuditWriter
+from pp_gateway.gate import Gate
+from pp_gateway.guard import Guard
+from pp_gateway.keys.service import KeyChecker
+from pp_gateway.limits import RateLimiter
 from pp_gateway.relay import Relay
-from pp_gateway.routing import ROUTES
 from pp_gateway.settings import GatewaySettings
+from pp_shared.db import apply_migrations, create_pool
 from pp_shared.http_metrics import HttpMetrics
 from pp_shared.logging import configure_logging
 from pp_shared.problems import install_problem_handlers
+from pp_shared.records import Records
 from pp_shared.service import NO_OPENTELEMETRY, ops_router
 
 SERVICE = "api-gateway"
-
-
-def relayed_route(scope: Scope) -> str | None:
-    """The route template of a relayed request, for its metrics: ``/v1/<first segment>``,
-    with ``/{path}`` when more follows; None when no service serves the first segment."""
-    raw: bytes = scope.get("raw_path") or scope["path"].encode()
-    if not raw.startswith(b"/v1/"):
-        return None
-    head, slash, _ = raw[len(b"/v1/") :].partition(b"/")
-    name = head.decode("latin-1")
-    if name not in ROUTES:
-        return None
-    return f"/v1/{name}/{{path}}" if slash else f"/v1/{name}"
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     configure_logging(SERVICE, settings.log_level)
+    table = RouteTable()
+    guard = Guard(
+        table,
+        RateLimiter(scale=settings.rate_limit_scale),
+        required=settings.gateway_auth == "required",
+    )
+    gate = Gate(settings, guard, None)
+
+    def route_of(scope: Scope) -> str | None:
+        """The route template of a /v1 request, for the shared HTTP metrics."""
+        raw: bytes = scope.get("raw_path") or scope["path"].encode()
+        if not raw.startswith(b"/v1/"):
+            return None
+        route = table.match(scope["method"], raw.decode("latin-1"))
+        return route.path if route is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(settings.database_url, max_size=4)
+        records = Records(settings.database_url, max_size=4)
         connector = aiohttp.TCPConnector(limit=256, limit_per_host=128, keepalive_timeout=15)
         timeout = aiohttp.ClientTimeout(total=settings.upstream_timeout_seconds)
-        async with aiohttp.ClientSession(
-            connector=connector,
-            timeout=timeout,
-            auto_decompress=False,
-            skip_auto_headers=("User-Agent",),
-        ) as client:
-            app.state.client = client
-            yield
+        try:
+            await apply_migrations(pool, schema="gateway", package="pp_gateway")
+            if guard.required:
+                guard.keys = KeyChecker(records)
+            else:
+                log.warning("authentication is off: every request is an administrator's")
+            if settings.gateway_secret is None:
+                log.warning("no PP_GATEWAY_SECRET: the services cannot tell who is calling")
+            audit = AuditWriter(pool)
+            async with (
+                audit.running(),
+                aiohttp.ClientSession(
+                    connector=connector,
+                    timeout=timeout,
+                    auto_decompress=False,
+                    skip_auto_headers=("User-Agent",),
+                ) as client,
+            ):
+                gate.audit = audit
+                app.state.client = client
+                app.state.records = records
+                app.state.gate = gate
+                yield
+        finally:
+            gate.audit = None
+            await records.close()
+            await pool.close()
 
     app = FastAPI(
         title="PolicyPulse API",
         version="0.1.0",
         description=(
             "Public API of PolicyPulse: event intake and high-harm policy insights. Every "
-            "/v1 path is relayed to the service that owns it; each service documents its own "
-            "paths at its /docs (ingest: events, imports, dead letters; classifier: taxonomy, "
-            "models; insights: insights, rules, breaches)."
+            "/v1 request carries an API key (`Authorization: Bearer <key>`); the role each "
+            "operation needs is in its description."
         ),
         lifespan=lifespan,
         telemetry=NO_OPENTELEMETRY,
@@ -67,7 +101,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     async def checks() -> dict[str, bool]:
         client: aiohttp.ClientSession = app.state.client
-        names = sorted(set(ROUTES.values()))
 
         async def ready(name: str) -> bool:
             url = f"{getattr(settings, name + '_url')}/readyz"
@@ -77,11 +110,19 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             except (aiohttp.ClientError, TimeoutError):
                 return False
 
-        results = await asyncio.gather(*(ready(n) for n in names))
-        return dict(zip(names, results, strict=True))
+        results = await asyncio.gather(*(ready(n) for n in SERVICES))
+        return dict(zip(SERVICES, results, strict=True))
 
     app.include_router(ops_router(checks))
-    app.add_middleware(Relay, settings=settings)
-    # Added last, so it runs first: relayed requests are counted too.
-    app.add_middleware(HttpMetrics, service=SERVICE, route_of=relayed_route)
+    app.include_router(api.router)
+    app.add_middleware(Relay, gate=gate)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Accept", "Idempotency-Key"],
+        )
+    # Added last, so it runs first: relayed and refused requests are counted too.
+    app.add_middleware(HttpMetrics, service=SERVICE, route_of=route_of)
     return app

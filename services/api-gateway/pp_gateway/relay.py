@@ -10,8 +10,9 @@ decoded, ``/v1/dead-letters/..%2F..%2Fmetrics`` is a traversal to ingest's ``/me
 ``%3F`` starts a query and ``%23`` a fragment, and the HTTP client or the service would act
 on them. The rule:
 
-- A request is relayed when its raw path starts with ``/v1/``; the service is chosen by the
-  first raw segment after it (``/v1/%72ules`` is not ``/v1/rules``).
+- A request is checked and relayed when its raw path starts with ``/v1/``; its route, and
+  with it the service, is found in the role table by the raw path, each template parameter
+  matching one raw segment (``/v1/%72ules`` is not ``/v1/rules``).
 - A raw path is refused with 400 (problem type ``bad-path``, naming the segment and why) and
   nothing is sent upstream when a segment contains an encoded slash (``%2F``), a backslash
   (``\\`` or ``%5C``), a ``?`` or ``#`` (literal or ``%3F``, ``%23``), a control character
@@ -35,13 +36,17 @@ import aiohttp
 from starlette.types import ASGIApp, Receive, Scope, Send
 from yarl import URL
 
-from pp_gateway.routing import upstream_for
-from pp_gateway.settings import GatewaySettings
+from pp_gateway.access import GATEWAY
+from pp_gateway.gate import IDENTITY_STATE, Call, Gate, body_limit
+from pp_gateway.guard import Denial
 from pp_shared.asgi import read_body
-from pp_shared.problems import BadPath, NotFound, ProblemError, Unavailable
+from pp_shared.identity import identity_headers
+from pp_shared.problems import BadPath, ProblemError, Unavailable
 
 PREFIX = b"/v1/"
 _FORWARD_REQUEST = frozenset({b"content-type", b"accept", b"idempotency-key"})
+# Never forwarded: "authorization" (the key stays here) and the identity headers, which only
+# the gateway writes, signed.
 _FORWARD_RESPONSE = frozenset({"content-type", "retry-after", "location", "allow"})
 
 # The leftmost match is the first reason to refuse a raw path. Alternatives, in order: an
@@ -68,11 +73,14 @@ _PATH_SAFE = "/!$&'()*+,;=:@"
 
 
 class Relay:
-    """Relays ``/v1/*`` to the service that owns the path; everything else goes to ``app``."""
+    """Checks and relays ``/v1/*`` (:mod:`pp_gateway.guard`); everything else goes to ``app``.
+    Routes the gateway answers itself (keys, audit) go to ``app`` too, with the caller in the
+    request's state."""
 
-    def __init__(self, app: ASGIApp, settings: GatewaySettings) -> None:
+    def __init__(self, app: ASGIApp, gate: Gate) -> None:
         self.app = app
-        self.settings = settings
+        self.gate = gate
+        self.settings = gate.settings
         # Upstream base URL -> (scheme, authority, path prefix), parsed once.
         self._bases: dict[str, tuple[str, str, str]] = {}
 
@@ -86,37 +94,78 @@ class Relay:
         if not raw.startswith(PREFIX):
             await self.app(scope, receive, send)
             return
+        call = Call(scope, raw)
         try:
-            status, headers, content = await self._relay(scope, receive, raw)
+            answer = await self._checked(call, scope, receive, send)
         except BadPath as problem:
             # No instance: the detail already quotes as much of the path as is shown.
+            call.denied(problem, "bad path")
             await problem.response()(scope, receive, send)
-            return
         except ProblemError as problem:
+            call.failed(problem)
             await problem.response(scope["path"])(scope, receive, send)
-            return
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": content})
+        else:
+            if answer is not None:
+                status, headers, content = answer
+                call.status = status
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": content})
+        finally:
+            self.gate.finish(call)
 
-    async def _relay(
-        self, scope: Scope, receive: Receive, raw: bytes
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        unsafe = _UNSAFE_PATH.search(raw, len(PREFIX) - 1)
+    async def _checked(
+        self, call: Call, scope: Scope, receive: Receive, send: Send
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        guard = self.gate.guard
+        identity = await guard.identify(scope["headers"])
+        if isinstance(identity, Denial):
+            raise call.denied(identity.problem, identity.reason)
+        call.identity = identity
+        unsafe = _UNSAFE_PATH.search(call.raw, len(PREFIX) - 1)
         if unsafe is not None:
-            raise _refusal(raw, unsafe)
-        path = raw.decode("ascii")  # the check let only ASCII through
-        base = upstream_for(self.settings, path[len(PREFIX) :])
-        if base is None:
-            raise NotFound(f"no API at {path}")
+            raise _refusal(call.raw, unsafe)
+        path = call.raw.decode("ascii")  # the check let only ASCII through
+        route = guard.route(scope["method"], path)
+        if isinstance(route, Denial):
+            raise call.denied(route.problem, route.reason)
+        call.route = route
         query: bytes = scope.get("query_string", b"")
         if query and (bad := _UNSAFE_QUERY.search(query)) is not None:
             raise BadPath(f"the query string contains the byte 0x{bad[0][0]:02X}")
-        body = await read_body(scope, receive, self.settings.max_body_bytes)
-        forward = {
-            key.decode("latin-1"): value.decode("latin-1")
+        admitted = guard.admit(identity, route, query)
+        if isinstance(admitted, Denial):
+            raise call.denied(admitted.problem, admitted.reason)
+        if route.service == GATEWAY:
+            scope.setdefault("state", {})[IDENTITY_STATE] = identity
+            await self.app(scope, receive, call.watch(send))
+            return None
+        return await self._relay(call, scope, receive, admitted.query, path)
+
+    async def _relay(
+        self, call: Call, scope: Scope, receive: Receive, query: bytes, path: str
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        assert call.route is not None
+        assert call.identity is not None
+        service = call.route.service
+        breaker = self.gate.breakers[service]
+        wait = breaker.allow()
+        if wait > 0:
+            raise Unavailable(
+                f"the {service} service is failing; the gateway is not sending it requests "
+                "for a moment",
+                headers={"Retry-After": str(max(1, round(wait)))},
+                extra={"reason": "circuit open"},
+            )
+        body = await read_body(scope, receive, body_limit(call.route, self.settings))
+        forward = [
+            (key.decode("latin-1"), value.decode("latin-1"))
             for key, value in scope["headers"]
             if key in _FORWARD_REQUEST
-        }
+        ]
+        if self.gate.secret is not None:
+            signed = identity_headers(self.gate.secret, call.identity, scope["method"], call.raw)
+            forward.extend((k.decode("ascii"), v.decode("ascii")) for k, v in signed)
+        base = getattr(self.settings, f"{service}_url").rstrip("/")
         url = self._upstream_url(base, path, query.decode("ascii"))
         client: aiohttp.ClientSession = scope["app"].state.client
         try:
@@ -128,8 +177,10 @@ class Relay:
                     if k.lower() in _FORWARD_RESPONSE
                 ]
                 headers.append((b"content-length", str(len(content)).encode()))
+                breaker.succeeded()
                 return upstream.status, headers, content
         except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+            breaker.failed()
             raise Unavailable(
                 "the service behind this path is unreachable",
                 headers={"Retry-After": "5"},

@@ -1,0 +1,159 @@
+"""What the relay keeps for the life of the gateway (the guard, a breaker per service, the
+audit writer, the identity secret) and what it notes of each request (:class:`Call`): its
+caller, route and answer, counted in the gateway's metrics and written to the audit log."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from prometheus_client import Counter, Histogram
+from starlette.types import Message, Scope, Send
+
+from pp_gateway.access import SERVICES, Route
+from pp_gateway.audit.writer import AuditWriter, Entry
+from pp_gateway.guard import Guard
+from pp_gateway.limits import Breaker
+from pp_gateway.settings import GatewaySettings
+from pp_shared.identity import Identity
+from pp_shared.problems import ProblemError
+
+IDENTITY_STATE = "pp_identity"
+"""Where the caller of a route the gateway answers itself is kept in the request's state (the
+key :func:`pp_shared.identity.caller` reads)."""
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+UNMATCHED = "unmatched"
+
+REQUESTS = Counter(
+    "pp_gateway_requests",
+    "Public /v1 requests by route template, method, answer status and the caller's role.",
+    ["route", "method", "status", "role"],
+)
+LATENCY = Histogram(
+    "pp_gateway_request_duration_seconds",
+    "Time from a /v1 request's arrival at the gateway to its answer, by route and role.",
+    ["route", "role"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+DENIED = Counter(
+    "pp_gateway_denied",
+    "Requests refused by the gateway's checks, by reason (missing key, invalid key, role, "
+    "area, rate, no route, method not allowed, bad path, circuit open).",
+    ["reason"],
+)
+
+
+def body_limit(route: Route, settings: GatewaySettings) -> int:
+    """The largest body a route takes: imports and batches up to ``max_body_bytes``, any
+    other route a 1 MiB document."""
+    if route.path in ("/v1/events:batch", "/v1/imports/dsa"):
+        return settings.max_body_bytes
+    return min(settings.max_body_bytes, 1024 * 1024)
+
+
+@dataclass(slots=True)
+class Call:
+    scope: Scope
+    raw: bytes
+    started: float = field(default_factory=time.perf_counter)
+    identity: Identity | None = None
+    route: Route | None = None
+    status: int = 500
+    denial: str | None = None
+
+    def denied(self, problem: ProblemError, reason: str) -> ProblemError:
+        self.status = problem.status_code
+        self.denial = reason
+        return problem
+
+    def failed(self, problem: ProblemError) -> None:
+        self.status = problem.status_code
+        extra = problem.extra.get("reason")
+        if problem.status_code == 503 and extra == "circuit open":
+            self.denial = "circuit open"
+
+    def watch(self, send: Send) -> Send:
+        """``send``, noting the status of an answer the gateway's own routes give."""
+
+        async def noting(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.status = message["status"]
+            await send(message)
+
+        return noting
+
+
+class Gate:
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        guard: Guard,
+        audit: AuditWriter | None,
+    ) -> None:
+        self.settings = settings
+        self.guard = guard
+        self.audit = audit
+        secret = settings.gateway_secret
+        self.secret = secret.get_secret_value().encode() if secret is not None else None
+        self.breakers = {
+            name: Breaker(settings.breaker_failures, settings.breaker_cooldown_seconds)
+            for name in SERVICES
+        }
+        self._children: dict[
+            tuple[str, str, int, str], tuple[Callable[[], None], Callable[[float], None]]
+        ] = {}
+
+    def finish(self, call: Call) -> None:
+        route = call.route.path if call.route is not None else UNMATCHED
+        role = call.identity.role if call.identity is not None else "none"
+        method = call.scope["method"]
+        key = (route, method, call.status, role)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                REQUESTS.labels(route, method, str(call.status), role).inc,
+                LATENCY.labels(route, role).observe,
+            )
+            self._children[key] = children
+        count, observe = children
+        count()
+        observe(time.perf_counter() - call.started)
+        if call.denial is not None:
+            DENIED.labels(call.denial).inc()
+        if self.audit is not None and (call.denial is not None or method not in READS):
+            self.audit.add(_entry(call, route))
+
+
+def _entry(call: Call, route: str) -> Entry:
+    identity = call.identity
+    if call.denial is not None:
+        outcome = "denied"
+    elif call.status >= 500:
+        outcome = "failed"
+    else:
+        outcome = "allowed"
+    return Entry(
+        at=datetime.now(UTC),
+        actor=identity.actor if identity else None,
+        key_prefix=identity.key_prefix if identity else None,
+        role=identity.role if identity else None,
+        method=call.scope["method"],
+        path=call.raw.decode("ascii", "backslashreplace")[:500],
+        route=None if route == UNMATCHED else route,
+        target=_target(call),
+        status=call.status,
+        outcome=outcome,
+        reason=call.denial,
+    )
+
+
+def _target(call: Call) -> str | None:
+    """The values of the route's path parameters (the rule, breach or key acted on)."""
+    if call.route is None or "{" not in call.route.path:
+        return None
+    template = call.route.path.split("/")
+    given = call.raw.decode("ascii", "backslashreplace").split("/")
+    values = [g for t, g in zip(template, given, strict=False) if t.startswith("{")]
+    return "/".join(values)[:200] or None
