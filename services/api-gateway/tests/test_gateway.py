@@ -1,30 +1,19 @@
 from __future__ import annotations
 
 from pp_gateway.main import create_app
-from pp_gateway.routing import upstream_for
-from pp_gateway.settings import GatewaySettings
 from pp_shared.embedded import free_port
 from pp_shared.testing.apps import running_app
 
-
-class TestRouting:
-    def test_paths_route_to_their_owning_service(self) -> None:
-        s = GatewaySettings(
-            ingest_url="http://i:1/", classifier_url="http://c:2", insights_url="http://n:3"
-        )
-        assert upstream_for(s, "events") == "http://i:1"
-        assert upstream_for(s, "events:batch") == "http://i:1"
-        assert upstream_for(s, "insights/volume") == "http://n:3"
-        assert upstream_for(s, "taxonomy/versions/1") == "http://c:2"
-        assert upstream_for(s, "admin") is None
+from .support import bearer, gateway_settings, make_key
 
 
 class TestRelay:
-    async def test_unreachable_upstream_is_503_with_retry_after(self) -> None:
+    async def test_unreachable_upstream_is_503_with_retry_after(self, database_url: str) -> None:
+        key = await make_key(database_url)
         closed = f"http://127.0.0.1:{free_port()}"
-        settings = GatewaySettings(ingest_url=closed, insights_url=closed, classifier_url=closed)
+        settings = gateway_settings(database_url, closed)
         async with running_app(create_app(settings)) as client:
-            response = await client.post("/v1/events", json={"event_id": "x"})
+            response = await client.post("/v1/events", json={"event_id": "x"}, headers=bearer(key))
             ready = await client.get("/readyz")
         assert response.status_code == 503
         assert response.headers["retry-after"] == "5"
@@ -32,15 +21,43 @@ class TestRelay:
         assert ready.status_code == 503
         assert ready.json()["checks"] == {"classifier": False, "ingest": False, "insights": False}
 
-    async def test_unknown_path_is_404_problem(self) -> None:
-        async with running_app(create_app(GatewaySettings())) as client:
-            response = await client.get("/v1/nothing-here")
+    async def test_a_failing_service_opens_its_breaker(self, database_url: str) -> None:
+        key = await make_key(database_url)
+        closed = f"http://127.0.0.1:{free_port()}"
+        settings = gateway_settings(
+            database_url, closed, breaker_failures=3, breaker_cooldown_seconds=60
+        )
+        async with running_app(create_app(settings)) as client:
+            answers = [await client.get("/v1/rules", headers=bearer(key)) for _ in range(5)]
+            other = await client.get("/v1/taxonomy", headers=bearer(key))
+        reasons = [a.json()["reason"] for a in answers]
+        assert reasons == ["ClientConnectorError"] * 3 + ["circuit open"] * 2
+        assert all(a.status_code == 503 for a in answers)
+        assert 55 <= int(answers[-1].headers["retry-after"]) <= 60
+        # Another service's breaker is its own.
+        assert other.json()["reason"] == "ClientConnectorError"
+
+    async def test_unknown_path_is_404_problem(self, database_url: str) -> None:
+        key = await make_key(database_url)
+        async with running_app(create_app(gateway_settings(database_url))) as client:
+            response = await client.get("/v1/nothing-here", headers=bearer(key))
         assert response.status_code == 404
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["detail"] == "no API at /v1/nothing-here"
 
-    async def test_oversized_body_is_413(self) -> None:
-        settings = GatewaySettings(max_body_bytes=1024)
+    async def test_oversized_body_is_413(self, database_url: str) -> None:
+        key = await make_key(database_url)
+        settings = gateway_settings(database_url, max_body_bytes=1024)
         async with running_app(create_app(settings)) as client:
-            response = await client.post("/v1/events", content=b"x" * 2048)
+            response = await client.post("/v1/events", content=b"x" * 2048, headers=bearer(key))
+        assert response.status_code == 413
+
+    async def test_a_single_event_may_not_be_larger_than_a_mebibyte(
+        self, database_url: str
+    ) -> None:
+        key = await make_key(database_url)
+        async with running_app(create_app(gateway_settings(database_url))) as client:
+            response = await client.post(
+                "/v1/events", content=b"x" * (1024 * 1024 + 1), headers=bearer(key)
+            )
         assert response.status_code == 413

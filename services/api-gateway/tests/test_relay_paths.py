@@ -21,8 +21,10 @@ from aiohttp import web
 from starlette.types import Message
 
 from pp_gateway.main import create_app
-from pp_gateway.settings import GatewaySettings
+from pp_shared.identity import Identity, signature
 from pp_shared.testing.apps import running_app
+
+from .support import SECRET, gateway_settings, make_key
 
 BAD_PATH = "https://policypulse.dev/problems/bad-path"
 
@@ -46,9 +48,11 @@ class Recorder:
         default_factory=lambda: {"Content-Type": "application/json", "X-Upstream-Only": "1"}
     )
     body: bytes = b'{"ok":true}'
+    headers_seen: list[dict[str, str]] = field(default_factory=list)
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         self.seen.append(Seen(request.method, request.raw_path, await request.read()))
+        self.headers_seen.append({k.lower(): v for k, v in request.headers.items()})
         return web.Response(status=self.status, headers=self.headers, body=self.body)
 
 
@@ -84,10 +88,10 @@ async def recorder_server() -> AsyncIterator[tuple[Recorder, str]]:
 
 
 @contextlib.asynccontextmanager
-async def gateway_server(upstream: str) -> AsyncIterator[int]:
+async def gateway_server(upstream: str, database_url: str) -> AsyncIterator[int]:
     """The gateway under uvicorn on a socket that is listening before the server starts, so
     a client may connect at once (it is accepted once the lifespan has started)."""
-    settings = GatewaySettings(ingest_url=upstream, classifier_url=upstream, insights_url=upstream)
+    settings = gateway_settings(database_url, upstream)
     config = uvicorn.Config(create_app(settings), log_config=None, access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     sock = listening_socket()
@@ -104,6 +108,7 @@ async def gateway_server(upstream: str) -> AsyncIterator[int]:
 class Stack:
     recorder: Recorder
     port: int
+    key: str
 
     async def send(self, method: str, target: bytes, body: bytes = b"") -> Answer:
         """One HTTP/1.1 request with ``target`` written into the request line as is."""
@@ -116,6 +121,7 @@ class Stack:
                 method.encode(),
                 target,
             )
+            head += b"Authorization: Bearer %s\r\n" % self.key.encode()
             if body:
                 head += b"Content-Type: application/json\r\n"
             writer.write(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
@@ -134,9 +140,13 @@ class Stack:
 
 
 @pytest.fixture
-async def stack() -> AsyncIterator[Stack]:
-    async with recorder_server() as (recorder, upstream), gateway_server(upstream) as port:
-        yield Stack(recorder, port)
+async def stack(database_url: str) -> AsyncIterator[Stack]:
+    key = await make_key(database_url)
+    async with (
+        recorder_server() as (recorder, upstream),
+        gateway_server(upstream, database_url) as port,
+    ):
+        yield Stack(recorder, port, key)
 
 
 REFUSED = [
@@ -272,7 +282,7 @@ async def test_refusal_quotes_only_a_short_prefix_of_the_segment(stack: Stack) -
 
 
 async def test_path_with_allowed_escapes_reaches_upstream_byte_for_byte(stack: Stack) -> None:
-    target = b"/v1/rules/r%20x/caf%C3%A9/%c3%a9t%C3%a9/HATE.PROTECTED_ATTR~1!$&'()*+,;=:@"
+    target = b"/v1/rules/r%20x~caf%C3%A9%c3%a9t%C3%a9HATE.PROTECTED_ATTR~1!$&'()*+,;=:@/versions"
     answer = await stack.send("GET", target)
     assert answer.status == 200
     assert answer.json() == {"ok": True}
@@ -297,13 +307,13 @@ async def test_query_reaches_upstream_as_sent(stack: Stack) -> None:
 
 
 async def test_dots_inside_a_segment_are_not_dot_segments(stack: Stack) -> None:
-    target = b"/v1/taxonomy/.../a..b/.hidden/v1.2."
+    target = b"/v1/taxonomy/versions/...a..b.hidden.v1.2."
     answer = await stack.send("GET", target)
     assert answer.status == 200
     assert stack.recorder.seen == [Seen("GET", target.decode(), b"")]
 
 
-async def test_service_is_chosen_by_the_raw_first_segment(stack: Stack) -> None:
+async def test_route_is_found_by_the_raw_path(stack: Stack) -> None:
     # %72 is "r": decoded this is /v1/rules/x, but /v1/%72ules is not a published path.
     answer = await stack.send("GET", b"/v1/%72ules/x")
     assert answer.status == 404
@@ -326,33 +336,63 @@ async def test_405_from_upstream_carries_allow(stack: Stack) -> None:
         "X-Upstream-Only": "1",
     }
     stack.recorder.body = b'{"status":405}'
-    answer = await stack.send("DELETE", b"/v1/rules")
+    answer = await stack.send("DELETE", b"/v1/rules/r1")
     assert answer.status == 405
     assert answer.headers["allow"] == "GET, HEAD"
     assert answer.headers["content-type"] == "application/problem+json"
     assert "x-upstream-only" not in answer.headers
     assert answer.body == b'{"status":405}'
-    assert stack.recorder.seen == [Seen("DELETE", "/v1/rules", b"")]
+    assert stack.recorder.seen == [Seen("DELETE", "/v1/rules/r1", b"")]
+
+
+async def test_a_method_the_route_table_lacks_is_405_with_allow(stack: Stack) -> None:
+    answer = await stack.send("DELETE", b"/v1/rules")
+    assert answer.status == 405
+    assert answer.headers["allow"] == "GET, POST"
+    assert answer.json()["detail"] == "DELETE is not served at this path; it serves GET, POST"
+    assert stack.recorder.seen == []
+
+
+async def test_replay_routes_reach_their_service(stack: Stack) -> None:
+    body = b'{"ids": [1]}'
+    for path in (b"/v1/dead-letters:replay", b"/v1/insights/dead-letters:replay"):
+        answer = await stack.send("POST", path, body)
+        assert answer.status == 200
+    assert [s.target for s in stack.recorder.seen] == [
+        "/v1/dead-letters:replay",
+        "/v1/insights/dead-letters:replay",
+    ]
+
+
+async def test_identity_reaches_upstream_signed_and_the_key_does_not(stack: Stack) -> None:
+    answer = await stack.send("GET", b"/v1/rules")
+    assert answer.status == 200
+    headers = stack.recorder.headers_seen[0]
+    assert "authorization" not in headers
+    identity = headers["x-pp-identity"].encode()
+    expected = signature(SECRET.encode(), identity, b"GET", b"/v1/rules")
+    assert headers["x-pp-identity-signature"].encode() == expected
+    decoded = Identity.decode(identity)
+    assert decoded is not None
+    assert decoded[0] == Identity("tester", "admin", stack.key[:12], None)
 
 
 @pytest.mark.parametrize(
     ("path", "status", "seen"),
     [
-        pytest.param("/v1/rules/a b/c:d", 200, ["/v1/rules/a%20b/c:d"], id="relayed"),
+        pytest.param("/v1/rules/a b:d", 200, ["/v1/rules/a%20b:d"], id="relayed"),
         pytest.param("/v1/rules/../../metrics", 400, [], id="dot-segments-refused"),
         pytest.param("/v1/rules/a?b", 400, [], id="decoded-question-mark-refused"),
     ],
 )
 async def test_without_raw_path_the_decoded_path_is_quoted_again(
-    path: str, status: int, seen: list[str]
+    path: str, status: int, seen: list[str], database_url: str
 ) -> None:
     """An ASGI server that gives no raw_path: the decoded path is percent-encoded again and
     checked like a raw one."""
+    key = await make_key(database_url)
     async with recorder_server() as (recorder, upstream):
-        settings = GatewaySettings(
-            ingest_url=upstream, classifier_url=upstream, insights_url=upstream
-        )
-        app = create_app(settings)
+        app = create_app(gateway_settings(database_url, upstream))
         sent: list[Message] = []
 
         async def receive() -> Message:
@@ -369,7 +409,7 @@ async def test_without_raw_path_the_decoded_path_is_quoted_again(
             "scheme": "http",
             "path": path,
             "query_string": b"",
-            "headers": [],
+            "headers": [(b"authorization", b"Bearer " + key.encode())],
             "server": ("test", 80),
             "client": ("test", 1),
         }

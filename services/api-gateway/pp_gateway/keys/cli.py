@@ -60,8 +60,7 @@ async def _run(args: argparse.Namespace) -> int:
                 ends = r.expires_at.isoformat(timespec="seconds") if r.expires_at else "-"
                 revoked = " (revoked)" if r.revoked_at else ""
                 print(
-                    f"{r.prefix:14} {r.role:16} {shown:14} {r.owner:20} {ends:26} "
-                    f"{r.name}{revoked}"
+                    f"{r.prefix:14} {r.role:16} {shown:14} {r.owner:20} {ends:26} {r.name}{revoked}"
                 )
         else:
             gone = await service.revoke_key(records, args.prefix, revoked_by=actor)
