@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from pp_shared.stack import ServiceGroup
-from pp_shared.testing.apps import running_stack
+from pp_shared.testing.apps import bearer, running_stack
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import appeal, decision, escalation, qa_review
 
@@ -55,7 +55,7 @@ def events() -> list[dict[str, Any]]:
 class TestPipeline:
     async def test_events_through_gateway_yield_exact_volume(self, stack: ServiceGroup) -> None:
         gateway = stack.child("api-gateway").url
-        async with httpx.AsyncClient(base_url=gateway, timeout=10) as client:
+        async with httpx.AsyncClient(base_url=gateway, timeout=10, headers=bearer(stack)) as client:
             *first, again = events()
             for event in first:
                 response = await client.post("/v1/events", json=event)
@@ -150,7 +150,7 @@ class TestPipeline:
             "automated_detection": "No",
             "automated_decision": "AUTOMATED_DECISION_NOT_AUTOMATED",
         }
-        async with httpx.AsyncClient(base_url=gateway, timeout=10) as client:
+        async with httpx.AsyncClient(base_url=gateway, timeout=10, headers=bearer(stack)) as client:
             sent = await client.post("/v1/events:batch", json=[*batch, batch[0]])
             assert sent.json()["counts"] == {
                 "received": 4,
@@ -242,7 +242,9 @@ class TestPoisonBatch:
     async def test_a_batch_over_a_thousand_months_is_refused_by_default(
         self, stack: ServiceGroup
     ) -> None:
-        async with httpx.AsyncClient(base_url=stack.child("api-gateway").url, timeout=60) as c:
+        async with httpx.AsyncClient(
+            base_url=stack.child("api-gateway").url, timeout=60, headers=bearer(stack)
+        ) as c:
             answer = await c.post("/v1/events:batch", json=months_apart())
         body = answer.json()
         assert answer.status_code == 200, answer.text
@@ -256,7 +258,9 @@ class TestPoisonBatch:
         env = {**service_env, "PP_MAX_EVENT_AGE_DAYS": "700000"}
         with running_stack(env, tmp_path / "logs") as stack:
             gateway = stack.child("api-gateway").url
-            async with httpx.AsyncClient(base_url=gateway, timeout=60) as client:
+            async with httpx.AsyncClient(
+                base_url=gateway, timeout=60, headers=bearer(stack)
+            ) as client:
                 batch = await client.post("/v1/events:batch", json=months_apart())
                 assert batch.json()["counts"]["accepted"] == 1000, batch.text
                 for i in range(3):

@@ -21,7 +21,7 @@ import yaml
 from pp_shared.embedded import free_port, terminate_group
 from pp_shared.stack import ServiceGroup
 from pp_shared.testing import grafana
-from pp_shared.testing.apps import STACK, produce, running_stack
+from pp_shared.testing.apps import STACK, bearer, produce, running_stack
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import escalation
 from pp_shared.testing.servers import Servers
@@ -169,10 +169,11 @@ async def query(prometheus: httpx.AsyncClient, promql: str) -> list[Any]:
     return result
 
 
-async def send_traffic(gateway: str, servers: Servers, topic_prefix: str) -> None:
+async def send_traffic(stack: ServiceGroup, servers: Servers, topic_prefix: str) -> None:
     """Events through the gateway (single, batch, rejected, duplicate), queries of every
     service, a path nobody serves, and a raw message ingest cannot read."""
-    async with httpx.AsyncClient(base_url=gateway, timeout=10) as client:
+    gateway = stack.child("api-gateway").url
+    async with httpx.AsyncClient(base_url=gateway, timeout=10, headers=bearer(stack)) as client:
         for i in range(5):
             sent = await client.post(
                 "/v1/events",
@@ -208,7 +209,7 @@ class TestPrometheusOnTheServices:
         promql = {e.name: e.promql for e in found}
         assert len(promql) == len(found)
         assert set(ONLY_UNDER_FAILURE) | set(BROUGHT_ABOUT) <= set(promql)
-        await send_traffic(stack.child("api-gateway").url, servers, topic_prefix)
+        await send_traffic(stack, servers, topic_prefix)
 
         async def without_data() -> list[str]:
             return [
@@ -247,7 +248,9 @@ class TestPrometheusOnTheServices:
 
         # A stopped classifier: down, and the gateway answers 503 for its paths.
         stack.stop(["classifier"])
-        async with httpx.AsyncClient(base_url=stack.child("api-gateway").url, timeout=5) as client:
+        async with httpx.AsyncClient(
+            base_url=stack.child("api-gateway").url, timeout=5, headers=bearer(stack)
+        ) as client:
 
             async def failing() -> dict[str, list[Any]]:
                 for _ in range(5):

@@ -22,6 +22,7 @@ from pp_shared.embedded import (
     free_port,
 )
 from pp_shared.stack import ServiceGroup
+from pp_shared.testing.apps import bearer, make_api_key
 from pp_shared.testing.faults import FaultProxy
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import escalation
@@ -59,6 +60,7 @@ def faulty(tmp_path: Path, topic_prefix: str) -> Iterator[Faulty]:
         "PP_KAFKA_BOOTSTRAP_SERVERS": proxy.address,
         "PP_KAFKA_SESSION_TIMEOUT_MS": str(EMBEDDED_SESSION_TIMEOUT_MS),
         "PP_TOPIC_PREFIX": topic_prefix,
+        "PP_GATEWAY_SECRET": "reliability-tests",
         "PYTHONUNBUFFERED": "1",
     }
     group = ServiceGroup(
@@ -66,6 +68,7 @@ def faulty(tmp_path: Path, topic_prefix: str) -> Iterator[Faulty]:
     )
     try:
         group.start(timeout=60)
+        group.api_key = make_api_key(env)
         yield Faulty(group, proxy, postgres)
     finally:
         group.stop()
@@ -75,11 +78,13 @@ def faulty(tmp_path: Path, topic_prefix: str) -> Iterator[Faulty]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
+async def http(faulty: Faulty) -> AsyncIterator[aiohttp.ClientSession]:
     # A fresh connection per request: the faults below leave idle connections half-closed.
     connector = aiohttp.TCPConnector(force_close=True)
     timeout = aiohttp.ClientTimeout(total=15)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, headers=bearer(faulty.group)
+    ) as session:
         yield session
 
 

@@ -68,6 +68,8 @@ class ServiceGroup:
         self.log_dir = log_dir
         self.children = [Child(s, ports.get(s.name, s.port)) for s in SERVICES]
         self.say = out if callable(out) else (lambda msg: print(msg, flush=True))
+        self.api_key: str | None = None
+        """An API key for the gateway, where whoever started the group made one."""
 
     def child(self, name: str) -> Child:
         return next(c for c in self.children if c.spec.name == name)

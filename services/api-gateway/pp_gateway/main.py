@@ -61,7 +61,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         try:
             await apply_migrations(pool, schema="gateway", package="pp_gateway")
             if guard.required:
-                guard.keys = KeyChecker(records)
+                guard.keys = KeyChecker(pool)
             else:
                 log.warning("authentication is off: every request is an administrator's")
             if settings.gateway_secret is None:

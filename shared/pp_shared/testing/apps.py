@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Iterator, Sequence
+import secrets
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,18 +99,49 @@ def record(
     )
 
 
+def make_api_key(
+    env: Mapping[str, str], role: str = "admin", areas: Sequence[str] | None = None
+) -> str:
+    """A new API key in the gateway's database of ``env`` (``PP_DATABASE_URL``), made as an
+    operator would, with ``policypulse keys create``."""
+    command = [sys.executable, "-m", "pp_gateway.keys", "keys", "create", "--role", role]
+    command += ["--name", f"{role} for tests", "--owner", "tests"]
+    if areas:
+        command += ["--areas", ",".join(areas)]
+    made = subprocess.run(
+        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=60, check=False
+    )
+    if made.returncode != 0:
+        raise RuntimeError(f"policypulse keys create failed: {made.stderr.strip()}")
+    return made.stdout.strip().splitlines()[-1]
+
+
+def bearer(group: ServiceGroup) -> dict[str, str]:
+    """The header that carries the group's API key."""
+    if group.api_key is None:
+        raise RuntimeError("this group of services has no API key")
+    return {"Authorization": f"Bearer {group.api_key}"}
+
+
 @contextlib.contextmanager
 def running_stack(env: dict[str, str], log_dir: Path) -> Iterator[ServiceGroup]:
     """The four services as processes on free ports, with ``env`` over this process's
-    environment, ready when this yields and stopped after."""
+    environment and a gateway secret of their own, ready when this yields and stopped
+    after. ``api_key`` of the group is an admin key."""
     group = ServiceGroup(
-        {**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+        {
+            **os.environ,
+            "PP_GATEWAY_SECRET": secrets.token_urlsafe(32),
+            **env,
+            "PYTHONUNBUFFERED": "1",
+        },
         log_dir=log_dir,
         ports={n: free_port() for n in STACK},
         out=lambda _msg: None,
     )
     try:
         group.start(timeout=60)
+        group.api_key = make_api_key(group.env)
         yield group
     finally:
         group.stop()

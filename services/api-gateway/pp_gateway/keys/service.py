@@ -8,7 +8,8 @@ time are the same whether the key exists or not.
 
 Checks are answered from memory: a key's row is read once and kept for
 :data:`CACHE_SECONDS`, so a revocation by another process (``policypulse keys revoke``)
-holds within that time; one through this gateway's API holds at once.
+holds within that time; one through this gateway's API holds at once. While the database is
+unreachable, keys checked before keep their last known state; a key not seen before gets 503.
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 from sqlmodel import col, select
 
 from pp_gateway.access import Role
 from pp_gateway.keys.tables import ApiKey
+from pp_shared.failures import is_transient
 from pp_shared.identity import ACTOR_PATTERN, Identity
+from pp_shared.problems import Unavailable
 from pp_shared.records import Records
 
 KEY_PATTERN = re.compile(r"^ppk_[a-z2-7]{8}_[A-Za-z0-9_-]{43}$")
@@ -39,6 +43,10 @@ AREA_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
 _ACTOR = re.compile(ACTOR_PATTERN)
 _NO_KEY_HASH = hashlib.sha256(b"no such key").digest()
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+_KEY_BY_PREFIX = """
+    SELECT key_hash, owner, role, areas, expires_at, revoked_at
+    FROM gateway.api_keys WHERE prefix = $1
+"""
 
 
 class KeyError_(ValueError):
@@ -158,8 +166,10 @@ class KeyChecker:
     """Answers "whose key is this?" from memory, reading a prefix's row at most once per
     :data:`CACHE_SECONDS`."""
 
-    def __init__(self, records: Records, *, cache_seconds: float = CACHE_SECONDS) -> None:
-        self.records = records
+    def __init__(self, pool: asyncpg.Pool, *, cache_seconds: float = CACHE_SECONDS) -> None:
+        # On the asyncpg pool, as the request path's other statement (the audit's copy): one
+        # read per key per few seconds, whose failures must read as the connection's.
+        self.pool = pool
         self.cache_seconds = cache_seconds
         self._cache: dict[str, _Cached] = {}
 
@@ -176,7 +186,18 @@ class KeyChecker:
         now = time.monotonic()
         cached = self._cache.get(prefix)
         if cached is None or now - cached.read_at > self.cache_seconds:
-            cached = await self._read(prefix, now)
+            try:
+                cached = await self._read(prefix, now)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                if cached is None:
+                    raise Unavailable(
+                        "API keys cannot be checked: the gateway's database is unreachable",
+                        headers={"Retry-After": "5"},
+                        extra={"reason": "key store unavailable"},
+                    ) from exc
+                # What was known of the key a moment ago holds while the database is away.
         matches = hmac.compare_digest(cached.hash, key_hash(key))
         if not matches or cached.identity is None:
             return None
@@ -185,18 +206,16 @@ class KeyChecker:
         return cached.identity
 
     async def _read(self, prefix: str, now: float) -> _Cached:
-        async with self.records.reading() as session:
-            statement = select(ApiKey).where(col(ApiKey.prefix) == prefix)
-            row = (await session.exec(statement)).first()
+        row = await self.pool.fetchrow(_KEY_BY_PREFIX, prefix)
         if row is None:
             entry = _Cached(_NO_KEY_HASH, None, None, now)
         else:
             identity = None
-            if row.revoked_at is None:
-                areas = frozenset(row.areas) if row.areas is not None else None
-                identity = Identity(row.owner, row.role, row.prefix, areas)
-            expires = row.expires_at.timestamp() if row.expires_at is not None else None
-            entry = _Cached(row.key_hash, identity, expires, now)
+            if row["revoked_at"] is None:
+                areas = frozenset(row["areas"]) if row["areas"] is not None else None
+                identity = Identity(row["owner"], row["role"], prefix, areas)
+            expires = row["expires_at"].timestamp() if row["expires_at"] is not None else None
+            entry = _Cached(bytes(row["key_hash"]), identity, expires, now)
         self._cache.pop(prefix, None)
         if len(self._cache) >= CACHE_ENTRIES:
             del self._cache[next(iter(self._cache))]
