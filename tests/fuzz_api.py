@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import time
 import warnings
@@ -92,12 +93,15 @@ CHECKS: dict[str, dict[str, Any]] = {
 }
 
 
-def fuzz_config(base_url: str) -> schemathesis.Config:
-    """The same settings as a ``schemathesis.toml`` would hold."""
+def fuzz_config(base_url: str, key: str | None = None) -> schemathesis.Config:
+    """The same settings as a ``schemathesis.toml`` would hold; ``key``: the API key every
+    request carries (the gateway's operations need one)."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     return schemathesis.Config.from_dict(
         {
             "seed": SEED,
             "base-url": base_url,
+            "headers": headers,
             # One worker: operations run one at a time in a fixed order, so each run sees the
             # same state (rules, breaches, dead letters) and sends the same cases.
             "workers": 1,
@@ -390,13 +394,13 @@ def describe(response: schemathesis.Response | None) -> str:
     return f"{response.status_code} {media_type} {body[:300]}".rstrip()
 
 
-def fuzz(service: str, base_url: str) -> Report:
+def fuzz(service: str, base_url: str, key: str | None = None) -> Report:
     """Fuzz the API the service at ``base_url`` publishes."""
     report = Report(service)
     answer = httpx.get(f"{base_url}/openapi.json", timeout=REQUEST_TIMEOUT)
     answer.raise_for_status()
     spec: dict[str, Any] = answer.json()
-    schema = schemathesis.openapi.from_dict(spec, config=fuzz_config(base_url))
+    schema = schemathesis.openapi.from_dict(spec, config=fuzz_config(base_url, key))
 
     def filter_failure(
         _context: schemathesis.HookContext,
@@ -441,10 +445,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--service", required=True, choices=sorted(LOCAL_URLS))
     parser.add_argument("--base-url", help="where the service answers (default: as make up)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    # The key comes from PP_API_KEY: a command line is visible to every user of the machine.
     args = parser.parse_args(argv)
     # Raised now and then from inside schemathesis' own strategies, not from anything here.
     warnings.filterwarnings("ignore", "Do not use the `random` module inside strategies")
-    report = fuzz(args.service, (args.base_url or LOCAL_URLS[args.service]).rstrip("/"))
+    base_url = (args.base_url or LOCAL_URLS[args.service]).rstrip("/")
+    report = fuzz(args.service, base_url, os.environ.get("PP_API_KEY"))
     if args.json:
         print(json.dumps(report.to_json()))
     else:

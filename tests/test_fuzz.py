@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from pp_classifier.main import create_app as create_classifier
 from pp_classifier.settings import ClassifierSettings
@@ -33,6 +34,7 @@ from pp_ingest.main import create_app as create_ingest
 from pp_ingest.settings import IngestSettings
 from pp_insights.main import create_app as create_insights
 from pp_insights.settings import InsightsSettings
+from pp_shared.testing.apps import make_api_key
 from pp_shared.testing.servers import Servers
 
 pytestmark = pytest.mark.fuzz
@@ -83,8 +85,9 @@ def upstream_app(name: str, settings: dict[str, Any]) -> FastAPI:
 @contextlib.asynccontextmanager
 async def service_under_test(
     name: str, servers: Servers, database_url: str, topic_prefix: str
-) -> AsyncIterator[str]:
-    """The base URL of service ``name``, running with the services it relays to."""
+) -> AsyncIterator[tuple[str, str | None]]:
+    """The base URL of service ``name``, running with the services it relays to, and for the
+    gateway an admin key."""
     settings: dict[str, Any] = {
         "database_url": database_url,
         "kafka_bootstrap_servers": servers.kafka_bootstrap,
@@ -99,20 +102,26 @@ async def service_under_test(
             async with asyncio.timeout(SERVER_TIMEOUT):
                 app = upstream_app(upstream, settings)
                 urls[upstream] = await stack.enter_async_context(serving(app))
+        key = None
         if name == "api-gateway":
             gateway = create_gateway(
                 GatewaySettings(
                     ingest_url=urls["ingest"],
                     classifier_url=urls["classifier"],
                     insights_url=urls["insights"],
+                    database_url=database_url,
+                    gateway_secret=SecretStr("fuzz"),
+                    # The fuzzer's pace is not a person's: no 429 for it.
+                    rate_limit_scale=1000,
                     log_level=LOG_LEVEL,
                 )
             )
             urls[name] = await stack.enter_async_context(serving(gateway))
-        yield urls[name]
+            key = make_api_key({"PP_DATABASE_URL": database_url})
+        yield urls[name], key
 
 
-async def fuzz(service: str, base_url: str) -> dict[str, Any]:
+async def fuzz(service: str, base_url: str, key: str | None) -> dict[str, Any]:
     """Run ``fuzz_api.py`` against the service at ``base_url``; its report, as JSON."""
     script = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -124,7 +133,7 @@ async def fuzz(service: str, base_url: str) -> dict[str, Any]:
         "--json",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
+        env={**os.environ, "PYTHONHASHSEED": "0", **({"PP_API_KEY": key} if key else {})},
     )
     try:
         out, err = await asyncio.wait_for(script.communicate(), RUN_TIMEOUT)
@@ -156,8 +165,8 @@ def quiet_logs() -> Iterator[None]:
 async def test_api_conforms_to_its_openapi(
     service: str, servers: Servers, database_url: str, topic_prefix: str
 ) -> None:
-    async with service_under_test(service, servers, database_url, topic_prefix) as base_url:
-        report = await fuzz(service, base_url)
+    async with service_under_test(service, servers, database_url, topic_prefix) as (url, key):
+        report = await fuzz(service, url, key)
     if not report["passed"]:
         pytest.fail(report["text"], pytrace=False)
     print(report["text"])

@@ -114,14 +114,14 @@ async def whoami(caller: CallerDep) -> Whoami:
     return Whoami(actor=caller.actor, role=caller.role, key_prefix=caller.key_prefix, areas=areas)
 
 
-@router.get("/keys", response_model=KeyList, operation_id="listKeys")
+@router.get("/keys", response_model=KeyList, operation_id="list_keys")
 async def list_keys(request: Request, include_revoked: Annotated[bool, Query()] = False) -> KeyList:
     """Every key (never the key itself: its prefix identifies it)."""
     rows = await keys.list_keys(_records(request), include_revoked=include_revoked)
     return KeyList(keys=[KeyOut.of(r) for r in rows])
 
 
-@router.post("/keys", response_model=NewKey, status_code=201, operation_id="createKey")
+@router.post("/keys", response_model=NewKey, status_code=201, operation_id="create_key")
 async def create_key(body: KeyIn, request: Request, caller: CallerDep) -> NewKey:
     """A new key. The answer holds the key once; only its hash is stored."""
     try:
@@ -135,7 +135,7 @@ async def create_key(body: KeyIn, request: Request, caller: CallerDep) -> NewKey
     return NewKey(key=key, **KeyOut.of(row).model_dump())
 
 
-@router.delete("/keys/{prefix}", status_code=204, operation_id="revokeKey")
+@router.delete("/keys/{prefix}", status_code=204, operation_id="revoke_key")
 async def revoke_key(
     prefix: Annotated[str, Path(pattern=r"^ppk_[a-z2-7]{8}$")],
     request: Request,
@@ -152,7 +152,7 @@ async def revoke_key(
 @router.get(
     "/audit",
     response_model=AuditPage,
-    operation_id="listAudit",
+    operation_id="list_audit",
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def list_audit(

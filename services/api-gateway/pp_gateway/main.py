@@ -4,9 +4,11 @@ service that owns its route, and answers its own routes (keys, audit)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 import aiohttp
 from fastapi import FastAPI
@@ -20,17 +22,31 @@ from pp_gateway.gate import Gate
 from pp_gateway.guard import Guard
 from pp_gateway.keys.service import KeyChecker
 from pp_gateway.limits import RateLimiter
+from pp_gateway.openapi import MergedOpenApi
 from pp_gateway.relay import Relay
 from pp_gateway.settings import GatewaySettings
 from pp_shared.db import apply_migrations, create_pool
 from pp_shared.http_metrics import HttpMetrics
 from pp_shared.logging import configure_logging
+from pp_shared.openapi import install_openapi
 from pp_shared.problems import install_problem_handlers
 from pp_shared.records import Records
 from pp_shared.service import NO_OPENTELEMETRY, ops_router
 
 SERVICE = "api-gateway"
 log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def _background(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    """``work`` as a task for the life of the block, cancelled at its end."""
+    task = asyncio.create_task(work, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -75,6 +91,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                     auto_decompress=False,
                     skip_auto_headers=("User-Agent",),
                 ) as client,
+                _background(merged.keep_fetching(client), "openapi-fetch"),
             ):
                 gate.audit = audit
                 app.state.client = client
@@ -115,6 +132,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     app.include_router(ops_router(checks))
     app.include_router(api.router)
+    install_openapi(app)
+    urls = {name: getattr(settings, f"{name}_url") for name in SERVICES}
+    merged = MergedOpenApi(app.openapi, urls)
+    app.openapi = merged.document  # type: ignore[method-assign]
     app.add_middleware(Relay, gate=gate)
     if settings.cors_origins:
         app.add_middleware(

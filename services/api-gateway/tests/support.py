@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import SecretStr
+
 from pp_gateway.keys.service import KeyRequest, create_key
 from pp_gateway.settings import GatewaySettings
 from pp_shared.db import apply_migrations, create_pool
@@ -17,12 +19,14 @@ def gateway_settings(
     database_url: str, upstream: str | None = None, **more: Any
 ) -> GatewaySettings:
     """The gateway on ``database_url``, every service at ``upstream`` when given."""
-    urls = (
+    urls: dict[str, Any] = (
         {}
         if upstream is None
         else {"ingest_url": upstream, "classifier_url": upstream, "insights_url": upstream}
     )
-    return GatewaySettings(database_url=database_url, gateway_secret=SECRET, **urls, **more)
+    return GatewaySettings(
+        database_url=database_url, gateway_secret=SecretStr(SECRET), **urls, **more
+    )
 
 
 async def make_key(

@@ -56,7 +56,7 @@ class TestTheTable:
             (method, route.path)
             for route in api.router.routes
             if isinstance(route, APIRoute)
-            for method in route.methods
+            for method in route.methods or ()
         }
         assert served == {(r.method, r.path) for r in ROUTES if r.service == GATEWAY}
 
@@ -145,7 +145,7 @@ class TestEveryRouteEveryRole:
         self, database_url: str, upstream: tuple[Upstream, str]
     ) -> None:
         recorder, url = upstream
-        keys = {}
+        keys: dict[tuple[Role, str | None], str] = {}
         for role in Role:
             keys[(role, None)] = await make_key(database_url, role.value)
             keys[(role, "HATE")] = await make_key(database_url, role.value, ["HATE"])
@@ -156,7 +156,7 @@ class TestEveryRouteEveryRole:
                 path = concrete(route)
                 for (role, area), key in keys.items():
                     recorder.seen.clear()
-                    body = {} if route.method in ("POST", "PUT") else None
+                    body: dict[str, object] | None = {} if route.method in ("POST", "PUT") else None
                     answer = await client.request(
                         route.method, path, json=body, headers=bearer(key)
                     )

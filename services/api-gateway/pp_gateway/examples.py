@@ -1,0 +1,135 @@
+"""An example of every request body the public API takes, shown in the merged OpenAPI
+document (``/docs`` offers it as the body to try). A test validates each against the
+operation's own schema, so an example that no longer fits its service fails the build."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ESCALATION: dict[str, Any] = {
+    "event_id": "6f1c2d3e-0000-4000-8000-000000000001",
+    "event_type": "escalation.created",
+    "schema_version": 1,
+    "occurred_at": "2026-11-20T10:15:00Z",
+    "source": "review-console",
+    "escalation_id": "esc-000123",
+    "content_id": "c-9f8e7d",
+    "content_type": "video",
+    "product_feature": "comments",
+    "region": "DE",
+    "language": "de",
+    "queue": "hate-tier2",
+    "escalation_reason": "policy_unclear",
+    "reporter_type": "user_report",
+    "severity": 3,
+    "text_excerpt": "Never hire [group] people, they are all lazy and dishonest.",
+    "suggested_clause_id": "HATE.PROTECTED_ATTR.RACE",
+}
+_DECISION: dict[str, Any] = {
+    "event_id": "6f1c2d3e-0000-4000-8000-000000000002",
+    "event_type": "decision.made",
+    "schema_version": 1,
+    "occurred_at": "2026-11-20T10:42:00Z",
+    "source": "review-console",
+    "escalation_id": "esc-000123",
+    "decision_id": "dec-000456",
+    "moderator_id": "mod-7f3a",
+    "tier": "escalation",
+    "action": "remove",
+    "clause_id": "HATE.PROTECTED_ATTR.RACE",
+}
+_RULE: dict[str, Any] = {
+    "id": "hate-unclear-spike",
+    "name": "HATE policy-unclear spike",
+    "metric": "policy_unclear_share",
+    "scope": {"area": ["HATE"]},
+    "group_by": ["clause_id", "region"],
+    "window": "6h",
+    "condition": {"kind": "statistical", "op": ">", "confidence": 0.99, "baseline": "7d"},
+    "min_sample": 20,
+    "severity": "high",
+    "channels": [
+        {"name": "ops", "type": "webhook", "url": "https://alerts.example.org/policypulse"}
+    ],
+}
+_TAXONOMY: dict[str, Any] = {
+    "version": "2026.12.1",
+    "published_at": "2026-12-01T09:00:00Z",
+    "description": "Hate speech guidance: a sharper line between attacks and discussion.",
+    "areas": [
+        {
+            "id": "HATE",
+            "title": "Hate speech and hateful behaviour",
+            "description": "Attacks on people because of a protected attribute.",
+            "clauses": [
+                {
+                    "id": "HATE.PROTECTED_ATTR.RACE",
+                    "title": "Attacks on race",
+                    "description": "Claims of inferiority, contempt or harmful stereotypes "
+                    "stated as fact about people because of their race.",
+                    "positive_examples": [
+                        "[group] people are just less intelligent.",
+                        "Never hire [group] people, they are all lazy.",
+                    ],
+                    "negative_examples": [
+                        "Racial bias in hiring is still measurable.",
+                        "My grandmother told me what segregation was like.",
+                    ],
+                    "dsa_category": "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+                    "dsa_keyword": "KEYWORD_HATE_SPEECH",
+                    "lexicon": {"en": ["inferior race"], "de": ["minderwertige Rasse"]},
+                }
+            ],
+        }
+    ],
+}
+_DSA_CSV = (
+    "uuid,decision_visibility,decision_visibility_other,end_date_visibility_restriction,"
+    "decision_monetary,decision_monetary_other,end_date_monetary_restriction,"
+    "decision_provision,end_date_service_restriction,decision_account,"
+    "end_date_account_restriction,account_type,decision_ground,decision_ground_reference_url,"
+    "illegal_content_legal_ground,illegal_content_explanation,incompatible_content_ground,"
+    "incompatible_content_explanation,incompatible_content_illegal,category,"
+    "category_addition,category_specification,category_specification_other,content_type,"
+    "content_type_other,content_language,content_date,territorial_scope,application_date,"
+    "decision_facts,source_type,source_identity,automated_detection,automated_decision,"
+    "platform_name,platform_uid,created_at\n"
+)
+
+EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/v1/events"): {"application/json": _ESCALATION},
+    ("POST", "/v1/events:batch"): {
+        "application/json": [_ESCALATION, _DECISION],
+        "application/x-ndjson": '{"event_id": "..."}\n{"event_id": "..."}\n',
+        "application/ndjson": '{"event_id": "..."}\n{"event_id": "..."}\n',
+    },
+    ("POST", "/v1/imports/dsa"): {
+        "application/json": {"uuid": "b3d4...", "decision_ground": "DECISION_GROUND_ILLEGAL"},
+        "text/csv": _DSA_CSV,
+        "application/csv": _DSA_CSV,
+    },
+    ("POST", "/v1/dead-letters:replay"): {"application/json": {"ids": [41, 42]}},
+    ("POST", "/v1/classifier/dead-letters:replay"): {"application/json": {"ids": [7]}},
+    ("POST", "/v1/insights/dead-letters:replay"): {"application/json": {"ids": [3]}},
+    ("POST", "/v1/taxonomy/versions"): {"application/json": _TAXONOMY},
+    ("POST", "/v1/models/retrain"): {"application/json": {}},
+    ("POST", "/v1/rules"): {"application/json": _RULE},
+    ("POST", "/v1/rules/preview"): {"application/json": _RULE},
+    ("PUT", "/v1/rules/{rule_id}"): {"application/json": _RULE},
+    ("POST", "/v1/breaches/{breach_id}/ack"): {
+        "application/json": {"note": "Looking at the DE queue now."}
+    },
+    ("POST", "/v1/breaches/{breach_id}/silence"): {
+        "application/json": {"for": "6h", "reason": "known outage in the review tool"}
+    },
+    ("POST", "/v1/keys"): {
+        "application/json": {
+            "role": "analyst",
+            "owner": "dana@policy",
+            "name": "hate desk",
+            "areas": ["HATE"],
+            "expires_in": "90d",
+        }
+    },
+}
+"""Per operation, per media type of its body: the example."""
