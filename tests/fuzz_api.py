@@ -262,7 +262,9 @@ def ndjson_body(_context: schemathesis.SerializationContext, value: Any) -> byte
     return json.dumps(value).encode()
 
 
-schemathesis.serializer("application/x-ndjson")(ndjson_body)
+schemathesis.serializer("application/x-ndjson", "application/ndjson")(ndjson_body)
+# DSA CSV under its second media type goes as it is, as text/csv does.
+schemathesis.serializer("application/csv")(ndjson_body)
 
 
 # --- running schemathesis and reading its events --------------------------------------------

@@ -198,9 +198,13 @@ class RouteTable:
         return None
 
     def methods_at(self, path: str) -> list[str]:
-        """The methods served at ``path``: non-empty when the path exists under another
-        method (405 with ``Allow``), empty when it does not (404)."""
+        """The methods documented at ``path``: non-empty when the path exists under another
+        method (405 with ``Allow``), empty when it does not (404). A path that is a template
+        of its own (``/v1/rules/preview``) has its own methods, not those of a template it
+        also fits (``/v1/rules/{rule_id}``)."""
         methods = {m for (m, p) in self.static if p == path}
+        if methods:
+            return sorted(methods)
         for method, patterns in self.templated.items():
             if any(pattern.fullmatch(path) for pattern, _ in patterns):
                 methods.add(method)

@@ -223,3 +223,16 @@ class TestEveryRouteEveryRole:
         assert {a.status_code for a in answers} == {403}
         assert escalate.status_code == 403
         assert recorder.seen == []
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [
+        ("/v1/rules/preview", ["POST"]),
+        ("/v1/rules/r1", ["DELETE", "GET", "PUT"]),
+        ("/v1/models/retrain", ["POST"]),
+        ("/v1/nothing", []),
+    ],
+)
+def test_allow_lists_the_methods_of_the_path_itself(path: str, allow: list[str]) -> None:
+    assert RouteTable().methods_at(path) == allow
