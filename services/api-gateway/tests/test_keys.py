@@ -227,7 +227,7 @@ class TestCommandLine:
 
         def keys(*args: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
-                [sys.executable, "-m", "pp_gateway.keys", "keys", *args],
+                [sys.executable, "-m", "pp_gateway.keys", *args],
                 env=env,
                 capture_output=True,
                 text=True,

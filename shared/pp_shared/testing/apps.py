@@ -104,7 +104,7 @@ def make_api_key(
 ) -> str:
     """A new API key in the gateway's database of ``env`` (``PP_DATABASE_URL``), made as an
     operator would, with ``policypulse keys create``."""
-    command = [sys.executable, "-m", "pp_gateway.keys", "keys", "create", "--role", role]
+    command = [sys.executable, "-m", "pp_gateway.keys", "create", "--role", role]
     command += ["--name", f"{role} for tests", "--owner", "tests"]
     if areas:
         command += ["--areas", ",".join(areas)]

@@ -82,7 +82,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    keys = sub.add_parser("keys", help="create, list and revoke API keys")
+    """``policypulse keys``."""
+    _commands(sub.add_parser("keys", help="create, list and revoke API keys"))
+
+
+def _commands(keys: argparse.ArgumentParser) -> None:
     keys.set_defaults(func=run)
     commands = keys.add_subparsers(dest="keys_command", required=True)
     create = commands.add_parser("create", help="a new key, printed once on the last line")
@@ -104,8 +108,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def main() -> int:
+    """``python -m pp_gateway.keys create|list|revoke``, as ``policypulse keys``."""
     parser = argparse.ArgumentParser(prog="python -m pp_gateway.keys")
-    register(parser.add_subparsers(dest="command", required=True))
+    _commands(parser)
     args = parser.parse_args()
     code: int = args.func(args)
     return code
