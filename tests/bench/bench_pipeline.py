@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -30,8 +31,10 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
 from pp_shared.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from pp_shared.identity import Identity, identity_headers
 from pp_shared.loadgen import Generator, Profile
 from pp_shared.stack import ServiceGroup
+from pp_shared.testing.apps import make_api_key
 from pp_shared.testing.bench import write_report
 
 
@@ -91,10 +94,22 @@ class Stack:
     cpu: CpuProbe
     bootstrap: str
     workdir: Path
+    key: str | None
+    """The load generator's ``ingest`` key (None when the gateway's authentication is off)."""
+    secret: str
+
+    def headers(self, url: str) -> dict[str, str]:
+        """What a request to ``url`` carries besides its body's type: the key for the
+        gateway; straight to ingest, the identity the gateway would have signed."""
+        if url.startswith(self.ingest):
+            identity = Identity("bench", "ingest", "ppk_benchxxx", None)
+            signed = identity_headers(self.secret.encode(), identity, "POST", b"/v1/events")
+            return {k.decode(): v.decode() for k, v in signed}
+        return {"Authorization": f"Bearer {self.key}"} if self.key else {}
 
 
 @contextmanager
-def running_stack(workdir: Path, *, retraining: bool) -> Iterator[Stack]:
+def running_stack(workdir: Path, *, retraining: bool, auth: str) -> Iterator[Stack]:
     """A fresh stack on free ports. Unless ``retraining``, the classifier does not retrain its
     model during the run: retraining is a periodic job over every stored text (measured by
     ``make bench-classifier``), and with its default of every 100 new decision labels it
@@ -111,6 +126,10 @@ def running_stack(workdir: Path, *, retraining: bool) -> Iterator[Stack]:
             "PP_KAFKA_SESSION_TIMEOUT_MS": "3000",
             "PP_LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            "PP_GATEWAY_SECRET": secrets.token_urlsafe(32),
+            "PP_GATEWAY_AUTH": auth,
+            # The benchmark measures what a request costs, not the keys' rate limits.
+            "PP_RATE_LIMIT_SCALE": "1000",
         }
         if not retraining:
             env |= {"PP_RETRAIN_MIN_NEW_LABELS": str(10**12), "PP_RETRAIN_INTERVAL_SECONDS": "0"}
@@ -122,6 +141,8 @@ def running_stack(workdir: Path, *, retraining: bool) -> Iterator[Stack]:
             t0 = time.monotonic()
             group.start(timeout=90)
             say(f"stack ready in {time.monotonic() - t0:.1f} s (logs: {workdir / 'logs'})")
+            key = make_api_key(env, "ingest") if auth == "required" else None
+            say(f"gateway authentication: {auth}" + (", with an ingest key" if key else ""))
             roots = {
                 name: proc.pid for name in names if (proc := group.child(name).process) is not None
             }
@@ -136,6 +157,8 @@ def running_stack(workdir: Path, *, retraining: bool) -> Iterator[Stack]:
                 cpu=CpuProbe(roots),
                 bootstrap=bootstrap,
                 workdir=workdir,
+                key=key,
+                secret=env["PP_GATEWAY_SECRET"],
             )
         finally:
             group.stop()
@@ -165,8 +188,13 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def single_posts(
-    gateway: str, events: list[dict[str, Any]], concurrency: int, on_progress: Callable[[int], None]
+    gateway: str,
+    events: list[dict[str, Any]],
+    concurrency: int,
+    on_progress: Callable[[int], None],
+    headers: dict[str, str],
 ) -> dict[str, Any]:
+    headers = {**JSON, **headers}
     latencies: list[float] = []
     failures = 0
     queue: asyncio.Queue[bytes] = asyncio.Queue()
@@ -179,7 +207,7 @@ async def single_posts(
             while not queue.empty():
                 body = queue.get_nowait()
                 t = time.perf_counter()
-                async with client.post(f"{gateway}/v1/events", data=body, headers=JSON) as r:
+                async with client.post(f"{gateway}/v1/events", data=body, headers=headers) as r:
                     await r.read()
                     status = r.status
                 latencies.append(time.perf_counter() - t)
@@ -206,7 +234,12 @@ WRK_SCRIPT = Path(__file__).with_name("single_posts.lua")
 
 
 async def wrk_posts(
-    url: str, events_file: Path, events: int, concurrency: int, seconds: int
+    url: str,
+    events_file: Path,
+    events: int,
+    concurrency: int,
+    seconds: int,
+    headers: dict[str, str],
 ) -> dict[str, Any]:
     """Single POSTs from wrk for ``seconds``, each the next event of ``events_file``. wrk is
     written in C: it spends about 50 us of CPU per request where aiohttp spends about 170, on
@@ -222,6 +255,7 @@ async def wrk_posts(
         "--",
         str(events_file),
         "/v1/events",
+        *(f"{name}: {value}" for name, value in headers.items()),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -256,11 +290,16 @@ async def ingest_accepted(ingest: str) -> int:
 
 
 async def batch_posts(
-    gateway: str, events: list[dict[str, Any]], batch: int, concurrency: int
+    gateway: str,
+    events: list[dict[str, Any]],
+    batch: int,
+    concurrency: int,
+    headers: dict[str, str],
 ) -> dict[str, Any] | None:
+    headers = {**JSON, **headers}
     bodies = [orjson.dumps(events[i : i + batch]) for i in range(0, len(events), batch)]
     async with client_session(concurrency) as client:
-        async with client.post(f"{gateway}/v1/events:batch", data=b"[]", headers=JSON) as probe:
+        async with client.post(f"{gateway}/v1/events:batch", data=b"[]", headers=headers) as probe:
             await probe.read()
             if probe.status in (404, 405):
                 return None
@@ -277,7 +316,9 @@ async def batch_posts(
             while not queue.empty():
                 body = queue.get_nowait()
                 t = time.perf_counter()
-                async with client.post(f"{gateway}/v1/events:batch", data=body, headers=JSON) as r:
+                async with client.post(
+                    f"{gateway}/v1/events:batch", data=body, headers=headers
+                ) as r:
                     answer = await r.json(content_type=None)
                     if r.status != 200:
                         refused[r.status] += 1
@@ -346,6 +387,7 @@ async def fixed_rate(
     source = f"bench-latency-{'batched' if batched else 'single'}"
     sent = 0
     refused = 0
+    headers = {**JSON, **stack.headers(stack.gateway)}
 
     async def post(client: aiohttp.ClientSession, events: list[dict[str, Any]]) -> None:
         nonlocal refused
@@ -353,7 +395,7 @@ async def fixed_rate(
             url, body = f"{stack.gateway}/v1/events:batch", orjson.dumps(events)
         else:
             url, body = f"{stack.gateway}/v1/events", orjson.dumps(events[0])
-        async with client.post(url, data=body, headers=JSON) as r:
+        async with client.post(url, data=body, headers=headers) as r:
             answer = await r.json(content_type=None)
             if r.status == 202:
                 return
@@ -450,12 +492,16 @@ async def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
             )
             accepted_before = await ingest_accepted(stack.ingest)
             cpu_before = cpu.read()
-            result = await wrk_posts(url, events_file, count, args.concurrency, args.single_seconds)
+            result = await wrk_posts(
+                url, events_file, count, args.concurrency, args.single_seconds, stack.headers(url)
+            )
             accepted = await ingest_accepted(stack.ingest) - accepted_before
         else:
             events = list(gen.events(args.single // 2))[: args.single]
             cpu_before = cpu.read()
-            result = await single_posts(url, events, args.concurrency, on_progress)
+            result = await single_posts(
+                url, events, args.concurrency, on_progress, stack.headers(url)
+            )
             result["load_generator"] = "aiohttp"
             accepted = result["requests"] - result["failures"]
         total += accepted
@@ -479,13 +525,17 @@ async def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     batch_events = list(gen.events(args.batch_events // 2))[: args.batch_events]
     cpu_before = cpu.read()
     e2e_start = time.monotonic()
-    batch = await batch_posts(gateway, batch_events, args.batch_size, args.batch_concurrency)
+    batch = await batch_posts(
+        gateway, batch_events, args.batch_size, args.batch_concurrency, stack.headers(gateway)
+    )
     if batch is None:
         say("  /v1/events:batch is not available; end-to-end uses single POSTs")
         results["batch"] = None
         e2e_events = batch_events[: args.single]
         e2e_start = time.monotonic()
-        await single_posts(gateway, e2e_events, args.concurrency, lambda n: None)
+        await single_posts(
+            gateway, e2e_events, args.concurrency, lambda n: None, stack.headers(gateway)
+        )
     else:
         # While batches are accepted the consumers work through them too: this is what each
         # part spent in that time, per accepted event.
@@ -546,6 +596,13 @@ def main() -> int:
         help="client of the single-POST phases; auto: wrk when installed (make bench installs it"
         " where it can), else aiohttp, whose own CPU per request is then most of what it measures",
     )
+    parser.add_argument(
+        "--gateway-auth",
+        choices=("required", "off"),
+        default="required",
+        help="required: every request carries an ingest key (the default); off: the gateway "
+        "lets everything through, to measure what authentication costs",
+    )
     parser.add_argument("--single-seconds", type=int, default=10, help="single-POST phase (wrk)")
     parser.add_argument(
         "--single-max-rate",
@@ -582,7 +639,9 @@ def main() -> int:
         say("request than the services it measures (apt-get install wrk)")
     with (
         tempfile.TemporaryDirectory(prefix="pp-bench-") as tmp,
-        running_stack(Path(tmp), retraining=args.classifier_retraining) as stack,
+        running_stack(
+            Path(tmp), retraining=args.classifier_retraining, auth=args.gateway_auth
+        ) as stack,
     ):
         results = asyncio.run(run(args, stack))
     write_report(args.out, "pipeline", args, results)

@@ -1,6 +1,7 @@
 -- wrk script for the benchmark's single-POST phases: each request POSTs the next line of a
 -- file of JSON events (one per line, each with its own event_id), so no event is sent twice.
--- Usage: wrk -t1 -cC -dDs -s single_posts.lua URL -- EVENTS_FILE PATH
+-- Usage: wrk -t1 -cC -dDs -s single_posts.lua URL -- EVENTS_FILE PATH ["Name: value" ...]
+-- (each argument after PATH is a header every request carries: an API key, say)
 -- done() prints one JSON line: the requests answered, those not answered 2xx, latency.
 local bodies, count, next_body, exhausted = {}, 0, 0, false
 local path = "/v1/events"
@@ -12,6 +13,10 @@ function init(args)
     bodies[count] = line
   end
   path = args[2] or path
+  for i = 3, #args do
+    local name, value = args[i]:match("^([^:]+):%s*(.*)$")
+    if name then headers[name] = value end
+  end
 end
 
 function request()

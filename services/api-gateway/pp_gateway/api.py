@@ -95,6 +95,10 @@ class AuditOut(BaseModel):
     status: int
     outcome: str
     reason: str | None
+    requests: int = Field(
+        description="Requests this entry stands for: event submissions are one entry per "
+        "key, route, status and minute; everything else one entry each."
+    )
 
 
 class AuditPage(BaseModel):

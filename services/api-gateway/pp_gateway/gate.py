@@ -13,13 +13,16 @@ from prometheus_client import Counter, Histogram
 from starlette.types import Message, Scope, Send
 
 from pp_gateway.access import SERVICES, Route
-from pp_gateway.audit.writer import AuditWriter, Entry
+from pp_gateway.audit.writer import SUBMISSIONS, AuditWriter, Entry
 from pp_gateway.guard import Guard
 from pp_gateway.limits import Breaker
 from pp_gateway.settings import GatewaySettings
-from pp_shared.identity import Identity
+from pp_shared.identity import Identity, identity_headers
 from pp_shared.problems import ProblemError
 
+ROUTE_KEY = "pp.route"
+"""Where the relay leaves the route template of a /v1 request in its scope, for the shared
+HTTP metrics."""
 IDENTITY_STATE = "pp_identity"
 """Where the caller of a route the gateway answers itself is kept in the request's state (the
 key :func:`pp_shared.identity.caller` reads)."""
@@ -101,9 +104,28 @@ class Gate:
             name: Breaker(settings.breaker_failures, settings.breaker_cooldown_seconds)
             for name in SERVICES
         }
+        self._signed: dict[tuple[Identity, str, bytes], tuple[int, list[tuple[str, str]]]] = {}
         self._children: dict[
             tuple[str, str, int, str], tuple[Callable[[], None], Callable[[float], None]]
         ] = {}
+
+    def signed(self, identity: Identity, method: str, raw: bytes) -> list[tuple[str, str]]:
+        """The identity headers of a relayed request, signed once a second per caller, method
+        and path (an upstream tool sends thousands of the same a second)."""
+        assert self.secret is not None
+        now = int(time.time())
+        key = (identity, method, raw)
+        hit = self._signed.get(key)
+        if hit is not None and hit[0] == now:
+            return hit[1]
+        headers = [
+            (name.decode("ascii"), value.decode("ascii"))
+            for name, value in identity_headers(self.secret, identity, method, raw, now)
+        ]
+        if len(self._signed) >= 4096:
+            self._signed.clear()
+        self._signed[key] = (now, headers)
+        return headers
 
     def finish(self, call: Call) -> None:
         route = call.route.path if call.route is not None else UNMATCHED
@@ -122,8 +144,26 @@ class Gate:
         observe(time.perf_counter() - call.started)
         if call.denial is not None:
             DENIED.labels(call.denial).inc()
-        if self.audit is not None and (call.denial is not None or method not in READS):
-            self.audit.add(_entry(call, route))
+        if self.audit is None or (call.denial is None and method in READS):
+            return
+        identity = call.identity
+        if call.denial is None and route in SUBMISSIONS and identity is not None:
+            outcome = "failed" if call.status >= 500 else "allowed"
+            minute = int(time.time()) // 60
+            self.audit.count(
+                (
+                    minute,
+                    identity.actor,
+                    identity.key_prefix,
+                    identity.role,
+                    method,
+                    route,
+                    call.status,
+                    outcome,
+                )
+            )
+            return
+        self.audit.add(_entry(call, route))
 
 
 def _entry(call: Call, route: str) -> Entry:

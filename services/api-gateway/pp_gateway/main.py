@@ -18,7 +18,7 @@ from starlette.types import Scope
 from pp_gateway import api
 from pp_gateway.access import SERVICES, RouteTable
 from pp_gateway.audit.writer import AuditWriter
-from pp_gateway.gate import Gate
+from pp_gateway.gate import ROUTE_KEY, Gate
 from pp_gateway.guard import Guard
 from pp_gateway.keys.service import KeyChecker
 from pp_gateway.limits import RateLimiter
@@ -61,12 +61,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     gate = Gate(settings, guard, None)
 
     def route_of(scope: Scope) -> str | None:
-        """The route template of a /v1 request, for the shared HTTP metrics."""
-        raw: bytes = scope.get("raw_path") or scope["path"].encode()
-        if not raw.startswith(b"/v1/"):
-            return None
-        route = table.match(scope["method"], raw.decode("latin-1"))
-        return route.path if route is not None else None
+        """The route template of a /v1 request, for the shared HTTP metrics: what the relay
+        found (None for other paths and for /v1 paths of no route)."""
+        route: str | None = scope.get(ROUTE_KEY)
+        return route
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

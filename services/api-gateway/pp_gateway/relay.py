@@ -37,10 +37,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from yarl import URL
 
 from pp_gateway.access import GATEWAY
-from pp_gateway.gate import IDENTITY_STATE, Call, Gate, body_limit
+from pp_gateway.gate import IDENTITY_STATE, ROUTE_KEY, Call, Gate, body_limit
 from pp_gateway.guard import Denial
 from pp_shared.asgi import read_body
-from pp_shared.identity import identity_headers
 from pp_shared.problems import BadPath, ProblemError, Unavailable
 
 PREFIX = b"/v1/"
@@ -129,6 +128,7 @@ class Relay:
         if isinstance(route, Denial):
             raise call.denied(route.problem, route.reason)
         call.route = route
+        scope[ROUTE_KEY] = route.path
         query: bytes = scope.get("query_string", b"")
         if query and (bad := _UNSAFE_QUERY.search(query)) is not None:
             raise BadPath(f"the query string contains the byte 0x{bad[0][0]:02X}")
@@ -163,8 +163,7 @@ class Relay:
             if key in _FORWARD_REQUEST
         ]
         if self.gate.secret is not None:
-            signed = identity_headers(self.gate.secret, call.identity, scope["method"], call.raw)
-            forward.extend((k.decode("ascii"), v.decode("ascii")) for k, v in signed)
+            forward.extend(self.gate.signed(call.identity, scope["method"], call.raw))
         base = getattr(self.settings, f"{service}_url").rstrip("/")
         url = self._upstream_url(base, path, query.decode("ascii"))
         client: aiohttp.ClientSession = scope["app"].state.client

@@ -14,6 +14,7 @@ import pytest
 from pp_gateway.keys.service import KeyRequest, create_key
 from pp_gateway.main import create_app
 from pp_shared.db import apply_migrations, create_pool
+from pp_shared.embedded import free_port
 from pp_shared.records import Records
 from pp_shared.testing.apps import running_app
 
@@ -200,6 +201,30 @@ class TestAudit:
         assert lines[0].startswith("entry_id,at,actor,key_prefix,role,method,path")
         assert len(lines) == 2
         assert ",dana," in lines[1]
+
+    async def test_event_submissions_are_counted_per_key_and_minute(
+        self, database_url: str
+    ) -> None:
+        admin = await make_key(database_url, owner="root")
+        tool = await make_key(database_url, "ingest", owner="uploader")
+        closed = f"http://127.0.0.1:{free_port()}"
+        app = create_app(gateway_settings(database_url, closed, breaker_failures=100))
+        async with running_app(app) as client:
+            for _ in range(3):
+                answer = await client.post("/v1/events", json={}, headers=bearer(tool))
+                assert answer.status_code == 503
+            refused = await client.post("/v1/rules", json={}, headers=bearer(tool))
+            assert refused.status_code == 403
+            await app.state.gate.audit.flush()
+            page = await client.get("/v1/audit", headers=bearer(admin))
+        rows = [
+            (e["actor"], e["method"], e["path"], e["status"], e["outcome"], e["requests"])
+            for e in page.json()["entries"]
+        ]
+        assert sorted(rows) == [
+            ("uploader", "POST", "/v1/events", 503, "failed", 3),
+            ("uploader", "POST", "/v1/rules", 403, "denied", 1),
+        ]
 
     async def test_the_audit_log_is_append_only(self, database_url: str) -> None:
         await make_key(database_url)

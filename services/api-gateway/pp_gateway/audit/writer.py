@@ -1,6 +1,11 @@
 """The audit log's writer: entries gathered in memory and copied to ``gateway.audit_log`` in
-batches, so that auditing every event submission costs a list append per request, not a
-statement.
+batches, so that auditing costs a list append per request, not a statement.
+
+Event submissions that were let through (``POST /v1/events``, ``/v1/events:batch``,
+``/v1/imports/dsa``) are counted, not written one by one: one row per key, route, answer status
+and minute, with the number of requests. They are data, which ingest's event log keeps whole
+with their ids; at an upstream tool's thousands of requests a second a row each would make the
+audit log mostly events. Every other change, and every refused request, is a row of its own.
 
 Entries are written at least every :data:`FLUSH_SECONDS` and when the gateway stops; a
 gateway killed without warning loses at most that much of the log. A failed write is retried
@@ -15,7 +20,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import astuple, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 from prometheus_client import Counter
@@ -38,7 +43,9 @@ COLUMNS = (
     "status",
     "outcome",
     "reason",
+    "requests",
 )
+SUBMISSIONS = frozenset({"/v1/events", "/v1/events:batch", "/v1/imports/dsa"})
 WRITTEN = Counter("pp_gateway_audit_entries_total", "Audit entries written to the audit log.")
 DROPPED = Counter(
     "pp_gateway_audit_dropped_total",
@@ -60,12 +67,23 @@ class Entry:
     outcome: str
     """``allowed``, ``denied`` or ``failed`` (the upstream answered 5xx or not at all)."""
     reason: str | None
+    requests: int = 1
+
+
+_Minute = tuple[int, str | None, str | None, str | None, str, str, int, str]
+"""A minute's submissions of one key: (minute, actor, prefix, role, method, route, status,
+outcome)."""
 
 
 class AuditWriter:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
         self._queue: list[Entry] = []
+        self._counted: dict[_Minute, int] = {}
+
+    def count(self, minute: _Minute) -> None:
+        """One more submission in ``minute``'s row."""
+        self._counted[minute] = self._counted.get(minute, 0) + 1
 
     def add(self, entry: Entry) -> None:
         self._queue.append(entry)
@@ -75,8 +93,20 @@ class AuditWriter:
             DROPPED.inc(excess)
             log.error("audit entries dropped", extra={"dropped": excess})
 
+    def _fold_counted(self) -> None:
+        """Turn the minutes counted so far into entries. A minute still under way becomes a
+        row too, and its later submissions another: the rows of a minute add up."""
+        counted, self._counted = self._counted, {}
+        for (minute, actor, prefix, role, method, route, status, outcome), n in counted.items():
+            at = datetime.fromtimestamp(minute * 60, UTC)
+            entry = Entry(
+                at, actor, prefix, role, method, route, route, None, status, outcome, None, n
+            )
+            self._queue.append(entry)
+
     async def flush(self) -> int:
         """Write what is queued; returns the number written."""
+        self._fold_counted()
         batch, self._queue = self._queue, []
         if not batch:
             return 0

@@ -53,3 +53,4 @@ class AuditEntry(SQLModel, table=True):
     status: int
     outcome: str
     reason: str | None = None
+    requests: int = 1

@@ -19,6 +19,9 @@ CREATE TABLE gateway.api_keys (
 
 -- Append-only: every mutating request and every denied one. Rows are never changed or
 -- deleted (the trigger refuses it); retention, if ever, is a partition drop by an operator.
+-- Event submissions (data, kept whole with their ids in ingest's event log) are one row per
+-- key, route, status and minute, with their number in "requests"; every other change and
+-- every refusal is a row of its own (requests = 1).
 CREATE TABLE gateway.audit_log (
     entry_id      bigserial   PRIMARY KEY,
     at            timestamptz NOT NULL,
@@ -31,7 +34,8 @@ CREATE TABLE gateway.audit_log (
     target        text,
     status        integer     NOT NULL,
     outcome       text        NOT NULL,
-    reason        text
+    reason        text,
+    requests      integer     NOT NULL DEFAULT 1 CHECK (requests >= 1)
 );
 CREATE INDEX audit_log_at ON gateway.audit_log (at DESC);
 CREATE INDEX audit_log_actor_at ON gateway.audit_log (actor, at DESC);
