@@ -25,8 +25,9 @@ from pp_shared.testing.samples import decision, escalation
 
 from .alerts_support import AlertTestSettings, breach_message, escalations, fold, hour_at
 
-NOW = hour_at("2026-11-20T10:20:00Z")
+NOW = hour_at("2026-11-20T11:20:00Z")
 HOUR = hour_at("2026-11-20T10:00:00Z")
+"""The last complete hour at NOW."""
 
 
 class TestStatistics:
@@ -58,7 +59,7 @@ class TestDelivery:
 
     def test_retry_after_as_seconds_or_date(self) -> None:
         assert retry_after_seconds("120", NOW) == 120.0
-        assert retry_after_seconds("Fri, 20 Nov 2026 10:25:00 GMT", NOW) == 300.0
+        assert retry_after_seconds("Fri, 20 Nov 2026 11:25:00 GMT", NOW) == 300.0
         assert retry_after_seconds("soon", NOW) is None
         assert retry_after_seconds("999999", NOW) == 3600.0
 

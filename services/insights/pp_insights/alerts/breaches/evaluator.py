@@ -2,9 +2,9 @@
 
 Evaluation is a pure function of the rollups, the rule, the open breaches and ``now``: the
 same data and clock give the same observations (and, in ``lifecycle``, the same breaches
-and outbox rows). A window ends at the
-end of the hour that holds ``now`` (the current hour counts as far as it has data) and
-starts ``window`` earlier.
+and outbox rows). A window ends at the last complete hour, the start of the hour that holds
+``now``, and starts ``window`` earlier: the hour under way is never judged, so a window never
+holds part of an hour against baselines of full hours, and its end is never in the future.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pp_insights.alerts.breaches.rollups import (
     sum_window_histogram,
 )
 from pp_insights.alerts.breaches.stats import binomial_p, poisson_p, seasonal_mean
-from pp_insights.alerts.clock import HOUR, floor_hour, iso
+from pp_insights.alerts.clock import floor_hour, iso
 from pp_insights.alerts.documents import Evidence
 from pp_insights.alerts.rules.spec import (
     ChangeCondition,
@@ -98,6 +98,11 @@ async def _window(
     return {key: Sums(sums, hists.get(key, [])) for key, sums in counters.items()}
 
 
+def window_end(now: datetime) -> datetime:
+    """The end of every window judged at ``now``: the end of the last complete hour."""
+    return floor_hour(now)
+
+
 def fingerprint(rule_id: str, group: dict[str, str]) -> str:
     text = orjson.dumps({"rule": rule_id, "group": group}, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(text).hexdigest()[:16]
@@ -139,7 +144,7 @@ async def observe(
     """Evaluate one rule at ``now`` for every group with data in its window, and for
     ``extra_groups`` (those with an open breach, which must be able to resolve)."""
     metric = METRICS[spec.metric]
-    end = floor_hour(now) + HOUR
+    end = window_end(now)
     start = end - spec.window_delta
     current = await _window(conn, spec, metric, start, end)
     cond = spec.condition
