@@ -3,17 +3,20 @@ and a baseline the data cannot fill is said so instead of judged."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from pp_insights.alerts.breaches.evaluator import observe
 from pp_insights.alerts.rules.spec import RuleSpec
+from pp_insights_testing.harness import query_app
 from pp_shared.db import Pool
 from pp_shared.testing.samples import escalation
 
-from .alerts_support import fold, hour_at
+from .alerts_support import ManualClock, escalations, fold, hour_at
 
 HOUR = hour_at("2026-11-20T10:00:00Z")
 PER_HOUR = 12
@@ -95,3 +98,93 @@ class TestCompleteHours:
         assert [(o.evidence["value"], o.evidence["window"]["to"]) for o in complete] == [
             (12.0, "2026-11-20T11:00:00Z")
         ]
+
+
+def spike_rule(condition: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": "threats-spike",
+        "name": "Threats spike",
+        "metric": "volume",
+        "scope": {"clause_id": "VBDA.THREATS"},
+        "window": "1h",
+        "condition": condition,
+        "min_sample": 5,
+    }
+
+
+POISSON = {"kind": "statistical", "op": ">", "confidence": 0.99}
+"""Against the default seasons: the same hour 7, 14, 21 and 28 days earlier."""
+WEEK_ON_WEEK = {"kind": "change", "op": ">", "factor": 2, "offset": "7d"}
+DATA_SINCE = HOUR - timedelta(days=14)
+AFTER_HOUR = HOUR + timedelta(hours=1, minutes=5)
+
+
+async def fold_two_weeks(pool: Pool) -> None:
+    """Fourteen days of data: 10 escalations in this hour 14 and 7 days ago, 30 now."""
+    events = []
+    for days, total in ((14, 10), (7, 10), (0, 30)):
+        hour = HOUR - timedelta(days=days)
+        events += escalations(hour, clause="VBDA.THREATS", region="DE", total=total, unclear=0)
+    await fold(pool, events)
+
+
+@pytest.fixture
+async def rules_client(pool: Pool, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    app = query_app(pool, database_url)
+    app.state.alerts_clock = ManualClock(AFTER_HOUR)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+    records = app.state.runtime.records
+    if records is not None:
+        await records.close()
+
+
+COVERAGE = {"hours": 4, "hours_with_data": 2, "coverage": 0.5, "data_since": "2026-11-06T10:00:00Z"}
+
+
+class TestBaselineCoverage:
+    async def test_a_baseline_before_the_data_is_insufficient_not_judged(self, pool: Pool) -> None:
+        await fold_two_weeks(pool)
+        seasons = RuleSpec.model_validate(spike_rule(POISSON))
+        last_week = RuleSpec.model_validate(spike_rule(WEEK_ON_WEEK))
+        async with pool.acquire() as conn:
+            (poisson,) = await observe(
+                conn, seasons, now=AFTER_HOUR, extra_groups=[], link_base_url=""
+            )
+            (change,) = await observe(
+                conn, last_week, now=AFTER_HOUR, extra_groups=[], link_base_url=""
+            )
+        # Two of the four seasons lie before the data: 30 against (10 + 10 + 0 + 0) / 4 would
+        # breach, on two weeks that never had a chance to hold escalations.
+        assert (poisson.breaching, poisson.reason) == (False, "insufficient_baseline")
+        assert poisson.evidence["baseline_coverage"] == 0.5
+        assert poisson.evidence["baseline_counts"] == [10, 10, 0, 0]
+        assert "p_value" not in poisson.evidence
+        # Last week is inside the data: judged as ever.
+        assert (change.breaching, change.reason) == (True, "breaching")
+        assert (change.evidence["baseline_coverage"], change.evidence["ratio"]) == (1.0, 3.0)
+
+    async def test_preview_and_validation_report_the_coverage(
+        self, pool: Pool, rules_client: httpx.AsyncClient
+    ) -> None:
+        await fold_two_weeks(pool)
+        preview = await rules_client.post("/v1/rules/preview", json=spike_rule(POISSON))
+        assert preview.status_code == 200
+        assert preview.json()["baseline_coverage"] == COVERAGE
+        assert [g["reason"] for g in preview.json()["groups"]] == ["insufficient_baseline"]
+        created = await rules_client.post("/v1/rules", json=spike_rule(POISSON))
+        assert created.status_code == 201
+        assert created.json()["baseline_coverage"] == COVERAGE
+        replaced = await rules_client.put("/v1/rules/threats-spike", json=spike_rule(WEEK_ON_WEEK))
+        assert replaced.status_code == 200
+        assert replaced.json()["baseline_coverage"] == {
+            **COVERAGE,
+            "hours": 1,
+            "hours_with_data": 1,
+            "coverage": 1.0,
+        }
+        threshold = {"kind": "threshold", "op": ">", "threshold": 20}
+        fixed = await rules_client.post("/v1/rules/preview", json=spike_rule(threshold))
+        assert fixed.json()["baseline_coverage"] is None
+        assert [g["reason"] for g in fixed.json()["groups"]] == ["breaching"]

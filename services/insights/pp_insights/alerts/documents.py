@@ -44,6 +44,9 @@ class Evidence(TypedDict, total=False):
     alpha: float
     """With a Bonferroni correction: the level each group is held to."""
     tested_groups: int
+    baseline_coverage: float
+    """The share of the baseline's hours that lie after the first hour of stored data (4
+    digits); below 1 the group is not judged (``insufficient_baseline``)."""
 
 
 class BreachScope(TypedDict):

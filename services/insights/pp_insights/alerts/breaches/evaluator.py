@@ -19,9 +19,11 @@ from urllib.parse import urlencode
 import asyncpg
 import orjson
 
+from pp_insights.alerts.breaches.baselines import baseline_windows, coverage_of
 from pp_insights.alerts.breaches.rollups import (
     GroupKey,
     RollupWindow,
+    first_hour,
     sum_window,
     sum_window_histogram,
 )
@@ -33,7 +35,6 @@ from pp_insights.alerts.rules.spec import (
     RuleSpec,
     StaticCondition,
     StatisticalCondition,
-    parse_duration,
 )
 from pp_insights.metrics_def import (
     METRICS,
@@ -148,21 +149,9 @@ async def observe(
     start = end - spec.window_delta
     current = await _window(conn, spec, metric, start, end)
     cond = spec.condition
-    baselines: list[dict[GroupKey, Sums]] = []
-    if isinstance(cond, ChangeCondition):
-        offset = parse_duration(cond.offset)
-        baselines.append(await _window(conn, spec, metric, start - offset, end - offset))
-    elif isinstance(cond, StatisticalCondition):
-        if isinstance(metric, CountMetric):
-            season = parse_duration(cond.season)
-            for k in range(1, cond.seasons + 1):
-                baselines.append(
-                    await _window(conn, spec, metric, start - k * season, end - k * season)
-                )
-        elif cond.baseline_rate is None:
-            baselines.append(
-                await _window(conn, spec, metric, start - parse_duration(cond.baseline), start)
-            )
+    windows = baseline_windows(spec, start, end)
+    baselines = [await _window(conn, spec, metric, s, e) for s, e in windows]
+    coverage = coverage_of(windows, await first_hour(conn)) if windows else None
     keys = set(current)
     if isinstance(metric, CountMetric) and not cond.op.rising:
         # A count that fell to nothing has no rows in the window: its baseline has.
@@ -189,7 +178,12 @@ async def observe(
         if isinstance(metric, RateMetric) and sums is not None:
             evidence["numerator"] = sums.counters[metric.numerator.value]
             evidence["denominator"] = sums.counters[metric.denominator.value]
-        breaching, reason = _judge(spec, metric, value, sample, key, baselines, evidence)
+        if coverage is not None:
+            evidence["baseline_coverage"] = coverage.fraction
+        complete = coverage is None or coverage.complete
+        breaching, reason = _judge(
+            spec, metric, value, sample, key, baselines, evidence, complete_baseline=complete
+        )
         out.append(Observation(group, breaching, reason, evidence))
     if isinstance(cond, StatisticalCondition) and cond.correction == "bonferroni":
         return _bonferroni(out, 1 - cond.confidence)
@@ -233,6 +227,8 @@ def _judge(
     key: GroupKey,
     baselines: list[dict[GroupKey, Sums]],
     evidence: Evidence,
+    *,
+    complete_baseline: bool,
 ) -> tuple[bool, str]:
     """Whether the group breaches, and why (or why not); fills in the evidence."""
     cond = spec.condition
@@ -273,6 +269,9 @@ def _judge(
         evidence["baseline_counts"] = past
     if value is None:
         return False, "no_sample"
+    if not complete_baseline:
+        # Hours before the first stored data would count as hours without escalations.
+        return False, "insufficient_baseline"
     if isinstance(metric, CountMetric) and not rising and baseline is not None:
         # A drop is judged on what was expected: 0 of an expected 40 is a real sample.
         sample = round(baseline)
