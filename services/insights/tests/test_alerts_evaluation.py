@@ -17,7 +17,7 @@ from pp_insights.alerts.delivery.outcomes import retry_after_seconds
 from pp_insights.alerts.delivery.sender import backoff
 from pp_insights.alerts.delivery.slack import render
 from pp_insights.alerts.delivery.webhooks import sign
-from pp_insights.alerts.documents import BreachMessage, Evidence
+from pp_insights.alerts.documents import Evidence
 from pp_insights.alerts.rules.spec import RuleSpec
 from pp_insights.metrics_def import LATENCY_HISTOGRAM
 from pp_shared.db import Pool
@@ -77,20 +77,11 @@ class TestDelivery:
             "window": {"from": "2026-11-20T10:00:00Z", "to": "2026-11-20T11:00:00Z"},
             "drilldown": "http://gw/v1/insights/drilldown?metric=overturn_rate",
         }
-        payload: BreachMessage = {
-            **breach_message(),
-            "breach_id": 7,
-            "transition": "firing",
-            "rule_id": "r",
-            "rule_version": 2,
-            "rule_name": "Overturns",
-            "metric": "overturn_rate",
-            "severity": "high",
-            "scope": {"filters": {"area": ["HATE"]}, "group": {"clause_id": "HATE.SLURS"}},
-            "evidence": evidence,
-            "peak_evidence": evidence,
-            "breach_url": "/v1/breaches/7",
-        }
+        payload = breach_message(
+            scope={"filters": {"area": ["HATE"]}, "group": {"clause_id": "HATE.SLURS"}},
+            evidence=evidence,
+            peak_evidence=evidence,
+        )
         text, blocks = render(payload, base_url="http://gw")
         assert text == (
             "FIRING: Overturns (clause_id=HATE.SLURS, area=HATE): 0.5 (n=40) > threshold 0.3"

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import orjson
 import pytest
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from prometheus_client import REGISTRY
 from scipy.stats import binom
 
 from pp_insights.alerts.breaches.evaluation import evaluate_all
 from pp_insights.alerts.delivery.addresses import PublicOnlyResolver
 from pp_insights.alerts.delivery.notifiers import Notifiers
-from pp_insights.alerts.documents import BreachMessage
+from pp_shared.breaches import BreachMessage
 from pp_shared.db import Pool
 from pp_shared.embedded import free_port
 from pp_shared.records import Records
@@ -38,6 +40,7 @@ from .alerts_support import (
     wait_for_passes,
 )
 
+SCHEMAS = Path(__file__).resolve().parents[3] / "docs" / "schemas"
 SECRET = "test-signing-secret"
 BASELINE_START = hour_at("2026-11-19T00:00:00Z")
 SPIKE = hour_at("2026-11-20T00:00:00Z")
@@ -278,6 +281,15 @@ class TestSpike:
         assert {r.key for r in records} == {
             f"hate-unclear-spike:{firing[0]['fingerprint']}".encode()
         }
+        # Every message is what the published schema of the topic says.
+        schema = orjson.loads((SCHEMAS / "breach-message.json").read_bytes())
+        validator = Draft202012Validator(schema)
+        assert [list(validator.iter_errors(c)) for c in changes] == [[], [], []]
+        assert [BreachMessage.model_validate(c).transition for c in changes] == [
+            "pending",
+            "firing",
+            "resolved",
+        ]
 
     async def test_rise_on_a_sample_below_the_minimum_sends_nothing(
         self, running: RunningApp, receiver: Receiver, clock: ManualClock
@@ -849,7 +861,7 @@ class TestAddressPinning:
     ) -> None:
         settings = make_settings(servers, "", "", receiver)
         notifiers = Notifiers(settings, None, "unused")
-        payload: BreachMessage = {**breach_message(), "transition": "firing", "breach_id": 1}
+        payload = breach_message(transition="firing", breach_id=1)
         try:
             # As if "alerts.example.org" had resolved to the address checked as public.
             outcome = await notifiers._webhook(
