@@ -102,6 +102,54 @@ class TestDelivery:
         ]
         assert rendered[3]["elements"][0]["text"] == "breach 7 · rule r v2"
 
+    def test_slack_says_what_a_clause_scoped_count_rule_says(self) -> None:
+        evidence: Evidence = {
+            "metric": "volume",
+            "value": 27.0,
+            "sample": 27,
+            "op": ">",
+            "threshold": 20.0,
+            "window": {"from": "2026-11-20T14:00:00Z", "to": "2026-11-20T20:00:00Z"},
+        }
+        payload = breach_message(
+            metric="volume",
+            rule_name="Threats volume",
+            scope={"filters": {"clause_id": ["VBDA.THREATS"]}, "group": {"region": "DE"}},
+            evidence=evidence,
+            peak_evidence=evidence,
+        )
+        text, blocks = render(payload, base_url="http://gw")
+        assert text == (
+            "FIRING: Threats volume (region=DE, clause_id=VBDA.THREATS): 27 (n=27) > threshold 20"
+        )
+        fields = [f["text"] for f in blocks[1].to_dict()["fields"]]
+        assert fields == [
+            "*Metric*\nvolume",
+            "*Severity*\nhigh",
+            "*Area*\nVBDA",
+            "*Clause*\nVBDA.THREATS",
+            "*Value*\n27 (n=27) > threshold 20",
+            "*Window*\n6 h to 20:00 UTC, 20 Nov 2026",
+            "*Scope*\nregion=DE, clause_id=VBDA.THREATS",
+        ]
+        # A week-long window of a rate: days, and the rate as it is.
+        weekly: Evidence = {
+            **evidence,
+            "value": 0.25,
+            "threshold": 0.2,
+            "window": {"from": "2026-11-13T00:00:00Z", "to": "2026-11-20T00:00:00Z"},
+        }
+        _, rate_blocks = render(
+            breach_message(evidence=weekly, peak_evidence=weekly), base_url="http://gw"
+        )
+        rate_fields = [f["text"] for f in rate_blocks[1].to_dict()["fields"]]
+        assert rate_fields[2:6] == [
+            "*Area*\nany",
+            "*Clause*\nany",
+            "*Value*\n0.25 (n=27) > threshold 0.2",
+            "*Window*\n7 d to 00:00 UTC, 20 Nov 2026",
+        ]
+
 
 def volume_rule(condition: dict[str, Any]) -> RuleSpec:
     return RuleSpec.model_validate(

@@ -5,7 +5,7 @@ bot token. The clients share one aiohttp session (``addresses.guarded_session``)
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -26,7 +26,9 @@ from pp_insights.alerts.delivery.outcomes import Outcome, header, http_outcome, 
 from pp_insights.alerts.documents import DeliveryProgress
 from pp_insights.alerts.rules.spec import Channel
 from pp_insights.alerts.settings import AlertSettings
-from pp_shared.breaches import BreachEvidence, BreachMessage
+from pp_insights.metrics_def import METRICS, Kind
+from pp_shared.breaches import BreachEvidence, BreachMessage, EvidenceWindow
+from pp_shared.events import area_of
 
 # slack-sdk logs request URLs (a webhook URL is its secret) and bodies at DEBUG.
 _SLACK_LOG = logging.getLogger("pp_insights.alerts.slack")
@@ -59,17 +61,45 @@ def _scope_text(message: BreachMessage) -> str:
     return ", ".join(parts) or "everything"
 
 
-def _comparison(ev: BreachEvidence) -> str:
-    text = f"{ev.value} (n={ev.sample})"
+def _number(value: float | None, *, count: bool) -> str:
+    """A count as an integer (27, not 27.0); rates and seconds as they are."""
+    if count and value is not None and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _comparison(ev: BreachEvidence, *, count: bool) -> str:
+    value, threshold = _number(ev.value, count=count), _number(ev.threshold, count=count)
+    text = f"{value} (n={ev.sample})"
     if ev.factor is not None:
-        text += f" vs baseline {ev.baseline} (x{ev.factor} = {ev.threshold})"
+        text += f" vs baseline {_number(ev.baseline, count=count)} (x{ev.factor} = {threshold})"
     elif "threshold" in ev.model_fields_set:
-        text += f" {ev.op or '>'} threshold {ev.threshold}"
+        text += f" {ev.op or '>'} threshold {threshold}"
     elif "baseline" in ev.model_fields_set:
-        text += f" vs baseline {ev.baseline}"
+        text += f" vs baseline {_number(ev.baseline, count=count)}"
     if ev.p_value is not None:
         text += f", p={ev.p_value}"
     return text
+
+
+def _window_words(window: EvidenceWindow | None) -> str:
+    """``6 h to 20:00 UTC, 20 Nov 2026``: the window's length and its end."""
+    if window is None:
+        return "unknown"
+    start, end = datetime.fromisoformat(window.start), datetime.fromisoformat(window.end)
+    hours = (end - start) // timedelta(hours=1)
+    length = f"{hours // 24} d" if hours >= 24 and hours % 24 == 0 else f"{hours} h"
+    return f"{length} to {end:%H:%M} UTC, {end.day} {end:%b %Y}"
+
+
+def _area(dims: dict[str, str]) -> str:
+    """The area of the breach's scope: named, or that of its clauses (a clause id starts with
+    its area), else any."""
+    if "area" in dims:
+        return dims["area"]
+    if "clause_id" in dims:
+        return "|".join(dict.fromkeys(area_of(c) for c in dims["clause_id"].split("|")))
+    return "any"
 
 
 def render(message: BreachMessage, *, base_url: str) -> tuple[str, list[Block]]:
@@ -81,17 +111,18 @@ def render(message: BreachMessage, *, base_url: str) -> tuple[str, list[Block]]:
     title = f"{state}: {message.rule_name}"
     peak = message.peak_evidence
     ev = message.evidence if firing or not peak.model_fields_set else peak
-    window = ev.window
-    start, end = (window.start, window.end) if window else (None, None)
+    count = message.metric in METRICS and METRICS[message.metric].kind is Kind.COUNT
     scope = message.scope
     dims = {**{k: "|".join(v) for k, v in scope.filters.items()}, **scope.group}
     fields = [
         MarkdownTextObject(text=f"*Metric*\n{message.metric}"),
         MarkdownTextObject(text=f"*Severity*\n{message.severity}"),
-        MarkdownTextObject(text=f"*Area*\n{dims.get('area', 'any')}"),
+        MarkdownTextObject(text=f"*Area*\n{_area(dims)}"),
         MarkdownTextObject(text=f"*Clause*\n{dims.get('clause_id', 'any')}"),
-        MarkdownTextObject(text=f"*{'Value' if firing else 'Peak'}*\n{_comparison(ev)}"),
-        MarkdownTextObject(text=f"*Window*\n{start} to {end}"),
+        MarkdownTextObject(
+            text=f"*{'Value' if firing else 'Peak'}*\n{_comparison(ev, count=count)}"
+        ),
+        MarkdownTextObject(text=f"*Window*\n{_window_words(ev.window)}"),
         MarkdownTextObject(text=f"*Scope*\n{_scope_text(message)}"),
     ]
     blocks: list[Block] = [
@@ -113,7 +144,7 @@ def render(message: BreachMessage, *, base_url: str) -> tuple[str, list[Block]]:
     if not firing and message.resolved_at:
         context += f" · resolved {message.resolved_at} ({message.resolved_reason})"
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=context)]))
-    text = f"{title} ({_scope_text(message)}): {_comparison(ev)}"
+    text = f"{title} ({_scope_text(message)}): {_comparison(ev, count=count)}"
     return text, blocks
 
 
