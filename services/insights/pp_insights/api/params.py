@@ -20,7 +20,7 @@ from pp_insights.metrics_def import (
     Dimension,
     RateMetric,
 )
-from pp_insights.queries.movers import Direction
+from pp_insights.queries.movers import DEFAULT_MIN_SAMPLE, Direction
 from pp_insights.queries.periods import MAX_RANGE_DAYS
 from pp_insights.queries.trends import TrendQuery
 from pp_shared.events import EscalationReason
@@ -137,7 +137,13 @@ class MoversParams(BaseModel):
     dimension: Dimension
     start: Time = Field(alias="from")
     end: Time = Field(alias="to")
-    min_sample: int = Field(default=30, ge=1, le=1_000_000)
+    min_sample: int = Field(
+        default=DEFAULT_MIN_SAMPLE,
+        ge=1,
+        le=1_000_000,
+        description="Trials of a rate in each period (escalations of a count over both)"
+        " below which a value is listed in below_sample instead of tested and ranked.",
+    )
     limit: int = Field(default=20, ge=1, le=500)
     direction: Direction = Direction.ANY
 
