@@ -65,8 +65,12 @@ def _metric_of(known: Sequence[str]) -> AfterValidator:
 Time = Annotated[datetime, Rfc3339, AfterValidator(_aware)]
 Distinct = AfterValidator(_distinct)
 _UNIQUE = {"uniqueItems": True}
-GroupBy2 = Annotated[list[Dimension], Field(max_length=2, json_schema_extra=_UNIQUE)]
-GroupBy3 = Annotated[list[Dimension], Field(max_length=3, json_schema_extra=_UNIQUE)]
+MAX_GROUP_BY = 3
+GroupBy = Annotated[
+    Annotated[list[Dimension], Field(max_length=MAX_GROUP_BY, json_schema_extra=_UNIQUE)] | None,
+    Distinct,
+]
+"""Up to three dimensions, each once: the same on every endpoint that groups."""
 Metric = Annotated[str, _metric_of(list(METRICS)), Field(json_schema_extra={"enum": list(METRICS)})]
 AdditiveMetric = Annotated[
     str, _metric_of(ADDITIVE_METRICS), Field(json_schema_extra={"enum": ADDITIVE_METRICS})
@@ -90,23 +94,17 @@ def _within_range(end: datetime, info: ValidationInfo) -> datetime:
 
 class VolumeParams(BaseModel):
     interval: Interval = Interval.HOUR
-    group_by: Annotated[
-        Annotated[list[Dimension], Field(max_length=2, json_schema_extra={"uniqueItems": True})]
-        | None,
-        Distinct,
-    ] = None
+    group_by: GroupBy = None
     start: Time | None = Field(default=None, alias="from")
     end: Time | None = Field(default=None, alias="to")
+
+    _order = field_validator("end")(_later_than_from)
 
 
 class TrendParams(BaseModel):
     metric: Metric
     interval: Interval = Interval.DAY
-    group_by: Annotated[
-        Annotated[list[Dimension], Field(max_length=3, json_schema_extra={"uniqueItems": True})]
-        | None,
-        Distinct,
-    ] = None
+    group_by: GroupBy = None
     start: Time | None = Field(default=None, alias="from")
     end: Time | None = Field(default=None, alias="to")
 
