@@ -3,18 +3,16 @@ and a baseline the data cannot fill is said so instead of judged."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from pp_insights.alerts.breaches.evaluator import observe
 from pp_insights.alerts.rules.spec import RuleSpec
-from pp_insights_testing.harness import query_app
 from pp_shared.db import Pool
-from pp_shared.testing.samples import escalation
 
 from .alerts_support import ManualClock, escalations, fold, hour_at
 
@@ -23,24 +21,13 @@ PER_HOUR = 12
 
 
 def flat(first: datetime, last: datetime, *, until: datetime) -> list[dict[str, Any]]:
-    """Twelve escalations an hour (one every five minutes) from hour ``first`` to hour
-    ``last``, as far as they happened before ``until``."""
+    """Twelve escalations an hour (minutes 0 to 11) from hour ``first`` to hour ``last``, as
+    far as they happened before ``until``."""
     out = []
     hour = first
     while hour <= last:
-        for i in range(PER_HOUR):
-            at = hour + timedelta(minutes=5 * i)
-            if at < until:
-                eid = f"flat-{at:%Y%m%d%H%M}"
-                out.append(
-                    escalation(
-                        event_id=eid,
-                        escalation_id=eid,
-                        occurred_at=at.isoformat(),
-                        suggested_clause_id="VBDA.THREATS",
-                        region="DE",
-                    )
-                )
+        events = escalations(hour, clause="VBDA.THREATS", region="DE", total=PER_HOUR, unclear=0)
+        out += [e for e in events if datetime.fromisoformat(e["occurred_at"]) < until]
         hour += timedelta(hours=1)
     return out
 
@@ -128,18 +115,6 @@ async def fold_two_weeks(pool: Pool) -> None:
     await fold(pool, events)
 
 
-@pytest.fixture
-async def rules_client(pool: Pool, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = query_app(pool, database_url)
-    app.state.alerts_clock = ManualClock(AFTER_HOUR)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        yield c
-    records = app.state.runtime.records
-    if records is not None:
-        await records.close()
-
-
 COVERAGE = {"hours": 4, "hours_with_data": 2, "coverage": 0.5, "data_since": "2026-11-06T10:00:00Z"}
 
 
@@ -166,8 +141,10 @@ class TestBaselineCoverage:
         assert (change.evidence["baseline_coverage"], change.evidence["ratio"]) == (1.0, 3.0)
 
     async def test_preview_and_validation_report_the_coverage(
-        self, pool: Pool, rules_client: httpx.AsyncClient
+        self, pool: Pool, app: FastAPI, client: httpx.AsyncClient
     ) -> None:
+        app.state.alerts_clock = ManualClock(AFTER_HOUR)
+        rules_client = client
         await fold_two_weeks(pool)
         preview = await rules_client.post("/v1/rules/preview", json=spike_rule(POISSON))
         assert preview.status_code == 200
