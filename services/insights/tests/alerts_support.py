@@ -22,11 +22,11 @@ from fastapi import FastAPI
 
 from pp_insights.alerts.api import router
 from pp_insights.alerts.delivery.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from pp_insights.alerts.documents import BreachMessage
 from pp_insights.alerts.runner import Alerts, alerts_running
 from pp_insights.alerts.settings import AlertSettings
 from pp_insights.facts import service as facts
 from pp_insights_testing.harness import fold_events
+from pp_shared.breaches import BreachMessage
 from pp_shared.db import Pool, apply_migrations
 from pp_shared.embedded import free_port
 from pp_shared.http_guards import install_http_guards
@@ -237,9 +237,10 @@ async def alerts_app(
         yield RunningApp(app, client, app.state.alerts, app.state.runtime)
 
 
-def breach_message() -> BreachMessage:
-    """A breach message as the outbox holds it: a firing breach of a threshold rule."""
-    return {
+def breach_message(**over: Any) -> BreachMessage:
+    """A breach message as the outbox holds it: a firing breach of a threshold rule, with the
+    fields of ``over`` instead."""
+    message = {
         "breach_id": 7,
         "transition": "firing",
         "state": "firing",
@@ -260,3 +261,4 @@ def breach_message() -> BreachMessage:
         "acknowledged_by": None,
         "breach_url": "/v1/breaches/7",
     }
+    return BreachMessage.model_validate({**message, **over})

@@ -74,10 +74,17 @@ RuleBody = Annotated[
 
 @router.post("/v1/rules", status_code=201)
 async def create_rule(
-    body: RuleBody, records: RecordsDep, settings: SettingsDep, now: NowDep, actor: ActorDep = "api"
+    body: RuleBody,
+    records: RecordsDep,
+    pool: PoolDep,
+    settings: SettingsDep,
+    now: NowDep,
+    actor: ActorDep = "api",
 ) -> RuleView:
     """Create a threshold rule (version 1)."""
-    return await rules.create_rule(records, body=body, actor=actor, now=now, settings=settings)
+    return await rules.create_rule(
+        records, pool, body=body, actor=actor, now=now, settings=settings
+    )
 
 
 @router.post("/v1/rules/preview")
@@ -105,13 +112,14 @@ async def replace_rule(
     rule_id: str,
     body: RuleBody,
     records: RecordsDep,
+    pool: PoolDep,
     settings: SettingsDep,
     now: NowDep,
     actor: ActorDep = "api",
 ) -> RuleView:
     """Replace a rule: a new version."""
     return await rules.replace_rule(
-        records, rule_id=rule_id, body=body, actor=actor, now=now, settings=settings
+        records, pool, rule_id=rule_id, body=body, actor=actor, now=now, settings=settings
     )
 
 

@@ -38,7 +38,7 @@ ScopeDep = Annotated[Scope, Depends(scope_of)]
 async def get_volume(
     pool: PoolDep, params: Annotated[VolumeParams, Query()], accept: AcceptDep = None
 ) -> Response:
-    """Escalations created per time bucket, grouped by up to two dimensions."""
+    """Escalations created per time bucket, grouped by up to three dimensions."""
     with QUERY_SECONDS.labels("volume").time():
         answer = await volume.volume(
             pool,

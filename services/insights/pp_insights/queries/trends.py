@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
-from pp_insights.buckets import Interval, ceil_to, floor_to
+from pp_insights.buckets import Interval, covering
 from pp_insights.metrics_def import (
     METRICS,
     CountMetric,
@@ -59,10 +59,9 @@ class TrendAnswer(BaseModel):
 
 async def trends(pool: asyncpg.Pool, *, query: TrendQuery) -> TrendAnswer:
     """A metric per time bucket and group. Buckets that ``from``/``to`` cut are answered
-    whole, so no row ever stands for part of its bucket."""
+    whole (``buckets.covering``), so no row ever stands for part of its bucket."""
     metric = METRICS[query.metric]
-    start = floor_to(query.start, query.interval) if query.start else None
-    end = ceil_to(query.end, query.interval) if query.end else None
+    start, end = covering(query.start, query.end, query.interval)
     # Days and weeks start at day boundaries, so the daily rollup answers them exactly.
     grain: Grain = "hour" if query.interval == Interval.HOUR else "day"
     sel = repository.Selection(grain, query.interval, query.group_by, query.filters, start, end)

@@ -164,7 +164,9 @@ async def write_changes(
         )
     if outbox:
         await session.exec(
-            _INSERT_OUTBOX, params=[o.model_dump(exclude={"outbox_id"}) for o in outbox]
+            _INSERT_OUTBOX,
+            # The message stays a model: its column writes it as the topic carries it.
+            params=[{**o.model_dump(exclude={"outbox_id"}), "payload": o.payload} for o in outbox],
         )
 
 

@@ -8,13 +8,15 @@ from datetime import datetime
 
 import asyncpg
 
-from pp_insights.alerts.breaches.evaluator import observe
+from pp_insights.alerts.breaches.baselines import baseline_coverage
+from pp_insights.alerts.breaches.evaluator import observe, window_end
 from pp_insights.alerts.errors import Conflict
 from pp_insights.alerts.rules import repository as repo
 from pp_insights.alerts.rules.masking import unmask
 from pp_insights.alerts.rules.spec import RuleSpec
 from pp_insights.alerts.rules.validation import validate_rule
 from pp_insights.alerts.schemas import (
+    BaselineCoverage,
     Preview,
     PreviewGroup,
     RuleList,
@@ -35,10 +37,25 @@ def _validate(body: object, settings: AlertSettings) -> RuleSpec:
     )
 
 
+async def _coverage(pool: asyncpg.Pool, spec: RuleSpec, now: datetime) -> BaselineCoverage | None:
+    end = window_end(now)
+    async with pool.acquire() as conn:
+        return BaselineCoverage.of(
+            await baseline_coverage(conn, spec, end - spec.window_delta, end)
+        )
+
+
 async def create_rule(
-    records: Records, *, body: object, actor: str, now: datetime, settings: AlertSettings
+    records: Records,
+    pool: asyncpg.Pool,
+    *,
+    body: object,
+    actor: str,
+    now: datetime,
+    settings: AlertSettings,
 ) -> RuleView:
-    """Create a rule (409 when its id is taken; a deleted id starts a new version)."""
+    """Create a rule (409 when its id is taken; a deleted id starts a new version), with how
+    much of its baseline the stored data fills."""
     spec = _validate(body, settings)
     async with records.transaction() as session:
         existing = await repo.get_rule(session, spec.id, lock=True)
@@ -48,11 +65,13 @@ async def create_rule(
             session, rule_id=spec.id, spec=spec, enabled=spec.enabled, deleted=False,
             at=now, actor=actor,
         )  # fmt: skip
-    return RuleView.of(rule, [], None)
+    view = RuleView.of(rule, [], None)
+    return view.model_copy(update={"baseline_coverage": await _coverage(pool, spec, now)})
 
 
 async def replace_rule(
     records: Records,
+    pool: asyncpg.Pool,
     *,
     rule_id: str,
     body: object,
@@ -60,7 +79,8 @@ async def replace_rule(
     now: datetime,
     settings: AlertSettings,
 ) -> RuleView:
-    """Write a new version of a rule; channel URLs sent back masked keep their value."""
+    """Write a new version of a rule (channel URLs sent back masked keep their value), with
+    how much of its baseline the stored data fills."""
     async with records.transaction() as session:
         existing = await repo.get_rule(session, rule_id, lock=True)
         if existing is None or existing.deleted:
@@ -78,7 +98,8 @@ async def replace_rule(
             at=now, actor=actor,
         )  # fmt: skip
         channels = await repo.channel_status(session, rule_id)
-    return RuleView.of(rule, channels, None)
+    view = RuleView.of(rule, channels, None)
+    return view.model_copy(update={"baseline_coverage": await _coverage(pool, spec, now)})
 
 
 async def delete_rule(records: Records, *, rule_id: str, actor: str, now: datetime) -> None:
@@ -127,5 +148,8 @@ async def preview_rule(
             conn, spec, now=now, extra_groups=[], link_base_url=settings.alert_link_base_url
         )
     return Preview(
-        rule_id=spec.id, evaluated_at=now, groups=[PreviewGroup.of(o) for o in observations]
+        rule_id=spec.id,
+        evaluated_at=now,
+        groups=[PreviewGroup.of(o) for o in observations],
+        baseline_coverage=await _coverage(pool, spec, now),
     )
