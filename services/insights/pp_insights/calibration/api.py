@@ -28,6 +28,7 @@ from pp_insights.calibration.answers import (
     Results,
     table,
 )
+from pp_insights.calibration.production.api import router as production_router
 from pp_insights.calibration.schemas import (
     Created,
     ExerciseIn,
@@ -280,3 +281,6 @@ async def get_comparison(
 
 def _rows(found: Sequence[BaseModel], model: type[BaseModel], accept: str | None) -> Response:
     return table(found, list(model.model_fields), accept)
+
+
+router.include_router(production_router)

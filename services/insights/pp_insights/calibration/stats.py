@@ -186,7 +186,9 @@ def cohens_kappa(table: npt.NDArray[np.int64]) -> Kappa | None:
     if expected >= 1:
         return None
     # statsmodels' results give a two-sided 95% interval (alpha 0.025 a side).
-    result = _cohens_kappa(table, return_results=True)
+    # Its test against kappa 0 divides by zero on a table of one pair: not our figure.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = _cohens_kappa(table, return_results=True)
     value = float(result.kappa)
     low, high = float(result.kappa_low), float(result.kappa_upp)
     if not math.isfinite(low):
