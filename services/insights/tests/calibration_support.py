@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -13,9 +15,11 @@ JSON = {"content-type": "application/json"}
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    lines = [",".join(header)]
-    lines += [",".join("" if v is None else str(v) for v in row) for row in rows]
-    return "\r\n".join(lines) + "\r\n"
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return out.getvalue()
 
 
 async def golden_set(

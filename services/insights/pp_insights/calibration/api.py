@@ -143,7 +143,11 @@ async def get_exercise(exercise_id: DbId, records: RecordsDep) -> ExerciseView:
     return await service.get_exercise(records, exercise_id=exercise_id)
 
 
-@router.post("/exercises/{exercise_id}/moderators", openapi_extra=_MODERATORS)
+@router.post(
+    "/exercises/{exercise_id}/moderators",
+    openapi_extra=_MODERATORS,
+    response_model_exclude_none=True,
+)
 async def add_moderators(
     exercise_id: DbId, body: BodyDep, records: RecordsDep, content_type: ContentTypeDep = None
 ) -> RowsAnswer:
@@ -153,7 +157,11 @@ async def add_moderators(
     )
 
 
-@router.post("/exercises/{exercise_id}/responses", openapi_extra=_RESPONSES)
+@router.post(
+    "/exercises/{exercise_id}/responses",
+    openapi_extra=_RESPONSES,
+    response_model_exclude_none=True,
+)
 async def add_responses(
     exercise_id: DbId,
     body: BodyDep,
