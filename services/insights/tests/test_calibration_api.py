@@ -98,7 +98,7 @@ class TestResults:
         # Pairable counts [2,0] [1,2] [3,0]: n = 8, n_X = 6, n_Y = 2, disagreeing pairs 2.
         assert results["krippendorff_alpha"] == pytest.approx(1 - 7 * 2 / (64 - 40), abs=1e-12)
         # Raters x cases, X coded 1 and Y 2, no answer NaN.
-        coded = [[1, 1, np.nan, 1], [1, 2, 2, 1], [np.nan, 2, np.nan, 1]]
+        coded = np.array([[1, 1, np.nan, 1], [1, 2, 2, 1], [np.nan, 2, np.nan, 1]])
         assert results["krippendorff_alpha"] == pytest.approx(
             krippendorff.alpha(reliability_data=coded, level_of_measurement="nominal"), abs=1e-12
         )
