@@ -15,7 +15,7 @@ from pp_shared.problems import InvalidInput
 from pp_shared.records import AsyncSession, Records
 
 
-async def _design(session: AsyncSession, exercise: Exercise) -> compute.Design:
+async def load_design(session: AsyncSession, exercise: Exercise) -> compute.Design:
     assert exercise.exercise_id is not None
     cases = await repository.golden_cases(session, exercise.golden_set_id)
     moderators = await repository.moderators(session, exercise.exercise_id)
@@ -37,7 +37,7 @@ async def _design(session: AsyncSession, exercise: Exercise) -> compute.Design:
 async def _loaded(records: Records, exercise_id: int) -> tuple[Exercise, compute.Design]:
     async with records.reading() as session:
         exercise = await exercise_of(session, exercise_id)
-        return exercise, await _design(session, exercise)
+        return exercise, await load_design(session, exercise)
 
 
 async def results(records: Records, *, exercise_id: int, disputed: int, base: str) -> Results:
@@ -45,10 +45,12 @@ async def results(records: Records, *, exercise_id: int, disputed: int, base: st
     five moderators, the most disputed cases and the pooled confusion table."""
     exercise, design = await _loaded(records, exercise_id)
     # The statistics take a CPU-bound moment: off the event loop.
-    return await asyncio.to_thread(_results, exercise, design, disputed, base)
+    return await asyncio.to_thread(compute_results, exercise, design, disputed, base)
 
 
-def _results(exercise: Exercise, design: compute.Design, disputed: int, base: str) -> Results:
+def compute_results(
+    exercise: Exercise, design: compute.Design, disputed: int, base: str
+) -> Results:
     assert exercise.exercise_id is not None
     matrix = compute.Matrix(design)
     counts = matrix.counts
@@ -106,7 +108,7 @@ async def comparison(records: Records, *, exercise_id: int, baseline_id: int) ->
                 "the exercises ran different golden sets",
                 errors=[{"pointer": "/query/baseline", "detail": "ran another golden set"}],
             )
-        before, after = await _design(session, baseline), await _design(session, current)
+        before, after = await load_design(session, baseline), await load_design(session, current)
     rows = await asyncio.to_thread(compute.compare, before, after)
     return Comparison(
         exercise_id=exercise_id,
