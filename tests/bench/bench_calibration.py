@@ -67,7 +67,9 @@ def design(args: argparse.Namespace, seed: int) -> tuple[list[list[object]], lis
     """The golden cases and one exercise's answers."""
     rng = random.Random(seed)
     clauses = [f"HATE.CLAUSE_{i}" for i in range(args.clauses)] + ["none"]
-    cases = [[f"case-{u}", f"text of case {u}", rng.choice(clauses)] for u in range(args.cases)]
+    cases: list[list[object]] = [
+        [f"case-{u}", f"text of case {u}", rng.choice(clauses)] for u in range(args.cases)
+    ]
     answers: list[list[object]] = []
     for m in range(args.moderators):
         skill = rng.uniform(0.55, 0.95)
