@@ -13,6 +13,7 @@ from pp_insights import consumer, dead_letters
 from pp_insights.alerts.api import router as alerts_router
 from pp_insights.alerts.runner import alerts_running
 from pp_insights.api.routes import router
+from pp_insights.calibration.api import router as calibration_router
 from pp_insights.facts import service as facts
 from pp_insights.settings import InsightsSettings
 from pp_shared.db import apply_migrations
@@ -78,6 +79,7 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
     app.include_router(dead_letters.router)
     app.include_router(router)
     app.include_router(alerts_router)
+    app.include_router(calibration_router)
     resolved = "The breach is resolved."
     install_openapi(
         app,
