@@ -12,6 +12,7 @@ from pp_shared.api_cli.common import (
     actor_headers,
     actor_option,
     cell,
+    json_option,
     out,
     print_json,
     read_document,
@@ -20,7 +21,6 @@ from pp_shared.api_cli.common import (
 )
 
 RULE_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
-json_option = click.option("--json", "as_json", is_flag=True, help="Write the API's JSON.")
 
 
 def _specs(path: Path) -> list[dict[str, Any]]:

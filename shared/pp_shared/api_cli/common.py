@@ -131,3 +131,6 @@ actor_option = click.option(
     show_envvar=True,
     help="Who the change is recorded as made by (X-PP-Actor).",
 )
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Write the API's JSON.")

@@ -9,7 +9,15 @@ from typing import Any
 import click
 
 from pp_shared.api_cli.client import Api
-from pp_shared.api_cli.common import EXIT_API_ERROR, err, out, print_json, table, with_api
+from pp_shared.api_cli.common import (
+    EXIT_API_ERROR,
+    err,
+    json_option,
+    out,
+    print_json,
+    table,
+    with_api,
+)
 
 DEAD_LETTERS = {
     "ingest": "/v1/dead-letters",
@@ -23,7 +31,6 @@ service_option = click.option(
     show_default=True,
     help="Whose dead letters.",
 )
-json_option = click.option("--json", "as_json", is_flag=True, help="Write the API's JSON.")
 
 
 @click.group("dead-letters")
