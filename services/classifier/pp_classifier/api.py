@@ -106,7 +106,13 @@ RetrainerDep = Annotated[Retrainer, Depends(_retrainer)]
 @models_router.post(
     "/retrain",
     status_code=202,
-    responses={202: {"headers": {"Location": {"description": "Where to poll the job."}}}},
+    responses={
+        202: {
+            "headers": {
+                "Location": {"description": "Where to poll the job.", "schema": {"type": "string"}}
+            }
+        }
+    },
 )
 async def retrain(retrainer: RetrainerDep, response: Response) -> JobView:
     """Start a training (or get the one running): 202 with the job to poll."""
