@@ -10,6 +10,8 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pp_classifier.taxonomy import service as taxonomy_service
 from pp_classifier.taxonomy.document import Taxonomy, TaxonomyDiff
 from pp_classifier.training import service as training_service
+from pp_classifier.training.job_records import JobView
+from pp_classifier.training.jobs import Retrainer
 from pp_shared.dead_letters import DeadLetterStore
 from pp_shared.dead_letters.api import dead_letter_router, runtime_sender
 from pp_shared.problems import NotFound
@@ -93,6 +95,46 @@ async def diff_versions(
 models_router = APIRouter(prefix="/v1/models", tags=["models"])
 
 
+def _retrainer(request: Request) -> Retrainer:
+    retrainer: Retrainer = request.app.state.retrainer
+    return retrainer
+
+
+RetrainerDep = Annotated[Retrainer, Depends(_retrainer)]
+
+
+@models_router.post(
+    "/retrain",
+    status_code=202,
+    responses={
+        202: {
+            "headers": {
+                "Location": {"description": "Where to poll the job.", "schema": {"type": "string"}}
+            }
+        }
+    },
+)
+async def retrain(retrainer: RetrainerDep, response: Response) -> JobView:
+    """Start a training (or get the one running): 202 with the job to poll."""
+    job = await retrainer.start("api")
+    response.headers["Location"] = job.href
+    return job
+
+
+@models_router.get("/retrain/jobs")
+async def list_retrain_jobs(
+    retrainer: RetrainerDep, limit: Annotated[int, Query(ge=1, le=500)] = 20
+) -> list[JobView]:
+    """Retraining jobs, newest first."""
+    return await retrainer.jobs(limit=limit)
+
+
+@models_router.get("/retrain/jobs/{job_id}")
+async def get_retrain_job(retrainer: RetrainerDep, job_id: str) -> JobView:
+    """A retraining job: running, done (with its outcome), failed or interrupted."""
+    return await retrainer.job(job_id)
+
+
 @models_router.get("")
 async def list_models(pool: PoolDep) -> list[training_service.ModelSummary]:
     """Every trained model, newest first, with its held-out evaluation and status."""
@@ -119,12 +161,6 @@ async def get_artifact(pool: PoolDep, version: str) -> Response:
     return Response(
         await training_service.get_artifact(pool, version), media_type="application/octet-stream"
     )
-
-
-@models_router.post("/retrain")
-async def retrain(pool: PoolDep, replica: ReplicaDep) -> training_service.RetrainResult:
-    """Train a candidate on every label now; promoted only if its macro-F1 is not worse."""
-    return await replica.retrain(pool)
 
 
 DEAD_LETTERS = DeadLetterStore("classifier")
