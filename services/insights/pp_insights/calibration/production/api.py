@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from pp_insights.api.params import Distinct, GroupBy3, Scope, Time, scope_of
+from pp_insights.api.params import GroupBy, Scope, Time, scope_of
 from pp_insights.buckets import Interval
 from pp_insights.calibration.answers import table
 from pp_insights.calibration.production import service as production
@@ -55,7 +55,7 @@ class TrendParams(AgreementParams):
     interval: Literal["hour", "day", "week", "all"] = Field(
         default=Interval.DAY.value, description="Bucket size (UTC); all: the whole range."
     )
-    group_by: Annotated[GroupBy3 | None, Distinct] = None
+    group_by: GroupBy = None
 
 
 @router.get(
