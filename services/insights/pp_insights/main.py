@@ -17,8 +17,8 @@ from pp_insights.facts import service as facts
 from pp_insights.settings import InsightsSettings
 from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
-from pp_shared.identity import GatewayIdentity
 from pp_shared.http_metrics import HttpMetrics
+from pp_shared.identity import GatewayIdentity
 from pp_shared.kafka import ensure_topics
 from pp_shared.logging import configure_logging
 from pp_shared.openapi import install_openapi
