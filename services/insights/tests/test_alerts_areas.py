@@ -178,7 +178,8 @@ class TestRules:
 async def breach_ids(running: RunningApp) -> dict[str, int]:
     """Breaches of every rule: HATE.SLURS and VBDA.THREATS both at 60% policy-unclear."""
     pool, records = running.runtime.pool, running.runtime.records
-    assert pool is not None and records is not None
+    assert pool is not None
+    assert records is not None
     await fold(
         pool,
         escalations(HOUR, clause="HATE.SLURS", region="DE", total=10, unclear=6)

@@ -59,7 +59,12 @@ class TestVolume:
         )
 
     async def test_several_areas_and_an_area_without_data(self, api: httpx.AsyncClient) -> None:
-        params = [("interval", "day"), ("group_by", "area"), ("area", "VBDA"), ("area", "HEX")]
+        params: list[tuple[str, str | int | float | bool | None]] = [
+            ("interval", "day"),
+            ("group_by", "area"),
+            ("area", "VBDA"),
+            ("area", "HEX"),
+        ]
         r = await api.get("/v1/insights/volume", params=params, headers=CSV)
         assert r.text == "bucket,area,volume\r\n2026-11-20T00:00:00Z,VBDA,1\r\n"
         r = await api.get("/v1/insights/volume", params={"area": "HEX"})
@@ -107,7 +112,7 @@ class TestOtherQueries:
         )
 
     async def test_drilldown_examples_are_of_the_area_only(self, api: httpx.AsyncClient) -> None:
-        params = {
+        params: dict[str, Any] = {
             **DAY,
             "area": "HATE",
             "metric": "volume",
