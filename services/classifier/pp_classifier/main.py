@@ -14,8 +14,8 @@ from pp_classifier.taxonomy import service as taxonomy_service
 from pp_classifier.training.service import Replica
 from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
-from pp_shared.identity import GatewayIdentity
 from pp_shared.http_metrics import HttpMetrics
+from pp_shared.identity import GatewayIdentity
 from pp_shared.kafka import Record, ensure_topics
 from pp_shared.logging import configure_logging
 from pp_shared.openapi import install_openapi
