@@ -60,3 +60,39 @@ async def insert_conflicts(
         [encoded.decode() for encoded in cols[1]],
         cols[2],
     )
+
+
+async def conflict_rows(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    event_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    after_id: int | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Conflicts in id order after ``after_id``, filtered (``since`` inclusive, ``until``
+    exclusive, on ``received_at``), each with the hash of the body the log holds."""
+    # Only the filters in use go into the statement; the fragments are fixed text and every
+    # value is a parameter.
+    where: list[str] = []
+    args: list[object] = []
+    for fragment, value in (
+        ("c.event_id = ${}", event_id),
+        ("c.received_at >= ${}", since),
+        ("c.received_at < ${}", until),
+        ("c.id > ${}", after_id),
+    ):
+        if value is not None:
+            args.append(value)
+            where.append(fragment.format(len(args)))
+    args.append(limit)
+    sql = (
+        "SELECT c.id, c.event_id, c.body::text AS body, c.body_sha256, c.received_at,"  # noqa: S608
+        " e.body_sha256 AS stored_sha256"
+        " FROM ingest.conflicts c LEFT JOIN ingest.events e ON e.event_id = c.event_id"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + f" ORDER BY c.id LIMIT ${len(args)}"
+    )
+    rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+    return rows
