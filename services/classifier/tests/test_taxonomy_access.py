@@ -10,9 +10,11 @@ import contextlib
 import copy
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from aiohttp import web
 from pydantic import SecretStr
@@ -247,20 +249,30 @@ async def front(app: Any, *, gateway: bool) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
+def version_file(directory: Path) -> Path:
+    path = directory / "taxonomy-2026.11.1.json"
+    path.write_bytes(orjson.dumps(next_version()))
+    return path
+
+
+def to_api(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """The commands' API is ``url``, without a key."""
+    monkeypatch.setenv("PP_API_URL", url)
+    monkeypatch.delenv("PP_API_KEY", raising=False)
+
+
 class TestPublishCommand:
     async def test_through_the_gateway_with_a_key(
         self,
         pool: Pool,
         database_url: str,
-        tmp_path: Any,
+        tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str],
     ) -> None:
-        path = tmp_path / "taxonomy-2026.11.1.json"
-        path.write_text(httpx.Response(200, json=next_version()).text, encoding="utf-8")
+        path = version_file(tmp_path)
         async with front(app_on(pool, database_url, SECRET), gateway=True) as url:
-            monkeypatch.setenv("PP_API_URL", url)
-            monkeypatch.delenv("PP_API_KEY", raising=False)
+            to_api(monkeypatch, url)
             args = ["taxonomy", "publish", str(path)]
             assert await asyncio.to_thread(main, args) == 1
             assert capsys.readouterr().err == (
@@ -282,15 +294,13 @@ class TestPublishCommand:
         self,
         pool: Pool,
         database_url: str,
-        tmp_path: Any,
+        tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str],
     ) -> None:
-        path = tmp_path / "taxonomy-2026.11.1.json"
-        path.write_text(httpx.Response(200, json=next_version()).text, encoding="utf-8")
+        path = version_file(tmp_path)
         async with front(app_on(pool, database_url, None), gateway=False) as url:
-            monkeypatch.setenv("PP_API_URL", url)
-            monkeypatch.delenv("PP_API_KEY", raising=False)
+            to_api(monkeypatch, url)
             args = ["taxonomy", "publish", str(path), "--by", "ops"]
             assert await asyncio.to_thread(main, args) == 0
         assert '"version": "2026.11.1"' in capsys.readouterr().out

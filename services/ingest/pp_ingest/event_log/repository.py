@@ -7,6 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
+from pp_shared.db import conditions
+
 
 async def insert_events(
     conn: asyncpg.Connection,
@@ -73,19 +75,16 @@ async def conflict_rows(
 ) -> list[asyncpg.Record]:
     """Conflicts in id order after ``after_id``, filtered (``since`` inclusive, ``until``
     exclusive, on ``received_at``), each with the hash of the body the log holds."""
-    # Only the filters in use go into the statement; the fragments are fixed text and every
-    # value is a parameter.
-    where: list[str] = []
     args: list[object] = []
-    for fragment, value in (
-        ("c.event_id = ${}", event_id),
-        ("c.received_at >= ${}", since),
-        ("c.received_at < ${}", until),
-        ("c.id > ${}", after_id),
-    ):
-        if value is not None:
-            args.append(value)
-            where.append(fragment.format(len(args)))
+    where = conditions(
+        [
+            ("c.event_id = ${}", event_id),
+            ("c.received_at >= ${}", since),
+            ("c.received_at < ${}", until),
+            ("c.id > ${}", after_id),
+        ],
+        args,
+    )
     args.append(limit)
     sql = (
         "SELECT c.id, c.event_id, c.body::text AS body, c.body_sha256, c.received_at,"  # noqa: S608
