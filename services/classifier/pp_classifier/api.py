@@ -1,4 +1,6 @@
-"""HTTP adapter of the classifier: taxonomy versions and clause models."""
+"""HTTP adapter of the classifier: taxonomy versions and clause models. Taxonomies are read
+as the caller may see them (a key restricted to policy areas sees only their clauses), and a
+version is published by the caller the gateway authenticated."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from pp_classifier.training.job_records import JobView
 from pp_classifier.training.jobs import Retrainer
 from pp_shared.dead_letters import DeadLetterStore
 from pp_shared.dead_letters.api import dead_letter_router, runtime_sender
-from pp_shared.problems import NotFound
+from pp_shared.identity import INTERNAL, CallerDep, Identity
+from pp_shared.problems import Forbidden, InvalidInput, NotFound
 from pp_shared.topics import Topic
 from pp_shared.types import SINGLE_LINE
 
@@ -38,9 +41,9 @@ ReplicaDep = Annotated[training_service.Replica, Depends(_replica)]
 
 
 @router.get("")
-async def get_current(pool: PoolDep) -> Taxonomy:
+async def get_current(pool: PoolDep, caller: CallerDep) -> Taxonomy:
     """The latest published taxonomy: the version new tags are made with."""
-    return await taxonomy_service.get(pool)
+    return await taxonomy_service.get(pool, caller=caller)
 
 
 @router.get("/versions")
@@ -50,9 +53,9 @@ async def list_versions(pool: PoolDep) -> list[taxonomy_service.VersionSummary]:
 
 
 @router.get("/versions/{version}")
-async def get_version(pool: PoolDep, version: str) -> Taxonomy:
+async def get_version(pool: PoolDep, version: str, caller: CallerDep) -> Taxonomy:
     """One published version, exactly as published."""
-    return await taxonomy_service.get(pool, version)
+    return await taxonomy_service.get(pool, version, caller=caller)
 
 
 @router.post(
@@ -69,17 +72,49 @@ async def publish_version(
     pool: PoolDep,
     response: Response,
     taxonomy: Annotated[dict[str, Any], Body(description="A taxonomy document (see GET).")],
+    caller: CallerDep,
     published_by: Annotated[
-        str,
-        Query(min_length=1, max_length=128, description="Who publishes: one line, no controls."),
+        str | None,
+        Query(
+            min_length=1,
+            max_length=128,
+            description="Who publishes: one line, no controls. Only where the service is "
+            "reached without the gateway (no gateway secret): through the gateway, the "
+            "publisher is the API key's owner and this parameter is refused.",
+        ),
         SINGLE_LINE,
-    ] = "api",
+    ] = None,
 ) -> taxonomy_service.PublishResult:
     """Publish a new immutable version; running classifiers switch to it within seconds."""
-    result = await taxonomy_service.publish(pool, data=taxonomy, published_by=published_by)
+    result = await taxonomy_service.publish(
+        pool, data=taxonomy, published_by=_publisher(caller, published_by)
+    )
     if result.status == "unchanged":
         response.status_code = 200
     return result
+
+
+def _publisher(caller: Identity, published_by: str | None) -> str:
+    """Who publishes: the authenticated caller; ``published_by`` (default ``api``) only for
+    the internal caller of a service without a gateway secret."""
+    if caller is INTERNAL:
+        return published_by or INTERNAL.actor
+    if caller.scoped:
+        raise Forbidden(
+            "publishing a taxonomy changes every area: a key restricted to areas may not"
+        )
+    if published_by is not None:
+        raise InvalidInput(
+            "the publisher is the API key's owner",
+            errors=[
+                {
+                    "pointer": "/query/published_by",
+                    "detail": "leave it out: the version is recorded as published by "
+                    f"{caller.actor}",
+                }
+            ],
+        )
+    return caller.actor
 
 
 @router.get("/diff")
@@ -87,9 +122,10 @@ async def diff_versions(
     pool: PoolDep,
     old: Annotated[str, Query(alias="from")],
     new: Annotated[str, Query(alias="to")],
+    caller: CallerDep,
 ) -> TaxonomyDiff:
     """Clauses added, removed and changed from one version to another."""
-    return await taxonomy_service.compare(pool, old=old, new=new)
+    return await taxonomy_service.compare(pool, old=old, new=new, caller=caller)
 
 
 models_router = APIRouter(prefix="/v1/models", tags=["models"])

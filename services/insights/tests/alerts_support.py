@@ -30,6 +30,7 @@ from pp_shared.breaches import BreachMessage
 from pp_shared.db import Pool, apply_migrations
 from pp_shared.embedded import free_port
 from pp_shared.http_guards import install_http_guards
+from pp_shared.identity import GatewayIdentity
 from pp_shared.kafka import ensure_topics
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import Runtime
@@ -205,7 +206,9 @@ async def alerts_app(
     settings: AlertTestSettings, clock: ManualClock, *, migrate: bool = True
 ) -> AsyncIterator[RunningApp]:
     """An app with the lifespan insights gives alerting (pool, migrations, records, producer,
-    ``alerts_running``) and the alerts router, on a manual clock."""
+    ``alerts_running``) and the alerts router, on a manual clock; with
+    ``settings.gateway_secret`` set, it answers signed callers only, as insights does
+    (``pp_shared.testing.identity.SignedAs`` signs a client's requests)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -230,6 +233,7 @@ async def alerts_app(
 
     app = FastAPI(lifespan=lifespan)
     install_http_guards(app, max_body_bytes=1024 * 1024)
+    app.add_middleware(GatewayIdentity, secret=settings.gateway_secret)
     install_problem_handlers(app)
     app.include_router(router)
     app.state.alerts_clock = clock

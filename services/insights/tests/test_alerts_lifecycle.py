@@ -23,6 +23,8 @@ from pp_shared.db import Pool
 from pp_shared.embedded import free_port
 from pp_shared.records import Records
 from pp_shared.testing.apps import read_topic
+from pp_shared.testing.identity import SECRET as GATEWAY
+from pp_shared.testing.identity import SignedAs, analyst, policy_admin
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.servers import Servers
 from pp_shared.topics import Topic, topic_name
@@ -116,8 +118,9 @@ async def running(
     receiver: Receiver,
     clock: ManualClock,
 ) -> AsyncIterator[RunningApp]:
-    settings = make_settings(servers, database_url, topic_prefix, receiver)
+    settings = make_settings(servers, database_url, topic_prefix, receiver, gateway_secret=GATEWAY)
     async with alerts_app(settings, clock) as r:
+        r.client.auth = SignedAs(policy_admin("pat"))
         yield r
 
 
@@ -561,7 +564,8 @@ class TestAcknowledge:
         breach_id = (await breaches(running))[0]["id"]
         ack = await running.client.post(
             f"/v1/breaches/{breach_id}/ack",
-            headers={"X-PP-Actor": "dana", "content-type": "application/json"},
+            headers={"content-type": "application/json"},
+            auth=SignedAs(analyst("dana")),
         )
         assert ack.status_code == 200
         assert await running.alerts.sender.deliver_due() == 3  # topic, ops, bot
@@ -815,7 +819,7 @@ class TestSilenceAndAck:
         r = await c.post(
             f"/v1/breaches/{pending['id']}/silence",
             json={"for": "30m", "reason": "guidance update in review"},
-            headers={"X-PP-Actor": "carol"},
+            auth=SignedAs(analyst("carol")),
         )
         assert r.status_code == 200
         assert r.json()["silenced_until"] == "2026-11-20T01:35:00Z"
@@ -825,7 +829,7 @@ class TestSilenceAndAck:
             {"pointer": "/body/until", "detail": "exactly one of until and for"}
         ]
         ack = await c.post(f"/v1/breaches/{pending['id']}/ack", json={"note": "on it"})
-        assert ack.json()["acknowledged_by"] == "api"
+        assert ack.json()["acknowledged_by"] == "pat"
 
         await evaluate_at(running, clock, SPIKE_DONE + timedelta(minutes=25))  # fires, silenced
         await running.alerts.sender.deliver_due()
@@ -837,7 +841,7 @@ class TestSilenceAndAck:
         assert [(t["kind"], t["actor"], t["at"]) for t in detail["timeline"]] == [
             ("pending", "evaluator", "2026-11-20T01:05:00Z"),
             ("silenced", "carol", "2026-11-20T01:05:00Z"),
-            ("acknowledged", "api", "2026-11-20T01:05:00Z"),
+            ("acknowledged", "pat", "2026-11-20T01:05:00Z"),
             ("firing", "evaluator", "2026-11-20T01:25:00Z"),
         ]
         assert detail["timeline"][1]["detail"] == {

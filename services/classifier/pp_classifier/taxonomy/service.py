@@ -1,5 +1,8 @@
 """Taxonomy versions in Postgres: publish (immutable), read, list and diff. Running
-classifiers follow the latest version without a restart (``training.service.Replica``)."""
+classifiers follow the latest version without a restart (``training.service.Replica``).
+
+A caller restricted to policy areas (``pp_shared.identity``) reads taxonomies and diffs with
+the areas and clauses of other areas removed; a taxonomy with none of its areas is 403 to it."""
 
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from pydantic import BaseModel, ValidationError
 
 from pp_classifier.taxonomy import repository
 from pp_classifier.taxonomy.document import Taxonomy, TaxonomyDiff, diff, load_taxonomy
-from pp_shared.problems import InvalidInput, NotFound, ProblemError, field_errors
+from pp_shared.identity import INTERNAL, Identity
+from pp_shared.problems import Forbidden, InvalidInput, NotFound, ProblemError, field_errors
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +116,14 @@ async def publish_seed(pool: asyncpg.Pool) -> str | None:
     return result.version
 
 
-async def get(pool: asyncpg.Pool, version: str | None = None) -> Taxonomy:
-    """One version, or the latest when ``version`` is None."""
+async def get(
+    pool: asyncpg.Pool, version: str | None = None, *, caller: Identity = INTERNAL
+) -> Taxonomy:
+    """One version, or the latest when ``version`` is None, as ``caller`` may see it."""
+    return within_areas(await _get(pool, version), caller)
+
+
+async def _get(pool: asyncpg.Pool, version: str | None = None) -> Taxonomy:
     async with pool.acquire() as conn:
         if version is None:
             row = await repository.latest_taxonomy(conn)
@@ -143,5 +153,35 @@ async def versions(pool: asyncpg.Pool) -> list[VersionSummary]:
     ]
 
 
-async def compare(pool: asyncpg.Pool, *, old: str, new: str) -> TaxonomyDiff:
-    return diff(await get(pool, old), await get(pool, new))
+async def compare(
+    pool: asyncpg.Pool, *, old: str, new: str, caller: Identity = INTERNAL
+) -> TaxonomyDiff:
+    """What changed from ``old`` to ``new`` for the clauses of the areas ``caller`` sees."""
+    changes = diff(await _get(pool, old), await _get(pool, new))
+    if caller.areas is None:
+        return changes
+    return changes.model_copy(
+        update={
+            "added": tuple(c for c in changes.added if _sees_clause(caller, c)),
+            "removed": tuple(c for c in changes.removed if _sees_clause(caller, c)),
+            "changed": {c: f for c, f in changes.changed.items() if _sees_clause(caller, c)},
+        }
+    )
+
+
+def _sees_clause(caller: Identity, clause_id: str) -> bool:
+    # A clause's id starts with its area's (Area checks it): HATE.SLURS is of HATE.
+    return caller.sees(clause_id.split(".", 1)[0])
+
+
+def within_areas(taxonomy: Taxonomy, caller: Identity) -> Taxonomy:
+    """The taxonomy with only the areas ``caller`` sees; 403 when it sees none of them."""
+    if caller.areas is None:
+        return taxonomy
+    areas = tuple(area for area in taxonomy.areas if caller.sees(area.id))
+    if not areas:
+        raise Forbidden(
+            f"taxonomy {taxonomy.version} has no area this key may see "
+            f"({', '.join(sorted(caller.areas)) or 'none'})"
+        )
+    return Taxonomy.model_validate({**taxonomy.model_dump(), "areas": areas})

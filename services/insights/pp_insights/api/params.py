@@ -245,3 +245,13 @@ class CardScopeParams(ScopeParams):
 
 def card_scope_of(params: Annotated[CardScopeParams, Query()]) -> Scope:
     return params.scope()
+
+
+class AreaParams(BaseModel):
+    """The one filter of volume: the areas, as the other queries filter them."""
+
+    area: Filter = []
+
+
+def area_scope_of(params: Annotated[AreaParams, Query()]) -> Scope:
+    return {"area": tuple(dict.fromkeys(params.area))} if params.area else {}

@@ -14,6 +14,7 @@ from pp_insights.api.params import (
     Scope,
     TrendParams,
     VolumeParams,
+    area_scope_of,
     card_scope_of,
     scope_of,
 )
@@ -36,9 +37,13 @@ ScopeDep = Annotated[Scope, Depends(scope_of)]
 
 @router.get("/volume", response_model=volume.VolumeAnswer, responses=CSV_RESPONSE)
 async def get_volume(
-    pool: PoolDep, params: Annotated[VolumeParams, Query()], accept: AcceptDep = None
+    pool: PoolDep,
+    params: Annotated[VolumeParams, Query()],
+    scope: Annotated[Scope, Depends(area_scope_of)],
+    accept: AcceptDep = None,
 ) -> Response:
-    """Escalations created per time bucket, grouped by up to three dimensions."""
+    """Escalations created per time bucket, grouped by up to three dimensions, of some
+    areas."""
     with QUERY_SECONDS.labels("volume").time():
         answer = await volume.volume(
             pool,
@@ -46,6 +51,7 @@ async def get_volume(
             group_by=params.group_by or [],
             start=params.start,
             end=params.end,
+            filters=scope,
         )
     return tabular(answer, accept)
 

@@ -15,7 +15,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from pp_insights.alerts.api import ActorDep
 from pp_insights.calibration import intake, reports, rows, service
 from pp_insights.calibration.answers import (
     ClauseRow,
@@ -41,9 +40,18 @@ from pp_insights.calibration.schemas import (
     RowsAnswer,
 )
 from pp_insights.queries.tabular import CSV_RESPONSE
+from pp_shared.identity import CallerDep
 from pp_shared.records import Records
 from pp_shared.service import runtime_of
 from pp_shared.types import DbId
+
+
+def _actor(caller: CallerDep) -> str:
+    return caller.actor
+
+
+ActorDep = Annotated[str, Depends(_actor)]
+"""Who did it: the owner of the caller's key."""
 
 router = APIRouter(prefix="/v1/calibration", tags=["calibration"])
 
@@ -90,6 +98,7 @@ async def create_golden_set(
     body: BodyDep,
     records: RecordsDep,
     now: NowDep,
+    actor: ActorDep,
     name: Annotated[
         Name | None, Query(description="The set's name; a name that exists gets a new version.")
     ] = None,
@@ -99,7 +108,6 @@ async def create_golden_set(
         Query(description="The clause ids its exercises accept besides none (repeatable)."),
     ] = None,
     content_type: ContentTypeDep = None,
-    actor: ActorDep = "api",
 ) -> Created:
     """Create a golden set (or the next version of one) from CSV or JSON; stored whole or not."""
     return await service.create_golden_set(
@@ -125,7 +133,7 @@ async def get_golden_set(
 
 @router.post("/exercises", status_code=201)
 async def create_exercise(
-    body: ExerciseIn, records: RecordsDep, now: NowDep, actor: ActorDep = "api"
+    body: ExerciseIn, records: RecordsDep, now: NowDep, actor: ActorDep
 ) -> Created:
     """Open an exercise over a golden set, with its moderators and their cohorts if known."""
     return await service.create_exercise(records, body=body, actor=actor, now=now)
@@ -167,8 +175,8 @@ async def add_responses(
     body: BodyDep,
     records: RecordsDep,
     now: NowDep,
+    actor: ActorDep,
     content_type: ContentTypeDep = None,
-    actor: ActorDep = "api",
 ) -> RowsAnswer:
     """Store answers (CSV or JSON), each row accepted or rejected on its own."""
     return await rows.add_responses(
@@ -179,7 +187,7 @@ async def add_responses(
 
 @router.post("/exercises/{exercise_id}/close")
 async def close_exercise(
-    exercise_id: DbId, records: RecordsDep, now: NowDep, actor: ActorDep = "api"
+    exercise_id: DbId, records: RecordsDep, now: NowDep, actor: ActorDep
 ) -> ExerciseView:
     """Close an exercise: it takes no more answers."""
     return await service.close_exercise(records, exercise_id=exercise_id, actor=actor, now=now)

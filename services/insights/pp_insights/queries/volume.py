@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,12 +40,14 @@ async def volume(
     group_by: Sequence[str],
     start: datetime | None,
     end: datetime | None,
+    filters: Mapping[str, Sequence[str]] | None = None,
 ) -> VolumeAnswer:
     """Escalations created per bucket and dimension values; buckets that ``start`` and
-    ``end`` cut are answered whole, as every query answers them (``buckets.covering``)."""
+    ``end`` cut are answered whole, as every query answers them (``buckets.covering``);
+    ``filters`` keep values of dimensions (the API filters by area)."""
     start, end = covering(start, end, interval)
     async with pool.acquire() as conn:
-        sel = repository.Selection("hour", interval, group_by, {}, start, end)
+        sel = repository.Selection("hour", interval, group_by, filters or {}, start, end)
         rows = await repository.sum_counters(conn, sel, counters=["volume"], nonzero="volume")
     return VolumeAnswer(
         interval=interval.value,
