@@ -126,7 +126,7 @@ async def test_everyday_commands_against_a_running_stack(
     }
     rule_file = tmp_path / "rule.json"
     rule_file.write_text(json.dumps(rule))
-    created = cli("rules", "apply", str(rule_file), "--actor", "ops-test")
+    created = cli("rules", "apply", str(rule_file))
     replaced = cli("rules", "apply", str(rule_file))
     assert created.returncode == replaced.returncode == 0, created.stderr + replaced.stderr
     assert "hate-volume" in created.stdout

@@ -154,6 +154,7 @@ class TestRules:
             "rule_id": "hate",
             "evaluated_at": "2026-11-20T10:00:00Z",
             "groups": [],
+            "baseline_coverage": None,
         }
         assert (await c.delete("/v1/rules/mine", auth=HATE_ADMIN)).status_code == 204
         versions = (await c.get("/v1/rules/mine/versions")).json()["versions"]
@@ -190,7 +191,7 @@ async def breach_ids(running: RunningApp) -> dict[str, int]:
     await evaluate_all(
         pool,
         records,
-        now=hour_at("2026-11-20T10:30:00Z"),
+        now=hour_at("2026-11-20T11:30:00Z"),  # the hour of the data is complete
         settings=settings,
     )
     page = (await running.client.get("/v1/breaches")).json()["breaches"]

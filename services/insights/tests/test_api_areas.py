@@ -45,6 +45,8 @@ class TestVolume:
             "metric": "volume",
             "interval": "hour",
             "group_by": ["area", "region"],
+            "from": None,
+            "to": None,
             "rows": [
                 {"bucket": "2026-11-20T10:00:00Z", "area": "HATE", "region": "DE", "volume": 2},
                 {"bucket": "2026-11-20T10:00:00Z", "area": "HATE", "region": "FR", "volume": 1},
@@ -107,8 +109,8 @@ class TestOtherQueries:
         body, csv = await answers(api, "/v1/insights/movers", params)
         assert (body["scope"], body["candidates"], body["eligible"]) == ({"area": ["HATE"]}, 1, 1)
         assert csv == (
-            "area,current,previous,change,score,p_value,significant\r\n"
-            "HATE,1,3,-2,-0.939764,0.347339,false\r\n"
+            "area,current,previous,change,score,p_value,q_value,significant\r\n"
+            "HATE,1,3,-2,-0.939764,0.347339,0.347339,false\r\n"
         )
 
     async def test_drilldown_examples_are_of_the_area_only(self, api: httpx.AsyncClient) -> None:

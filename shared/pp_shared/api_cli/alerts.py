@@ -9,8 +9,6 @@ import click
 
 from pp_shared.api_cli.client import Api
 from pp_shared.api_cli.common import (
-    actor_headers,
-    actor_option,
     cell,
     json_option,
     out,
@@ -70,19 +68,18 @@ def list_rules(api: Api, as_json: bool) -> None:
 
 @rules.command("apply")
 @click.argument("file", type=RULE_FILE)
-@actor_option
 @with_api
-def apply(api: Api, file: Path, actor: str | None) -> None:
-    """Create or replace the rules of FILE (JSON or YAML; one rule or a list), by id."""
-    headers = actor_headers(actor)
+def apply(api: Api, file: Path) -> None:
+    """Create or replace the rules of FILE (JSON or YAML; one rule or a list), by id. Each
+    change is recorded as made by the owner of the API key."""
     results = []
     for spec in _specs(file):
         path = f"/v1/rules/{spec['id']}"
         exists = api.request("GET", path, ok=(404,)).status_code != 404
         if exists:
-            view = api.request("PUT", path, json=spec, headers=headers).json()
+            view = api.request("PUT", path, json=spec).json()
         else:
-            view = api.request("POST", "/v1/rules", json=spec, headers=headers).json()
+            view = api.request("POST", "/v1/rules", json=spec).json()
         results.append((view["id"], "replaced" if exists else "created", view["version"]))
     table("rules applied", ["id", "change", "version"], results)
 
@@ -170,14 +167,11 @@ def _shown(detail: dict[str, Any], what: str) -> None:
 @breaches.command("ack")
 @click.argument("breach_id", type=int)
 @click.option("--note", default=None, help="A note kept on the timeline.")
-@actor_option
 @with_api
-def ack(api: Api, breach_id: int, note: str | None, actor: str | None) -> None:
+def ack(api: Api, breach_id: int, note: str | None) -> None:
     """Acknowledge an open breach."""
     body = {"note": note} if note else None
-    detail = api.request(
-        "POST", f"/v1/breaches/{breach_id}/ack", json=body, headers=actor_headers(actor)
-    ).json()
+    detail = api.request("POST", f"/v1/breaches/{breach_id}/ack", json=body).json()
     _shown(detail, "acknowledged")
 
 
@@ -187,7 +181,6 @@ def ack(api: Api, breach_id: int, note: str | None, actor: str | None) -> None:
 @click.option("--until", default=None, help="Until when (RFC 3339).")
 @click.option("--reason", default=None, help="Why (required unless --lift).")
 @click.option("--lift", is_flag=True, help="Lift the silence instead.")
-@actor_option
 @with_api
 def silence(
     api: Api,
@@ -196,12 +189,11 @@ def silence(
     until: str | None,
     reason: str | None,
     lift: bool,
-    actor: str | None,
 ) -> None:
     """Silence a breach's notifications for a while (or until a time), with a reason."""
     path = f"/v1/breaches/{breach_id}/silence"
     if lift:
-        detail = api.request("DELETE", path, headers=actor_headers(actor)).json()
+        detail = api.request("DELETE", path).json()
         _shown(detail, "silence lifted")
         return
     if reason is None:
@@ -211,5 +203,5 @@ def silence(
         body["for"] = for_
     if until is not None:
         body["until"] = until
-    detail = api.request("POST", path, json=body, headers=actor_headers(actor)).json()
+    detail = api.request("POST", path, json=body).json()
     _shown(detail, "silenced")

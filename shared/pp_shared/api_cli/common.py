@@ -119,18 +119,4 @@ def read_document(path: Path) -> Any:
         raise click.BadParameter(f"{path} is not valid JSON: {exc}") from exc
 
 
-def actor_headers(actor: str | None) -> dict[str, str]:
-    """``X-PP-Actor`` when a name was given: who the change is recorded as made by."""
-    return {"x-pp-actor": actor} if actor else {}
-
-
-actor_option = click.option(
-    "--actor",
-    envvar="PP_ACTOR",
-    default=None,
-    show_envvar=True,
-    help="Who the change is recorded as made by (X-PP-Actor).",
-)
-
-
 json_option = click.option("--json", "as_json", is_flag=True, help="Write the API's JSON.")
