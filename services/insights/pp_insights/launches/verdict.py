@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pp_insights.launches.estimators import ALPHA
 from pp_insights.launches.impact import Windows
 from pp_insights.launches.impact_schemas import BeforeAfter, EstimateOut, ImpactAnswer
 from pp_insights.launches.tables import Launch
@@ -147,11 +148,19 @@ def warnings(answer: ImpactAnswer, w: Windows, others: Sequence[Launch]) -> list
     elif control is not None and control.after.sample == 0:
         out.append("the control has no sample after the launch")
     tc, cc = treated.change, control.change if control is not None else None
-    if tc is not None and cc is not None and tc != 0 and abs(cc) >= abs(tc):
+    control_p = control.p_value if control is not None else None
+    if (
+        tc is not None
+        and cc is not None
+        and control_p is not None
+        and control_p < ALPHA
+        and tc * cc > 0
+        and abs(cc) >= abs(tc) / 2
+    ):
         out.append(
-            f"the control moved as much as the scope ({_signed(answer.kind, cc, answer.interval)}"
-            f" against {_signed(answer.kind, tc, answer.interval)}): the change is not specific"
-            " to the launch"
+            f"the control moved too ({_signed(answer.kind, cc, answer.interval)} against"
+            f" {_signed(answer.kind, tc, answer.interval)} in the scope): much of the scope's"
+            " change is not specific to the launch"
         )
     for other in others:
         out.append(
