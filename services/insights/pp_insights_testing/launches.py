@@ -34,7 +34,7 @@ def unclear_share_events(
     """Escalations ``<clause>-<region>-<day>-<i>`` over ``days`` days from ``first_day``,
     the ``launch_day``-th day being the first with the after share; one stream of random
     numbers per seed."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - generated test data, not secrets
     events = []
     for day in range(days):
         start = first_day + timedelta(days=day)

@@ -21,7 +21,8 @@ DAYS = 28
 def _series(rng: np.random.Generator, n: int, before: float, after: float) -> Series:
     t = np.arange(-DAYS, DAYS)
     share = np.where(t >= 0, after, before)
-    return Series.of(t, rng.binomial(n, share) / n, [n] * len(t), t >= 0)
+    values = rng.binomial(n, share) / n
+    return Series(t.astype(np.float64), values.astype(np.float64), np.full(len(t), n * 1.0), t >= 0)
 
 
 def _draw(seed: int, effect: float) -> tuple[Series, Series]:
