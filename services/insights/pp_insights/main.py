@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from pp_insights import consumer, dead_letters
 from pp_insights.alerts.api import router as alerts_router
 from pp_insights.alerts.runner import alerts_running
+from pp_insights.api import enforceability as enforceability_api
 from pp_insights.api import launches as launches_api
 from pp_insights.api.routes import router
 from pp_insights.facts import service as facts
@@ -85,6 +86,7 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(alerts_router)
     app.include_router(launches_api.router)
+    app.include_router(enforceability_api.router)
     resolved = "The breach is resolved."
     install_openapi(
         app,

@@ -241,3 +241,7 @@ class CardScopeParams(ScopeParams):
 
 def card_scope_of(params: Annotated[CardScopeParams, Query()]) -> Scope:
     return params.scope()
+
+
+within_range = _within_range
+"""``to`` later than ``from`` and at most ``MAX_RANGE_DAYS`` after it, for other routes."""
