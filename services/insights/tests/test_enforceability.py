@@ -167,7 +167,7 @@ class TestEnforceability:
             "policy_unclear_share": 0.12, "qa_disagreement_rate": None, "overturn_rate": None
         }  # fmt: skip
         rows = {row["clause_id"]: row for row in answer["rows"]}
-        assert [row["clause_id"] for row in answer["rows"]][0] == "HATE.SLURS"
+        assert answer["rows"][0]["clause_id"] == "HATE.SLURS"
         slurs = rows["HATE.SLURS"]
         assert (slurs["policy_unclear_share"], slurs["policy_unclear_share_vs_median"]) == (
             0.3,
