@@ -59,7 +59,8 @@ class TestRecords:
         assert listed["next_before"] is None
         page = (await client.get("/v1/launches", params={"limit": 2})).json()
         assert ([x["id"] for x in page["launches"]], page["next_before"]) == (
-            [everywhere, second], second
+            [everywhere, second],
+            second,
         )
         hate = (await client.get("/v1/launches", params={"area": "HATE"})).json()
         assert [launch["id"] for launch in hate["launches"]] == [first]
@@ -146,9 +147,7 @@ class TestTrendMarkers:
         faq = await _post(client, FAQ)
         await _post(client, dict(FAQ, title="Later", launched_at="2026-12-20T00:00:00Z"))
         await _post(client, dict(FAQ, title="France", scope={"regions": ["FR"]}))
-        await _post(
-            client, dict(FAQ, title="Threats", scope={"clause_ids": ["VBDA.THREATS"]})
-        )
+        await _post(client, dict(FAQ, title="Threats", scope={"clause_ids": ["VBDA.THREATS"]}))
         everywhere = await _post(client, dict(FAQ, title="Everywhere", scope={}))
         r = await client.get(
             "/v1/insights/trends",

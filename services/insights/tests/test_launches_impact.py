@@ -65,6 +65,19 @@ async def _impact(api: httpx.AsyncClient, launch_id: int, **params: Any) -> dict
     return answer
 
 
+async def _halved_in_de(
+    api: httpx.AsyncClient, pool: Pool, *, seed: int, others: tuple[float, float]
+) -> tuple[list[dict[str, Any]], int]:
+    """DE's policy-unclear share of HATE.SLURS halved at the launch (0.30 -> 0.15), the
+    control regions' going from ``others[0]`` to ``others[1]``; the events and the launch."""
+    events = unclear_share_events(
+        seed=seed, first_day=FIRST_DAY, days=56, launch_day=28,
+        cells=_cells("HATE.SLURS", de=(0.30, 0.15), others=others),
+    )  # fmt: skip
+    await fold_events(pool, events)
+    return events, await _launch(api, "HATE.SLURS")
+
+
 def _counts(events: list[dict[str, Any]], region: str, *, after: bool) -> tuple[int, int]:
     chosen = [
         e for e in events if e["region"] == region and (e["occurred_at"] >= "2026-09-29") == after
@@ -76,12 +89,8 @@ class TestInjectedEffect:
     async def test_did_and_its_recover_a_halved_share(
         self, api: httpx.AsyncClient, pool: Pool
     ) -> None:
-        events = unclear_share_events(
-            seed=7, first_day=FIRST_DAY, days=56, launch_day=28,
-            cells=_cells("HATE.SLURS", de=(0.30, 0.15), others=(0.30, 0.30)),
-        )  # fmt: skip
-        await fold_events(pool, events)
-        answer = await _impact(api, await _launch(api, "HATE.SLURS"))
+        events, launch_id = await _halved_in_de(api, pool, seed=7, others=(0.30, 0.30))
+        answer = await _impact(api, launch_id)
 
         treated = answer["before_after"]["treated"]
         x0, n0 = _counts(events, "DE", after=False)
@@ -108,12 +117,7 @@ class TestInjectedEffect:
         assert answer["warnings"] == []
 
     async def test_every_number_as_csv(self, api: httpx.AsyncClient, pool: Pool) -> None:
-        events = unclear_share_events(
-            seed=8, first_day=FIRST_DAY, days=56, launch_day=28,
-            cells=_cells("HATE.SLURS", de=(0.30, 0.15), others=(0.30, 0.30)),
-        )  # fmt: skip
-        await fold_events(pool, events)
-        launch_id = await _launch(api, "HATE.SLURS")
+        _, launch_id = await _halved_in_de(api, pool, seed=8, others=(0.30, 0.30))
         answer = await _impact(api, launch_id)
         r = await api.get(
             f"/v1/launches/{launch_id}/impact",
@@ -169,12 +173,8 @@ class TestCommonShock:
     async def test_did_near_zero_while_before_after_shows_the_change(
         self, api: httpx.AsyncClient, pool: Pool
     ) -> None:
-        events = unclear_share_events(
-            seed=3, first_day=FIRST_DAY, days=56, launch_day=28,
-            cells=_cells("HATE.SLURS", de=(0.30, 0.15), others=(0.30, 0.15)),
-        )  # fmt: skip
-        await fold_events(pool, events)
-        answer = await _impact(api, await _launch(api, "HATE.SLURS"))
+        _, launch_id = await _halved_in_de(api, pool, seed=3, others=(0.30, 0.15))
+        answer = await _impact(api, launch_id)
         treated = answer["before_after"]["treated"]
         assert treated["change"] == pytest.approx(-0.15, abs=0.03)
         assert treated["p_value"] < 0.001

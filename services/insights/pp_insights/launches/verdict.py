@@ -35,30 +35,24 @@ LABELS = {
 
 
 def _amount(kind: str, value: float, interval: str) -> str:
-    """A change in words: points for rates, escalations per bucket, seconds."""
-    if kind == "rate":
-        return f"{abs(value) * 100:.1f} points"
-    if kind == "count":
-        return f"{abs(value):.1f} escalations per {interval}"
-    return f"{abs(value):.0f} s"
+    """A change's size in words: points for rates, escalations per bucket, seconds."""
+    size = _signed(kind, abs(value)).lstrip("+")
+    unit = {"rate": "points", "count": f"escalations per {interval}"}.get(kind, "s")
+    return f"{size} {unit}"
 
 
-def _signed(kind: str, value: float, interval: str) -> str:
+def _signed(kind: str, value: float) -> str:
+    """A value with its sign: rates in points, counts to a tenth, seconds whole."""
     if kind == "rate":
         return f"{value * 100:+.1f}"
-    if kind == "count":
-        return f"{value:+.1f}"
-    return f"{value:+.0f}"
+    return f"{value:+.1f}" if kind == "count" else f"{value:+.0f}"
 
 
 def _interval(kind: str, e: EstimateOut, interval: str) -> str:
     assert e.ci_low is not None
     assert e.ci_high is not None
     assert e.p_value is not None
-    return (
-        f"95% CI {_signed(kind, e.ci_low, interval)} to {_signed(kind, e.ci_high, interval)},"
-        f" p={e.p_value:.3g}"
-    )
+    return f"95% CI {_signed(kind, e.ci_low)} to {_signed(kind, e.ci_high)}, p={e.p_value:.3g}"
 
 
 def _direction(value: float) -> str:
@@ -91,14 +85,14 @@ def verdict(answer: ImpactAnswer) -> str:
     if not lead.significant:
         text = (
             f"No change distinguishable from noise: {sample} after the launch ({method}"
-            f" {_signed(kind, lead.effect, interval)}, {_interval(kind, lead, interval)})."
+            f" {_signed(kind, lead.effect)}, {_interval(kind, lead, interval)})."
         )
     elif lead is did:
         control = answer.before_after.control
         text = (
             f"The {label} {_moved(kind, treated.change, interval)} in the launch's scope against"
-            f" a change of {_signed(kind, did.control_change or 0.0, interval)} in the control:"
-            f" a difference of {_signed(kind, lead.effect, interval)}"
+            f" a change of {_signed(kind, did.control_change or 0.0)} in the control:"
+            f" a difference of {_signed(kind, lead.effect)}"
             f" ({_interval(kind, lead, interval)}; {sample} after the launch"
             f"{_control_sample(control)})."
         )
@@ -116,7 +110,7 @@ def verdict(answer: ImpactAnswer) -> str:
     ):
         text += (
             f" The scope's own time series {'does' if its.significant else 'does not'} show"
-            f" a level change at the launch ({_signed(kind, its.effect, interval)},"
+            f" a level change at the launch ({_signed(kind, its.effect)},"
             f" {_interval(kind, its, interval)}): read the estimate with care."
         )
     return text
@@ -158,8 +152,8 @@ def warnings(answer: ImpactAnswer, w: Windows, others: Sequence[Launch]) -> list
         and abs(cc) >= abs(tc) / 2
     ):
         out.append(
-            f"the control moved too ({_signed(answer.kind, cc, answer.interval)} against"
-            f" {_signed(answer.kind, tc, answer.interval)} in the scope): much of the scope's"
+            f"the control moved too ({_signed(answer.kind, cc)} against"
+            f" {_signed(answer.kind, tc)} in the scope): much of the scope's"
             " change is not specific to the launch"
         )
     for other in others:
