@@ -3,6 +3,7 @@ consumer, and launch markers in trend answers."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import httpx
@@ -24,7 +25,7 @@ FAQ = {
 }
 
 
-async def _post(client: httpx.AsyncClient, body: dict[str, object]) -> int:
+async def _post(client: httpx.AsyncClient, body: Mapping[str, object]) -> int:
     r = await client.post("/v1/launches", json=body, headers={"X-PP-Actor": "policy-lead"})
     assert r.status_code == 201, r.text
     launch_id: int = r.json()["id"]
