@@ -12,7 +12,7 @@ import asyncpg
 import orjson
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from pp_classifier.settings import ClassifierSettings
 from pp_classifier.taxonomy import service as taxonomy_service
@@ -114,11 +114,13 @@ class SimulateParams(BaseModel):
     )
     examples: int = Field(default=5, ge=0, le=20, description="Escalation ids per move.")
 
-    @model_validator(mode="after")
-    def _ordered(self) -> SimulateParams:
-        if self.start is not None and self.end is not None and self.end <= self.start:
-            raise ValueError("to must be later than from")
-        return self
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("start")
+        if start is not None and end is not None and end <= start:
+            raise ValueError("must be later than from")
+        return end
 
     def window(self, now: datetime) -> tuple[datetime, datetime]:
         end = self.end or now

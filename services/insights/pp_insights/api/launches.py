@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from pp_insights.alerts.api import ActorDep, NowDep, PoolDep, RecordsDep
 from pp_insights.api.params import Filter, Metric
@@ -62,13 +62,13 @@ class ImpactParams(BaseModel):
             raise ValueError("at least one day")
         return value
 
-    @model_validator(mode="after")
-    def _whole_weeks(self) -> ImpactParams:
-        if self.interval == "week":
-            for name in ("before", "after"):
-                if days_of(getattr(self, name)) % 7:
-                    raise ValueError(f"{name}: weekly buckets need whole weeks")
-        return self
+    @field_validator("interval")
+    @classmethod
+    def _whole_weeks(cls, interval: str, info: ValidationInfo) -> str:
+        windows = (info.data.get(name) for name in ("before", "after"))
+        if interval == "week" and any(w is not None and days_of(w) % 7 for w in windows):
+            raise ValueError("weekly buckets need whole weeks before and after")
+        return interval
 
     def query(self) -> ImpactQuery:
         named = {

@@ -67,6 +67,16 @@ class Windows:
 
 
 def windows(launched_at: datetime, query: ImpactQuery, now: datetime) -> Windows:
+    try:
+        return _windows(launched_at, query, now)
+    except OverflowError as exc:
+        raise InvalidInput(
+            "the windows reach beyond the calendar",
+            errors=[{"pointer": "/query/before", "detail": "the windows reach beyond year 1"}],
+        ) from exc
+
+
+def _windows(launched_at: datetime, query: ImpactQuery, now: datetime) -> Windows:
     step = 7 if query.interval == "week" else 1
     launch_day = floor_to(launched_at, "day")
     first_after = ceil_to(launched_at, "day") + query.transition_days * DAY
