@@ -4,12 +4,21 @@ version is published by the caller the gateway authenticated."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+import orjson
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from pp_classifier.settings import ClassifierSettings
 from pp_classifier.taxonomy import service as taxonomy_service
+from pp_classifier.taxonomy import simulation
 from pp_classifier.taxonomy.document import Taxonomy, TaxonomyDiff
 from pp_classifier.training import service as training_service
 from pp_classifier.training.job_records import JobView
@@ -19,8 +28,10 @@ from pp_shared.dead_letters.api import dead_letter_router, runtime_sender
 from pp_shared.identity import INTERNAL, CallerDep, Identity
 from pp_shared.problems import Forbidden, InvalidInput, NotFound
 from pp_shared.topics import Topic
-from pp_shared.types import SINGLE_LINE
+from pp_shared.types import SINGLE_LINE, AwareTimestamp
 
+log = logging.getLogger(__name__)
+NDJSON = "application/x-ndjson"
 router = APIRouter(prefix="/v1/taxonomy", tags=["taxonomy"])
 
 
@@ -70,6 +81,7 @@ async def get_version(pool: PoolDep, version: str, caller: CallerDep) -> Taxonom
 )
 async def publish_version(
     pool: PoolDep,
+    request: Request,
     response: Response,
     taxonomy: Annotated[dict[str, Any], Body(description="A taxonomy document (see GET).")],
     caller: CallerDep,
@@ -91,6 +103,8 @@ async def publish_version(
     )
     if result.status == "unchanged":
         response.status_code = 200
+    else:
+        await _announce(request, pool)
     return result
 
 
@@ -115,6 +129,102 @@ def _publisher(caller: Identity, published_by: str | None) -> str:
             ],
         )
     return caller.actor
+
+
+async def _announce(request: Request, pool: asyncpg.Pool) -> None:
+    """Announce the new version now; when the broker cannot take it, the periodic announcer
+    will (the version stays unannounced until then)."""
+    try:
+        await taxonomy_service.announce_pending(pool, send=request.app.state.announce)
+    except Exception:
+        log.exception("taxonomy announcement failed; the periodic announcer retries")
+
+
+class SimulateParams(BaseModel):
+    """The window of a simulation: ``from``/``to``, or the last ``days`` days."""
+
+    days: int = Field(default=30, ge=1, le=400, description="The last N days (without from/to).")
+    start: AwareTimestamp | None = Field(default=None, alias="from")
+    end: AwareTimestamp | None = Field(default=None, alias="to")
+    max_texts: int | None = Field(
+        default=None, ge=100, le=1_000_000, description="Sample size (default: the setting)."
+    )
+    examples: int = Field(default=5, ge=0, le=20, description="Escalation ids per move.")
+
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("start")
+        if start is not None and end is not None and end <= start:
+            raise ValueError("must be later than from")
+        return end
+
+    def window(self, now: datetime) -> tuple[datetime, datetime]:
+        end = self.end or now
+        return self.start or end - timedelta(days=self.days), end
+
+
+@router.post(
+    "/simulate",
+    response_model=simulation.SimulationResult,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": Taxonomy.model_json_schema()}},
+        }
+    },
+    responses={
+        200: {
+            "description": "JSON; with `Accept: application/x-ndjson`, progress lines"
+            ' (`{"progress": {"examined": n, "total": N}}`) and then'
+            ' `{"result": ...}`.',
+            "content": {NDJSON: {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def simulate_draft(
+    pool: PoolDep,
+    replica: ReplicaDep,
+    request: Request,
+    params: Annotated[SimulateParams, Query()],
+    taxonomy: Annotated[dict[str, Any], Body(description="A draft taxonomy document.")],
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    """Re-tag a window's stored escalations with a draft's rules and the current model."""
+    draft = taxonomy_service.validate(taxonomy)
+    settings: ClassifierSettings = request.app.state.runtime.settings
+    start, end = params.window(datetime.now(UTC))
+    run = simulation.Run(
+        draft=draft,
+        current=replica.layers.tagger,
+        start=start,
+        end=end,
+        max_texts=params.max_texts or settings.simulate_max_texts,
+        examples=params.examples,
+    )
+    if NDJSON in (accept or ""):
+        return StreamingResponse(_progress_lines(pool, run), media_type=NDJSON)
+    result = await simulation.simulate(pool, run)
+    return Response(result.model_dump_json(by_alias=True), media_type="application/json")
+
+
+async def _progress_lines(pool: asyncpg.Pool, run: simulation.Run) -> AsyncIterator[bytes]:
+    lines: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    async def progress(examined: int, total: int) -> None:
+        lines.put_nowait(orjson.dumps({"progress": {"examined": examined, "total": total}}) + b"\n")
+
+    async def work() -> simulation.SimulationResult:
+        try:
+            return await simulation.simulate(pool, run, progress=progress)
+        finally:
+            lines.put_nowait(None)
+
+    task = asyncio.create_task(work())
+    while (line := await lines.get()) is not None:
+        yield line
+    result = await task
+    yield b'{"result": ' + result.model_dump_json(by_alias=True).encode() + b"}\n"
 
 
 @router.get("/diff")

@@ -53,6 +53,14 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
             runtime.run_periodic("retrain", settings.retrain_check_seconds, retrainer.run_if_due)
             await ensure_topics(settings, list(Topic))
             producer = await runtime.open_producer()
+            announce = consumer.taxonomy_sender(producer, settings)
+            app.state.announce = announce
+            await taxonomy_service.announce_pending(pool, send=announce)
+            runtime.run_periodic(
+                "taxonomy-announce",
+                settings.taxonomy_refresh_seconds,
+                lambda: taxonomy_service.announce_pending(pool, send=announce),
+            )
 
             async def handle(records: Sequence[Record]) -> None:
                 await consumer.tag_batch(

@@ -55,6 +55,7 @@ class TestTrends:
                  "value": 0.0, "numerator": 0, "denominator": 1,
                  "ci_low": 0.0, "ci_high": 0.793451},
             ],
+            "launches": [],
         }  # fmt: skip
 
     async def test_latency_as_csv(self, api: httpx.AsyncClient) -> None:

@@ -38,6 +38,14 @@ def register(sub: Any) -> None:
     publish.set_defaults(func=_publish)
     listing = cmds.add_parser("list", help="published versions, newest first")
     listing.set_defaults(func=_list)
+    simulate = cmds.add_parser(
+        "simulate",
+        help="re-tag stored escalations with a draft (nothing is stored or published)",
+    )
+    simulate.add_argument("file")
+    simulate.add_argument("--days", type=int, default=30, help="the last N days (default 30)")
+    simulate.add_argument("--max-texts", type=int, default=None, help="sample size")
+    simulate.set_defaults(func=_simulate)
     compare = cmds.add_parser("diff", help="clauses added, removed and changed")
     compare.add_argument("old")
     compare.add_argument("new")
@@ -145,3 +153,46 @@ def _diff(args: argparse.Namespace) -> int:
     return _answer(
         _request("GET", f"{_api(args)}/v1/taxonomy/diff", params={"from": args.old, "to": args.new})
     )
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    """Stream the simulation's progress to stderr, then print its answer."""
+    import httpx
+
+    taxonomy = _load(args.file)
+    if isinstance(taxonomy, str):
+        return _fail(taxonomy)
+    params: dict[str, int] = {"days": args.days}
+    if args.max_texts is not None:
+        params["max_texts"] = args.max_texts
+    url = f"{_api(args)}/v1/taxonomy/simulate"
+    try:
+        with httpx.stream(
+            "POST",
+            url,
+            params=params,
+            json=taxonomy.model_dump(mode="json"),
+            headers={"Accept": "application/x-ndjson"},
+            timeout=httpx.Timeout(30, read=600),
+        ) as response:
+            if response.status_code >= 400:
+                response.read()
+                return _answer(response)
+            for line in response.iter_lines():
+                if not line:
+                    continue
+                item = json.loads(line)
+                if "progress" in item:
+                    done = item["progress"]
+                    print(
+                        f"re-tagged {done['examined']} of {done['total']} escalations",
+                        file=sys.stderr,
+                    )
+                elif "result" in item:
+                    print(json.dumps(item["result"], indent=2))
+                    return 0
+    except httpx.HTTPError as exc:
+        print(f"policypulse taxonomy: cannot reach {url}: {exc}", file=sys.stderr)
+        return 2
+    print("policypulse taxonomy: the simulation ended without a result", file=sys.stderr)
+    return 1

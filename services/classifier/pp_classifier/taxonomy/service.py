@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from pp_classifier.taxonomy import repository
 from pp_classifier.taxonomy.document import Taxonomy, TaxonomyDiff, diff, load_taxonomy
+from pp_shared.events import TaxonomyPublished
 from pp_shared.identity import INTERNAL, Identity
 from pp_shared.problems import Forbidden, InvalidInput, NotFound, ProblemError, field_errors
 
@@ -185,3 +187,59 @@ def within_areas(taxonomy: Taxonomy, caller: Identity) -> Taxonomy:
             f"({', '.join(sorted(caller.areas)) or 'none'})"
         )
     return Taxonomy.model_validate({**taxonomy.model_dump(), "areas": areas})
+
+
+LAUNCH_FIELDS = frozenset(
+    {"title", "description", "positive_examples", "negative_examples", "lexicon"}
+)
+"""The clause fields whose change moderators act on: a version changing one of them is a launch
+of that clause (a changed DSA mapping alone is not)."""
+
+Announce = Callable[[TaxonomyPublished], Awaitable[None]]
+"""Sends one announcement and returns once the broker has it."""
+
+
+def announcement(
+    *, new: Taxonomy, old: Taxonomy | None, published_by: str, stored_at: datetime
+) -> TaxonomyPublished:
+    """What a version announces: the clauses it added, removed, or changed in wording."""
+    if old is None:
+        changed: tuple[str, ...] = new.clause_ids()
+    else:
+        d = diff(old, new)
+        worded = (c for c, fields in d.changed.items() if LAUNCH_FIELDS.intersection(fields))
+        changed = (*d.added, *d.removed, *worded)
+    return TaxonomyPublished(
+        version=new.version,
+        previous_version=old.version if old is not None else None,
+        stored_at=stored_at,
+        published_by=published_by,
+        description=new.description,
+        changed_clause_ids=tuple(sorted(changed)),
+    )
+
+
+async def announce_pending(pool: asyncpg.Pool, *, send: Announce) -> list[str]:
+    """Announce every version not announced yet, oldest first; returns the versions announced.
+    A version is marked once the broker has its announcement, so a failure repeats it later
+    (consumers key by version)."""
+    async with pool.acquire() as conn:
+        pending = await repository.unannounced_versions(conn)
+    done = []
+    for row in pending:
+        previous = row["previous_content"]
+        message = announcement(
+            new=Taxonomy.model_validate(row["content"]),
+            old=Taxonomy.model_validate(previous) if previous is not None else None,
+            published_by=row["published_by"],
+            stored_at=row["stored_at"],
+        )
+        await send(message)
+        async with pool.acquire() as conn:
+            await repository.mark_announced(conn, message.version)
+        done.append(message.version)
+        log.info(
+            "taxonomy version announced",
+            extra={"version": message.version, "changed_clauses": len(message.changed_clause_ids)},
+        )
+    return done

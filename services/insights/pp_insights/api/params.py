@@ -255,3 +255,7 @@ class AreaParams(BaseModel):
 
 def area_scope_of(params: Annotated[AreaParams, Query()]) -> Scope:
     return {"area": tuple(dict.fromkeys(params.area))} if params.area else {}
+
+
+within_range = _within_range
+"""``to`` later than ``from`` and at most ``MAX_RANGE_DAYS`` after it, for other routes."""

@@ -7,6 +7,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
+from pp_insights.alerts.api import RecordsDep
 from pp_insights.api.params import (
     CardParams,
     DrilldownParams,
@@ -18,6 +19,7 @@ from pp_insights.api.params import (
     card_scope_of,
     scope_of,
 )
+from pp_insights.launches import service as launches
 from pp_insights.metrics import QUERY_SECONDS
 from pp_insights.queries import cards, drilldown, movers, trends, volume
 from pp_insights.queries.tabular import CSV_RESPONSE, tabular
@@ -59,6 +61,7 @@ async def get_volume(
 @router.get("/trends", response_model=trends.TrendAnswer, responses=CSV_RESPONSE)
 async def get_trends(
     pool: PoolDep,
+    records: RecordsDep,
     params: Annotated[TrendParams, Query()],
     scope: ScopeDep,
     accept: AcceptDep = None,
@@ -66,6 +69,9 @@ async def get_trends(
     """A metric per time bucket and group, with sample sizes and 95% Wilson intervals."""
     with QUERY_SECONDS.labels("trends").time():
         answer = await trends.trends(pool, query=params.query(scope))
+        answer.launches = await launches.markers(
+            records, start=answer.start, end=answer.end, filters=scope
+        )
     return tabular(answer, accept)
 
 

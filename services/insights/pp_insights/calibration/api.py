@@ -40,18 +40,10 @@ from pp_insights.calibration.schemas import (
     RowsAnswer,
 )
 from pp_insights.queries.tabular import CSV_RESPONSE
-from pp_shared.identity import CallerDep
+from pp_shared.identity import ActorDep
 from pp_shared.records import Records
 from pp_shared.service import runtime_of
 from pp_shared.types import DbId
-
-
-def _actor(caller: CallerDep) -> str:
-    return caller.actor
-
-
-ActorDep = Annotated[str, Depends(_actor)]
-"""Who did it: the owner of the caller's key."""
 
 router = APIRouter(prefix="/v1/calibration", tags=["calibration"])
 

@@ -11,6 +11,7 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
 from pp_insights.buckets import Interval, covering
+from pp_insights.launches.schemas import LaunchMarker
 from pp_insights.metrics_def import (
     METRICS,
     CountMetric,
@@ -51,6 +52,10 @@ class TrendAnswer(BaseModel):
     )
     end: datetime | None = Field(alias="to", description="End of the last bucket asked for.")
     rows: list[dict[str, Any]]
+    launches: list[LaunchMarker] = Field(
+        default_factory=list,
+        description="Launches in the range whose scope overlaps the filters, oldest first.",
+    )
     value_columns: list[str] = Field(exclude=True)
 
     def columns(self) -> list[str]:
