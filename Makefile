@@ -10,14 +10,14 @@ export UV_NO_CONFIG := 1
 PY := $(VENV)/bin/python
 PROJECT_FILES := pyproject.toml uv.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: install up test lint typecheck unit schemas bench bench-tools bench-floor bench-classifier bench-insights bench-alerts clean help
+.PHONY: install up test lint typecheck unit schemas bench bench-tools bench-floor bench-classifier bench-insights bench-alerts bench-calibration bench-simulation clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make up     install (first time) and run all four services on the embedded stack"
 	@echo "make test   install, then lint, type-check and run the whole test suite"
 	@echo "make lint | typecheck | unit | schemas | clean"
-	@echo "make bench | bench-floor | bench-classifier | bench-insights | bench-alerts   benchmarks (BENCH_ARGS=--help for options)"
+	@echo "make bench | bench-floor | bench-classifier | bench-insights | bench-alerts | bench-calibration | bench-simulation   benchmarks (BENCH_ARGS=--help for options)"
 
 $(VENV)/.installed: $(PROJECT_FILES)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -74,8 +74,17 @@ bench-insights: install
 bench-alerts: install
 	$(PY) tests/bench/bench_alerts.py $(BENCH_ARGS)
 
+# An exercise's results (200 cases x 50 moderators, bootstrap included) through the API, and
+# the statistics alone: wall and CPU per call.
+bench-calibration: install
+	$(PY) tests/bench/bench_calibration.py $(BENCH_ARGS)
+
 bench-classifier: install
 	$(PY) tests/bench/bench_classifier.py $(BENCH_ARGS)
+
+# A draft taxonomy simulated over 100,000 stored escalation texts of 30 days.
+bench-simulation: install
+	$(PY) tests/bench/bench_simulation.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .policypulse .pytest_cache .mypy_cache .ruff_cache

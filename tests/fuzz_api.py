@@ -154,6 +154,23 @@ UNSTATED_RULES: dict[str, tuple[tuple[str, str], ...]] = {
     "GET /v1/insights/drilldown": _FROM_TO,
     # One of two parameters is required, which OpenAPI cannot state either.
     "GET /v1/insights/cards": (*_FROM_TO, ("/query/clause_id", "needs clause_id or area")),
+    "GET /v1/insights/confusion": _FROM_TO,
+    "GET /v1/insights/enforceability": _FROM_TO,
+    # The after window must hold a whole bucket by the server's clock and the launch's time;
+    # weekly buckets need whole weeks of both windows; a named control must not overlap the
+    # launch's scope.
+    "GET /v1/launches/{launch_id}/impact": (
+        ("/query/after", "no whole bucket after the launch"),
+        ("/query/before", "the windows reach beyond year 1"),
+        # Windows of days or weeks: up to 400 days, before and after at least a day.
+        *((f"/query/{w}", "at most 400 days") for w in ("before", "after", "transition")),
+        *((f"/query/{w}", "at least one day") for w in ("before", "after")),
+        ("/query/interval", "whole weeks"),
+        *(
+            (f"/query/control_{d}", "overlaps the launch's scope")
+            for d in ("area", "clause_id", "region", "language", "product_feature")
+        ),
+    ),
 }
 """Operation -> (pointer, part of the detail) of the 422 errors of rules no schema can state.
 A rule a schema can state (an enum, uniqueItems, a required field) is not excused: the
@@ -162,6 +179,7 @@ failure says the spec should state it."""
 DOCUMENTS_WITH_RULES = frozenset(
     {
         "POST /v1/taxonomy/versions",
+        "POST /v1/taxonomy/simulate",
         "POST /v1/rules",
         "POST /v1/rules/preview",
         "PUT /v1/rules/{rule_id}",

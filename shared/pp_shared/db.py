@@ -121,3 +121,16 @@ def json_text(value: object) -> str:
     """JSON text for a ``text[]`` parameter cast to jsonb in SQL. (asyncpg would read a list
     inside a ``jsonb[]`` parameter as another array dimension.)"""
     return orjson.dumps(value).decode()
+
+
+def conditions(filters: Sequence[tuple[str, object]], args: list[object]) -> list[str]:
+    """The SQL conditions of the filters in use: for each ``(fragment, value)`` whose value is
+    not None, the fragment with its ``${}`` numbered for the value, which is appended to
+    ``args``. Only the filters in use go into a statement, so each shape gets a plan that can
+    use its index; the fragments are fixed text and every value is a parameter."""
+    where: list[str] = []
+    for fragment, value in filters:
+        if value is not None:
+            args.append(value)
+            where.append(fragment.format(len(args)))
+    return where

@@ -224,3 +224,23 @@ class TaggedEvent(BaseModel):
 
     event: Event
     tags: tuple[Tag, ...] = ()
+
+
+class TaxonomyPublished(BaseModel):
+    """A taxonomy version the classifier stored, as announced on ``pp.taxonomy.published.v1``
+    (the version is the Kafka key). Announced at least once: a consumer keys what it does by
+    ``version``."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    version: str
+    previous_version: str | None = Field(
+        description="The latest version before this one; None for the first taxonomy."
+    )
+    stored_at: AwareDatetime = Field(description="When classifiers began switching to it.")
+    published_by: str
+    description: str = ""
+    changed_clause_ids: tuple[str, ...] = Field(
+        description="Clauses added, removed, or whose title, description, examples or lexicon"
+        " changed since ``previous_version``, sorted."
+    )

@@ -36,6 +36,7 @@ from pp_shared.problems import Unauthorized
 __all__ = [
     "ACTOR_PATTERN",
     "INTERNAL",
+    "ActorDep",
     "CallerDep",
     "GatewayIdentity",
     "Identity",
@@ -182,3 +183,12 @@ def caller(request: Request) -> Identity:
 
 
 CallerDep = Annotated[Identity, Depends(caller)]
+
+
+def actor(identity: CallerDep) -> str:
+    """Who does what a request does: the owner of the caller's key (``api`` for the internal
+    caller)."""
+    return identity.actor
+
+
+ActorDep = Annotated[str, Depends(actor)]

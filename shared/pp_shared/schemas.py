@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from pp_shared.breaches import BreachMessage
 from pp_shared.events import EVENT_ADAPTER, EVENT_MODELS, TaggedEvent
 from pp_shared.topics import Topic
 
@@ -22,6 +23,7 @@ def render() -> dict[str, str]:
     schemas: dict[str, Any] = {
         "event.json": EVENT_ADAPTER.json_schema(),
         "tagged-event.json": TypeAdapter(TaggedEvent).json_schema(),
+        "breach-message.json": BreachMessage.model_json_schema(),
     }
     for event_type, model in EVENT_MODELS.items():
         schemas[f"{event_type}.json"] = model.model_json_schema()

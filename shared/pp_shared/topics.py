@@ -20,6 +20,9 @@ class Topic(StrEnum):
     """Tagged events insights could not fold into its facts, with the reason."""
     BREACHES = "pp.breaches.v1"
     """Threshold breach state changes."""
+    TAXONOMY_PUBLISHED = "pp.taxonomy.published.v1"
+    """Taxonomy versions as the classifier publishes them (``events.TaxonomyPublished``),
+    keyed by version: insights records each as a launch."""
 
 
 def topic_name(topic: Topic, prefix: str = "") -> str:

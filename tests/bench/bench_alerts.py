@@ -145,7 +145,8 @@ class Clock:
     """The alert tasks' clock, moved by the benchmark."""
 
     def __init__(self) -> None:
-        self.now = END - timedelta(minutes=59)
+        # Windows end at the last complete hour: just after END, they end at END.
+        self.now = END + timedelta(minutes=1)
 
     def __call__(self) -> datetime:
         return self.now

@@ -161,10 +161,27 @@ async def time_queries(pool: Pool, db_url: str, args: argparse.Namespace) -> dic
         }  # fmt: skip
 
     samples: dict[str, list[float]] = {}
-    transport = httpx.ASGITransport(app=query_app(pool, db_url))
+    app = query_app(pool, db_url)
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        clause_launches, area_launches = await record_launches(client, rng, args)
+
+        def impacts() -> dict[str, tuple[str, list[tuple[str, str | int | float | bool | None]]]]:
+            # A launch halfway through the load: 45 days before it and 45 after, 90 in all.
+            half = f"{args.days // 2}d"
+            return {
+                "impact_90d_clause_region": (
+                    f"/v1/launches/{rng.choice(clause_launches)}/impact",
+                    [("metric", "policy_unclear_share"), ("before", half), ("after", half)],
+                ),
+                "impact_90d_area": (
+                    f"/v1/launches/{rng.choice(area_launches)}/impact",
+                    [("metric", "overturn_rate"), ("before", half), ("after", half)],
+                ),
+            }
+
         for rep in range(args.repeat + 1):
-            for name, (path, params) in shapes().items():
+            for name, (path, params) in {**shapes(), **impacts()}.items():
                 t = time.perf_counter()
                 r = await client.get(path, params=params)
                 elapsed = time.perf_counter() - t
@@ -172,7 +189,30 @@ async def time_queries(pool: Pool, db_url: str, args: argparse.Namespace) -> dic
                     raise RuntimeError(f"{name}: {r.status_code} {r.text[:300]}")
                 if rep:  # the first round warms caches and plans
                     samples.setdefault(name, []).append(elapsed)
+    if app.state.runtime.records is not None:
+        await app.state.runtime.records.close()
     return {name: _quantiles(values) for name, values in samples.items()}
+
+
+async def record_launches(
+    client: httpx.AsyncClient, rng: random.Random, args: argparse.Namespace
+) -> tuple[list[int], list[int]]:
+    """Launches halfway through the load: 20 of one clause in one region, 4 of an area."""
+    at = (END - timedelta(days=args.days // 2)).isoformat()
+    clauses = [(area, c) for area, cs in CLAUSES.items() for c in cs]
+    ids: tuple[list[int], list[int]] = ([], [])
+    scopes = [
+        (0, {"clause_ids": [c], "regions": [rng.choice(REGIONS)]})
+        for _, c in rng.sample(clauses, 20)
+    ] + [(1, {"area": area}) for area in CLAUSES]
+    for kind, scope in scopes:
+        r = await client.post(
+            "/v1/launches", json={"title": "bench", "launched_at": at, "scope": scope}
+        )
+        if r.status_code != 201:
+            raise RuntimeError(f"recording a launch: {r.status_code} {r.text[:300]}")
+        ids[kind].append(r.json()["id"])
+    return ids
 
 
 async def sizes(pool: Pool) -> dict[str, Any]:

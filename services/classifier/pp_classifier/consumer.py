@@ -15,8 +15,9 @@ from pp_classifier.metrics import TAGS
 from pp_classifier.settings import ClassifierSettings
 from pp_classifier.tagging import service as tagging
 from pp_classifier.tagging.layers import Layers
+from pp_classifier.taxonomy.service import Announce
 from pp_classifier.training import service as training
-from pp_shared.events import EscalationCreated, Event, TaggedEvent, parse_event
+from pp_shared.events import EscalationCreated, Event, TaggedEvent, TaxonomyPublished, parse_event
 from pp_shared.failures import PoisonRecord
 from pp_shared.kafka import Record
 from pp_shared.problems import field_errors
@@ -68,3 +69,15 @@ async def tag_batch(
         for tg in t.tags[:1]:
             TAGS.labels(tg.area, tg.method.value).inc()
     return out
+
+
+def taxonomy_sender(producer: AIOKafkaProducer, settings: ClassifierSettings) -> Announce:
+    """Sends a taxonomy announcement, keyed by version, and waits for the broker."""
+    topic = topic_name(Topic.TAXONOMY_PUBLISHED, settings.topic_prefix)
+
+    async def send(message: TaxonomyPublished) -> None:
+        await producer.send_and_wait(
+            topic, orjson.dumps(message.model_dump(mode="json")), key=message.version.encode()
+        )
+
+    return send

@@ -11,11 +11,12 @@ from fastapi import FastAPI
 from pp_classifier import api, consumer
 from pp_classifier.settings import ClassifierSettings
 from pp_classifier.taxonomy import service as taxonomy_service
+from pp_classifier.training.jobs import Retrainer
 from pp_classifier.training.service import Replica
 from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
-from pp_shared.identity import GatewayIdentity
 from pp_shared.http_metrics import HttpMetrics
+from pp_shared.identity import GatewayIdentity
 from pp_shared.kafka import Record, ensure_topics
 from pp_shared.logging import configure_logging
 from pp_shared.openapi import install_openapi
@@ -44,14 +45,22 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
             replica = Replica(settings)
             await replica.start(pool, await taxonomy_service.get(pool))
             app.state.replica = replica
+            retrainer = Retrainer(replica, pool, runtime.open_records())
+            app.state.retrainer = retrainer
             runtime.run_periodic(
                 "layers-refresh", settings.taxonomy_refresh_seconds, lambda: replica.refresh(pool)
             )
-            runtime.run_periodic(
-                "retrain", settings.retrain_check_seconds, lambda: replica.retrain_if_due(pool)
-            )
+            runtime.run_periodic("retrain", settings.retrain_check_seconds, retrainer.run_if_due)
             await ensure_topics(settings, list(Topic))
             producer = await runtime.open_producer()
+            announce = consumer.taxonomy_sender(producer, settings)
+            app.state.announce = announce
+            await taxonomy_service.announce_pending(pool, send=announce)
+            runtime.run_periodic(
+                "taxonomy-announce",
+                settings.taxonomy_refresh_seconds,
+                lambda: taxonomy_service.announce_pending(pool, send=announce),
+            )
 
             async def handle(records: Sequence[Record]) -> None:
                 await consumer.tag_batch(
@@ -67,6 +76,9 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
             )
             yield
         finally:
+            retrainer_ = getattr(app.state, "retrainer", None)
+            if retrainer_ is not None:
+                await retrainer_.close()
             await runtime.close()
 
     app = FastAPI(
@@ -92,6 +104,10 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
                 409: "The version is published with other content, or is not newer than the latest."
             },
             "GET /v1/models/active": {404: "No model is active."},
+            "POST /v1/models/retrain": {
+                409: "Another replica is starting a training; ask again shortly."
+            },
+            "GET /v1/models/retrain/jobs/{job_id}": {404: "No such job."},
         },
     )
     return app

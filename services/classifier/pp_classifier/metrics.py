@@ -8,11 +8,11 @@ TAGS = Counter(
 
 MODEL_TRAININGS = Counter(
     "pp_classifier_model_trainings_total",
-    "Models trained, by outcome (seed, promoted, rejected).",
+    "Models trained, by outcome (seed, promoted, rejected; failed: the training raised).",
     ["outcome"],
 )
 # Each outcome exists from the start at 0, so the first rejection shows as an increase.
-for _outcome in ("seed", "promoted", "rejected"):
+for _outcome in ("seed", "promoted", "rejected", "failed"):
     MODEL_TRAININGS.labels(_outcome)
 TRAINING_SECONDS = Histogram(
     "pp_classifier_training_seconds",

@@ -56,3 +56,9 @@ class ClassifierSettings(ServiceSettings):
         le=20,
         description="How many times a moderator's label counts against one seed example.",
     )
+    simulate_max_texts: int = Field(
+        default=100_000,
+        ge=100,
+        description="A draft simulation re-tags at most this many escalations of its window;"
+        " a larger window is sampled (by a hash of the escalation id) and says so.",
+    )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 import orjson
 import pytest
@@ -12,6 +14,7 @@ from pp_classifier.training.service import storable
 from pp_shared.events import TaggedEvent, TagMethod
 from pp_shared.failures import PoisonRecord
 from pp_shared.testing.apps import produce, read_topic, record, running_app
+from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import decision, escalation
 from pp_shared.testing.servers import Servers
 from pp_shared.topics import Topic, topic_name
@@ -98,7 +101,13 @@ class TestPipeline:
             retrain = await client.post(
                 "/v1/models/retrain", headers={"content-type": "application/json"}
             )
-            retrained = retrain.json()
+            assert retrain.status_code == 202
+
+            async def job() -> dict[str, Any]:
+                polled: dict[str, Any] = (await client.get(retrain.headers["location"])).json()
+                return polled
+
+            retrained = await eventually(job, lambda j: j["state"] != "running", timeout=120)
         tagged = {
             t.event.event_id: t.tags[0]
             for t in (TaggedEvent.model_validate_json(r.value or b"") for r in out)
@@ -111,11 +120,11 @@ class TestPipeline:
         assert {t.model_version for t in tagged.values()} == {seed["version"]}
         assert ClauseModel.from_bytes(artifact.content).version == seed["version"]
         assert missing.status_code == 404
-        assert retrained == {
-            "status": "unchanged",
-            "version": seed["version"],
-            "reason": "no new usable labels",
-        }
+        assert (retrained["state"], retrained["outcome"]) == ("done", "unchanged")
+        assert (retrained["model_version"], retrained["reason"]) == (
+            seed["version"],
+            "no new usable labels",
+        )
         assert (seed["status"], seed["reason"], seed["decision_labels"]) == (
             "active",
             "seed model",

@@ -13,6 +13,7 @@ from pp_ingest.api.fastpath import SingleEvent
 from pp_ingest.api.problems import install_unavailable_handler
 from pp_ingest.dead_letters.service import STORE
 from pp_ingest.intake.dedupe import HashLookups
+from pp_ingest.intake.recent import RecentEvents
 from pp_ingest.metrics import RequestMetrics
 from pp_ingest.settings import IngestSettings
 from pp_shared.db import apply_migrations
@@ -39,6 +40,9 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         try:
             pool = await runtime.open_pool()
             app.state.lookups = HashLookups(pool)
+            app.state.recent = RecentEvents(
+                max_size=settings.recent_events_max, max_age=settings.recent_events_seconds
+            )
             await apply_migrations(
                 pool, schema="ingest", package="pp_ingest", shared=["dead_letters"]
             )

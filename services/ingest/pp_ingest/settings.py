@@ -45,6 +45,18 @@ class IngestSettings(ServiceSettings):
         gt=0,
         description="Longest wait for the duplicate lookup; past it, intake goes on without it.",
     )
+    recent_events_max: int = Field(
+        default=100_000,
+        ge=0,
+        le=10_000_000,
+        description="Event ids this process remembers having accepted (with their body hash), "
+        "to answer a re-send still in flight as duplicate or conflict; 0 turns the record off.",
+    )
+    recent_events_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="How long an accepted event id stays in that record.",
+    )
     intake_key: SecretStr = Field(
         default_factory=lambda: SecretStr(secrets.token_hex(32)),
         description="Key of the seal on events intake validated (the raw consumer skips "

@@ -34,3 +34,14 @@ def ceil_to(ts: datetime, interval: str) -> datetime:
     """The first bucket boundary at or after ``ts``."""
     floor = floor_to(ts, interval)
     return floor if floor == ts else floor + _STEPS[interval]
+
+
+def covering(
+    start: datetime | None, end: datetime | None, interval: str
+) -> tuple[datetime | None, datetime | None]:
+    """The range every query answers for ``from``/``to``: each bucket ``[start, end)`` touches,
+    whole (``start`` back to its bucket's start, ``end`` on to its bucket's end)."""
+    return (
+        floor_to(start, interval) if start is not None else None,
+        ceil_to(end, interval) if end is not None else None,
+    )

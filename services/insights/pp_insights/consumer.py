@@ -1,7 +1,8 @@
 """The Kafka adapter of insights: batches of ``pp.events.tagged.v1`` folded into facts and
-rollups (``facts.service.fold``). The lifespan in ``main`` hands ``batch_handler`` to
-``Runtime.consume``, which commits offsets once a batch is stored and sets aside the records
-that fail on their own (``dead_letters``)."""
+rollups (``facts.service.fold``), and ``pp.taxonomy.published.v1`` recorded as launches. The
+lifespan in ``main`` hands ``batch_handler`` and ``taxonomy_handler`` to ``Runtime.consume``,
+which commits offsets once a batch is stored and sets aside the records that fail on their
+own (``dead_letters``)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import asyncpg
 from pydantic import ValidationError
 
 from pp_insights.facts import service as facts
-from pp_shared.events import TaggedEvent
+from pp_insights.launches import service as launches
+from pp_shared.events import TaggedEvent, TaxonomyPublished
 from pp_shared.failures import PoisonRecord
 from pp_shared.kafka import BatchHandler, Record
 from pp_shared.problems import field_errors
+from pp_shared.records import Records
 from pp_shared.topics import Topic
 
 TOPIC = Topic.EVENTS_TAGGED
@@ -41,5 +44,26 @@ def batch_handler(pool: asyncpg.Pool) -> BatchHandler:
 
     async def handle(records: Sequence[Record]) -> None:
         await handle_batch(pool, records=records)
+
+    return handle
+
+
+TAXONOMY_TOPIC = Topic.TAXONOMY_PUBLISHED
+TAXONOMY_GROUP = "pp-insights-launches"
+
+
+def decode_taxonomy(record: Record) -> TaxonomyPublished:
+    """A taxonomy announcement; PoisonRecord when the record is not one."""
+    try:
+        return TaxonomyPublished.model_validate_json(record.value or b"")
+    except ValidationError as exc:
+        raise PoisonRecord("invalid", field_errors(exc.errors(include_input=False))) from exc
+
+
+def taxonomy_handler(records: Records) -> BatchHandler:
+    """Records each published taxonomy version as a launch (once per version)."""
+
+    async def handle(batch: Sequence[Record]) -> None:
+        await launches.record_taxonomy_versions(records, [decode_taxonomy(r) for r in batch])
 
     return handle

@@ -12,13 +12,16 @@ from fastapi import FastAPI
 from pp_insights import consumer, dead_letters
 from pp_insights.alerts.api import router as alerts_router
 from pp_insights.alerts.runner import alerts_running
+from pp_insights.api import enforceability as enforceability_api
+from pp_insights.api import launches as launches_api
 from pp_insights.api.routes import router
+from pp_insights.calibration.api import router as calibration_router
 from pp_insights.facts import service as facts
 from pp_insights.settings import InsightsSettings
 from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
-from pp_shared.identity import GatewayIdentity
 from pp_shared.http_metrics import HttpMetrics
+from pp_shared.identity import GatewayIdentity
 from pp_shared.kafka import ensure_topics
 from pp_shared.logging import configure_logging
 from pp_shared.openapi import install_openapi
@@ -59,6 +62,13 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
                 dead_letter_topic=Topic.INSIGHTS_DEAD_LETTER,
             )
             records = runtime.open_records()
+            await runtime.consume(
+                group=consumer.TAXONOMY_GROUP,
+                topic=consumer.TAXONOMY_TOPIC,
+                handler=consumer.taxonomy_handler(records),
+                dead_letters=dead_letters.DEAD_LETTERS,
+                dead_letter_topic=Topic.INSIGHTS_DEAD_LETTER,
+            )
             async with alerts_running(pool, records, producer, settings):
                 yield
         finally:
@@ -78,6 +88,9 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
     app.include_router(dead_letters.router)
     app.include_router(router)
     app.include_router(alerts_router)
+    app.include_router(calibration_router)
+    app.include_router(launches_api.router)
+    app.include_router(enforceability_api.router)
     resolved = "The breach is resolved."
     install_openapi(
         app,
@@ -86,6 +99,8 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
             "POST /v1/breaches/{breach_id}/ack": {409: resolved},
             "POST /v1/breaches/{breach_id}/silence": {409: resolved},
             "DELETE /v1/breaches/{breach_id}/silence": {409: resolved},
+            "GET /v1/launches/{launch_id}": {404: "No launch with this id."},
+            "GET /v1/launches/{launch_id}/impact": {404: "No launch with this id."},
         },
     )
     return app

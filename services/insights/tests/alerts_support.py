@@ -22,14 +22,15 @@ from fastapi import FastAPI
 
 from pp_insights.alerts.api import router
 from pp_insights.alerts.delivery.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from pp_insights.alerts.documents import BreachMessage
 from pp_insights.alerts.runner import Alerts, alerts_running
 from pp_insights.alerts.settings import AlertSettings
 from pp_insights.facts import service as facts
 from pp_insights_testing.harness import fold_events
+from pp_shared.breaches import BreachMessage
 from pp_shared.db import Pool, apply_migrations
 from pp_shared.embedded import free_port
 from pp_shared.http_guards import install_http_guards
+from pp_shared.identity import GatewayIdentity
 from pp_shared.kafka import ensure_topics
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import Runtime
@@ -205,7 +206,9 @@ async def alerts_app(
     settings: AlertTestSettings, clock: ManualClock, *, migrate: bool = True
 ) -> AsyncIterator[RunningApp]:
     """An app with the lifespan insights gives alerting (pool, migrations, records, producer,
-    ``alerts_running``) and the alerts router, on a manual clock."""
+    ``alerts_running``) and the alerts router, on a manual clock; with
+    ``settings.gateway_secret`` set, it answers signed callers only, as insights does
+    (``pp_shared.testing.identity.SignedAs`` signs a client's requests)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -230,6 +233,7 @@ async def alerts_app(
 
     app = FastAPI(lifespan=lifespan)
     install_http_guards(app, max_body_bytes=1024 * 1024)
+    app.add_middleware(GatewayIdentity, secret=settings.gateway_secret)
     install_problem_handlers(app)
     app.include_router(router)
     app.state.alerts_clock = clock
@@ -237,9 +241,10 @@ async def alerts_app(
         yield RunningApp(app, client, app.state.alerts, app.state.runtime)
 
 
-def breach_message() -> BreachMessage:
-    """A breach message as the outbox holds it: a firing breach of a threshold rule."""
-    return {
+def breach_message(**over: Any) -> BreachMessage:
+    """A breach message as the outbox holds it: a firing breach of a threshold rule, with the
+    fields of ``over`` instead."""
+    message = {
         "breach_id": 7,
         "transition": "firing",
         "state": "firing",
@@ -260,3 +265,4 @@ def breach_message() -> BreachMessage:
         "acknowledged_by": None,
         "breach_url": "/v1/breaches/7",
     }
+    return BreachMessage.model_validate({**message, **over})

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from pp_insights.settings import InsightsSettings
 from pp_insights_testing.harness import migrated_pool, query_app
@@ -32,12 +33,18 @@ async def pool(database_url: str) -> AsyncIterator[Pool]:
 
 
 @pytest.fixture
-async def client(pool: Pool, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def app(pool: Pool, database_url: str) -> AsyncIterator[FastAPI]:
+    """The insights app on the test's pool (a test may put a clock in its state)."""
     app = query_app(pool, database_url)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        yield c
+    yield app
     # The alert routes open the records engine on first use; the pool is the fixture's.
     records = app.state.runtime.records
     if records is not None:
         await records.close()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c

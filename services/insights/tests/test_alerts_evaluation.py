@@ -17,7 +17,7 @@ from pp_insights.alerts.delivery.outcomes import retry_after_seconds
 from pp_insights.alerts.delivery.sender import backoff
 from pp_insights.alerts.delivery.slack import render
 from pp_insights.alerts.delivery.webhooks import sign
-from pp_insights.alerts.documents import BreachMessage, Evidence
+from pp_insights.alerts.documents import Evidence
 from pp_insights.alerts.rules.spec import RuleSpec
 from pp_insights.metrics_def import LATENCY_HISTOGRAM
 from pp_shared.db import Pool
@@ -25,8 +25,9 @@ from pp_shared.testing.samples import decision, escalation
 
 from .alerts_support import AlertTestSettings, breach_message, escalations, fold, hour_at
 
-NOW = hour_at("2026-11-20T10:20:00Z")
+NOW = hour_at("2026-11-20T11:20:00Z")
 HOUR = hour_at("2026-11-20T10:00:00Z")
+"""The last complete hour at NOW."""
 
 
 class TestStatistics:
@@ -58,7 +59,7 @@ class TestDelivery:
 
     def test_retry_after_as_seconds_or_date(self) -> None:
         assert retry_after_seconds("120", NOW) == 120.0
-        assert retry_after_seconds("Fri, 20 Nov 2026 10:25:00 GMT", NOW) == 300.0
+        assert retry_after_seconds("Fri, 20 Nov 2026 11:25:00 GMT", NOW) == 300.0
         assert retry_after_seconds("soon", NOW) is None
         assert retry_after_seconds("999999", NOW) == 3600.0
 
@@ -76,20 +77,11 @@ class TestDelivery:
             "window": {"from": "2026-11-20T10:00:00Z", "to": "2026-11-20T11:00:00Z"},
             "drilldown": "http://gw/v1/insights/drilldown?metric=overturn_rate",
         }
-        payload: BreachMessage = {
-            **breach_message(),
-            "breach_id": 7,
-            "transition": "firing",
-            "rule_id": "r",
-            "rule_version": 2,
-            "rule_name": "Overturns",
-            "metric": "overturn_rate",
-            "severity": "high",
-            "scope": {"filters": {"area": ["HATE"]}, "group": {"clause_id": "HATE.SLURS"}},
-            "evidence": evidence,
-            "peak_evidence": evidence,
-            "breach_url": "/v1/breaches/7",
-        }
+        payload = breach_message(
+            scope={"filters": {"area": ["HATE"]}, "group": {"clause_id": "HATE.SLURS"}},
+            evidence=evidence,
+            peak_evidence=evidence,
+        )
         text, blocks = render(payload, base_url="http://gw")
         assert text == (
             "FIRING: Overturns (clause_id=HATE.SLURS, area=HATE): 0.5 (n=40) > threshold 0.3"
@@ -109,6 +101,54 @@ class TestDelivery:
             "http://gw/v1/breaches/7",
         ]
         assert rendered[3]["elements"][0]["text"] == "breach 7 · rule r v2"
+
+    def test_slack_says_what_a_clause_scoped_count_rule_says(self) -> None:
+        evidence: Evidence = {
+            "metric": "volume",
+            "value": 27.0,
+            "sample": 27,
+            "op": ">",
+            "threshold": 20.0,
+            "window": {"from": "2026-11-20T14:00:00Z", "to": "2026-11-20T20:00:00Z"},
+        }
+        payload = breach_message(
+            metric="volume",
+            rule_name="Threats volume",
+            scope={"filters": {"clause_id": ["VBDA.THREATS"]}, "group": {"region": "DE"}},
+            evidence=evidence,
+            peak_evidence=evidence,
+        )
+        text, blocks = render(payload, base_url="http://gw")
+        assert text == (
+            "FIRING: Threats volume (region=DE, clause_id=VBDA.THREATS): 27 (n=27) > threshold 20"
+        )
+        fields = [f["text"] for f in blocks[1].to_dict()["fields"]]
+        assert fields == [
+            "*Metric*\nvolume",
+            "*Severity*\nhigh",
+            "*Area*\nVBDA",
+            "*Clause*\nVBDA.THREATS",
+            "*Value*\n27 (n=27) > threshold 20",
+            "*Window*\n6 h to 20:00 UTC, 20 Nov 2026",
+            "*Scope*\nregion=DE, clause_id=VBDA.THREATS",
+        ]
+        # A week-long window of a rate: days, and the rate as it is.
+        weekly: Evidence = {
+            **evidence,
+            "value": 0.25,
+            "threshold": 0.2,
+            "window": {"from": "2026-11-13T00:00:00Z", "to": "2026-11-20T00:00:00Z"},
+        }
+        _, rate_blocks = render(
+            breach_message(evidence=weekly, peak_evidence=weekly), base_url="http://gw"
+        )
+        rate_fields = [f["text"] for f in rate_blocks[1].to_dict()["fields"]]
+        assert rate_fields[2:6] == [
+            "*Area*\nany",
+            "*Clause*\nany",
+            "*Value*\n0.25 (n=27) > threshold 0.2",
+            "*Window*\n7 d to 00:00 UTC, 20 Nov 2026",
+        ]
 
 
 def volume_rule(condition: dict[str, Any]) -> RuleSpec:

@@ -5,22 +5,26 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import orjson
 import pytest
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from prometheus_client import REGISTRY
 from scipy.stats import binom
 
 from pp_insights.alerts.breaches.evaluation import evaluate_all
 from pp_insights.alerts.delivery.addresses import PublicOnlyResolver
 from pp_insights.alerts.delivery.notifiers import Notifiers
-from pp_insights.alerts.documents import BreachMessage
+from pp_shared.breaches import BreachMessage
 from pp_shared.db import Pool
 from pp_shared.embedded import free_port
 from pp_shared.records import Records
 from pp_shared.testing.apps import read_topic
+from pp_shared.testing.identity import SECRET as GATEWAY
+from pp_shared.testing.identity import SignedAs, analyst, policy_admin
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.servers import Servers
 from pp_shared.topics import Topic, topic_name
@@ -38,10 +42,14 @@ from .alerts_support import (
     wait_for_passes,
 )
 
+SCHEMAS = Path(__file__).resolve().parents[3] / "docs" / "schemas"
 SECRET = "test-signing-secret"
 BASELINE_START = hour_at("2026-11-19T00:00:00Z")
 SPIKE = hour_at("2026-11-20T00:00:00Z")
 AFTER = SPIKE + timedelta(hours=1)
+# Evaluation judges complete hours: an hour's data is judged once the hour is over.
+SPIKE_DONE = AFTER
+AFTER_DONE = AFTER + timedelta(hours=1)
 SLURS = "HATE.SLURS"
 CASTE = "HATE.PROTECTED_ATTR.CASTE"
 
@@ -110,8 +118,9 @@ async def running(
     receiver: Receiver,
     clock: ManualClock,
 ) -> AsyncIterator[RunningApp]:
-    settings = make_settings(servers, database_url, topic_prefix, receiver)
+    settings = make_settings(servers, database_url, topic_prefix, receiver, gateway_secret=GATEWAY)
     async with alerts_app(settings, clock) as r:
+        r.client.auth = SignedAs(policy_admin("pat"))
         yield r
 
 
@@ -188,12 +197,14 @@ class TestSpike:
         ).status_code == 201
         await fold_baseline(pool)
         for hour in (12, 23):
-            await evaluate_at(running, clock, BASELINE_START + timedelta(hours=hour, minutes=30))
+            await evaluate_at(
+                running, clock, BASELINE_START + timedelta(hours=hour + 1, minutes=30)
+            )
         assert await breaches(running) == []
 
         await fold_spike(pool)
-        await evaluate_at(running, clock, SPIKE + timedelta(minutes=30))
-        await evaluate_at(running, clock, SPIKE + timedelta(minutes=45))
+        await evaluate_at(running, clock, SPIKE_DONE + timedelta(minutes=30))
+        await evaluate_at(running, clock, SPIKE_DONE + timedelta(minutes=45))
         firing = await breaches(running, state="firing")
         assert [(b["scope"]["group"], b["state"]) for b in firing] == [
             ({"clause_id": SLURS, "region": "DE"}, "firing")
@@ -213,7 +224,7 @@ class TestSpike:
         assert await running.alerts.sender.deliver_due() == 5  # topic (pending, firing) + 3
 
         await fold_after(pool)
-        await evaluate_at(running, clock, AFTER + timedelta(minutes=30))
+        await evaluate_at(running, clock, AFTER_DONE + timedelta(minutes=30))
         assert await running.alerts.sender.deliver_due() == 4  # topic + 3 channels
         assert await running.alerts.sender.deliver_due() == 0
 
@@ -242,9 +253,9 @@ class TestSpike:
         breach_id = firing[0]["id"]
         detail = (await running.client.get(f"/v1/breaches/{breach_id}")).json()
         assert [(t["kind"], t["at"]) for t in detail["timeline"]] == [
-            ("pending", "2026-11-20T00:30:00Z"),
-            ("firing", "2026-11-20T00:30:00Z"),
-            ("resolved", "2026-11-20T01:30:00Z"),
+            ("pending", "2026-11-20T01:30:00Z"),
+            ("firing", "2026-11-20T01:30:00Z"),
+            ("resolved", "2026-11-20T02:30:00Z"),
         ]
         assert [
             (d["channel"], d["transition"], d["state"], d["attempts"]) for d in detail["deliveries"]
@@ -273,6 +284,15 @@ class TestSpike:
         assert {r.key for r in records} == {
             f"hate-unclear-spike:{firing[0]['fingerprint']}".encode()
         }
+        # Every message is what the published schema of the topic says.
+        schema = orjson.loads((SCHEMAS / "breach-message.json").read_bytes())
+        validator = Draft202012Validator(schema)
+        assert [list(validator.iter_errors(c)) for c in changes] == [[], [], []]
+        assert [BreachMessage.model_validate(c).transition for c in changes] == [
+            "pending",
+            "firing",
+            "resolved",
+        ]
 
     async def test_rise_on_a_sample_below_the_minimum_sends_nothing(
         self, running: RunningApp, receiver: Receiver, clock: ManualClock
@@ -282,7 +302,7 @@ class TestSpike:
         assert (await running.client.post("/v1/rules", json=rule)).status_code == 201
         await fold_baseline(pool)
         await fold_spike(pool)
-        await evaluate_at(running, clock, SPIKE + timedelta(minutes=30))
+        await evaluate_at(running, clock, SPIKE_DONE + timedelta(minutes=30))
         assert await breaches(running) == []
         assert await running.alerts.sender.deliver_due() == 0
         assert receiver.received == []
@@ -333,13 +353,13 @@ class TestReceiverOutage:
         ).status_code == 201
         await fold_hour(pool, SPIKE, unclear=10)
         await receiver.stop()
-        await evaluate_at(running, clock, SPIKE + timedelta(minutes=10))
+        await evaluate_at(running, clock, SPIKE_DONE + timedelta(minutes=10))
         assert await sender.deliver_due() == 2  # the topic does not depend on the receiver
         for _ in range(6):  # six minutes of retries, every one refused
             clock.advance(minutes=1)
             assert await sender.deliver_due() == 0
         await fold_hour(pool, AFTER, unclear=2)
-        await evaluate_at(running, clock, AFTER + timedelta(minutes=10))
+        await evaluate_at(running, clock, AFTER_DONE + timedelta(minutes=10))
         assert await sender.deliver_due() == 1  # the resolve on the topic
         # The resolve waits behind the firing message of its channel.
         detail = (
@@ -392,7 +412,7 @@ class TestReceiverOutage:
         assert (await running.client.post("/v1/rules", json=rule)).status_code == 201
         await fold_hour(pool, SPIKE, unclear=10)
         receiver.script.append((429, {"Retry-After": "120"}))
-        await evaluate_at(running, clock, SPIKE + timedelta(minutes=10))
+        await evaluate_at(running, clock, SPIKE_DONE + timedelta(minutes=10))
         assert await sender.deliver_due() == 2  # topic only
         clock.advance(seconds=119)
         assert await sender.deliver_due() == 0
@@ -422,7 +442,7 @@ class TestReceiverOutage:
         assert (await running.client.post("/v1/rules", json=rule)).status_code == 201
         await fold_hour(pool, SPIKE, unclear=10)
         receiver.script += [(429, {"Retry-After": "30"}), (500, {})]
-        await evaluate_at(running, clock, SPIKE + timedelta(minutes=10))
+        await evaluate_at(running, clock, SPIKE_DONE + timedelta(minutes=10))
         assert await running.alerts.sender.deliver_due() == 2  # topic only
         clock.advance(seconds=30)
         assert await running.alerts.sender.deliver_due() == 0
@@ -451,18 +471,18 @@ class TestFlapping:
         for h, unclear in enumerate(shares):
             hour = SPIKE + timedelta(hours=h)
             await fold_hour(pool, hour, unclear=unclear)
-            await evaluate_at(running, clock, hour + timedelta(minutes=30))
+            await evaluate_at(running, clock, hour + timedelta(hours=1, minutes=30))
             await running.alerts.sender.deliver_due()
         held_breaches = await breaches(running, rule_id="slurs-unclear")
         assert [(b["state"], b["firing_at"], b["resolved_at"]) for b in held_breaches] == [
-            ("resolved", "2026-11-20T00:30:00Z", "2026-11-20T07:30:00Z")
+            ("resolved", "2026-11-20T01:30:00Z", "2026-11-20T08:30:00Z")
         ]
         # Without keep_firing_for, each excursion would have been a breach of its own.
         bare_breaches = await breaches(running, rule_id="slurs-unclear-bare")
         assert [b["firing_at"] for b in bare_breaches] == [
-            "2026-11-20T04:30:00Z",
-            "2026-11-20T02:30:00Z",
-            "2026-11-20T00:30:00Z",
+            "2026-11-20T05:30:00Z",
+            "2026-11-20T03:30:00Z",
+            "2026-11-20T01:30:00Z",
         ]
         page = (await running.client.get("/v1/breaches", params={"limit": 2})).json()
         assert [b["id"] for b in page["breaches"]] == [b["id"] for b in bare_breaches[:2]]
@@ -494,7 +514,7 @@ class TestSignatures:
             ]
             assert (await running.client.post("/v1/rules", json=rule)).status_code == 201
             await fold_hour(pool_of(running), SPIKE, unclear=10)
-            await evaluate_at(running, clock, SPIKE + timedelta(minutes=10))
+            await evaluate_at(running, clock, SPIKE_DONE + timedelta(minutes=10))
             assert await running.alerts.sender.deliver_due() == 3  # topic x2, own secret
             # The channel without a secret of its own is signed with the service's.
             assert own.bad_signatures == 1
@@ -508,11 +528,11 @@ class TestPreview:
         self, running: RunningApp, receiver: Receiver, clock: ManualClock
     ) -> None:
         await fold_hour(pool_of(running), SPIKE, unclear=10)
-        clock.set(SPIKE + timedelta(minutes=10))
+        clock.set(SPIKE_DONE + timedelta(minutes=10))
         c = running.client
         rule = threshold_rule(receiver, group_by=["region"])
         got = (await c.post("/v1/rules/preview", json=rule)).json()
-        assert got["evaluated_at"] == "2026-11-20T00:10:00Z"
+        assert got["evaluated_at"] == "2026-11-20T01:10:00Z"
         assert [(g["group"], g["breaching"], g["reason"]) for g in got["groups"]] == [
             ({"region": "DE"}, True, "breaching")
         ]
@@ -538,13 +558,14 @@ class TestAcknowledge:
         rule["channels"].append({"name": "bot", "type": "slack_api", "slack_channel": "C-OPS"})
         assert (await running.client.post("/v1/rules", json=rule)).status_code == 201
         await fold_hour(pool, SPIKE, unclear=10)
-        await evaluate_at(running, clock, SPIKE + timedelta(minutes=10))
+        await evaluate_at(running, clock, SPIKE_DONE + timedelta(minutes=10))
         assert await running.alerts.sender.deliver_due() == 5
         clock.advance(minutes=5)
         breach_id = (await breaches(running))[0]["id"]
         ack = await running.client.post(
             f"/v1/breaches/{breach_id}/ack",
-            headers={"X-PP-Actor": "dana", "content-type": "application/json"},
+            headers={"content-type": "application/json"},
+            auth=SignedAs(analyst("dana")),
         )
         assert ack.status_code == 200
         assert await running.alerts.sender.deliver_due() == 3  # topic, ops, bot
@@ -559,7 +580,7 @@ class TestAcknowledge:
         assert (update["channel"], update["ts"]) == ("C-OPS", "1700000000.000001")
         assert update["blocks"][-1]["elements"][0]["text"] == (
             f"breach {breach_id} · rule slurs-unclear v1"
-            " · acknowledged by dana 2026-11-20T00:15:00Z"
+            " · acknowledged by dana 2026-11-20T01:15:00Z"
         )
         assert receiver.received[3].json()["type"] == "breach.acknowledged"
 
@@ -574,13 +595,13 @@ class TestRuleChanges:
         rule["channels"] = rule["channels"][:1]
         assert (await c.post("/v1/rules", json=rule)).status_code == 201
         await fold_hour(pool, SPIKE, unclear=10)
-        await evaluate_at(running, clock, SPIKE + timedelta(minutes=10))
+        await evaluate_at(running, clock, SPIKE_DONE + timedelta(minutes=10))
         assert (
             await c.put("/v1/rules/slurs-unclear", json={**rule, "group_by": ["region"]})
         ).status_code == 200
-        await evaluate_at(running, clock, SPIKE + timedelta(minutes=20))
+        await evaluate_at(running, clock, SPIKE_DONE + timedelta(minutes=20))
         assert (await c.delete("/v1/rules/slurs-unclear")).status_code == 204
-        await evaluate_at(running, clock, SPIKE + timedelta(minutes=30))
+        await evaluate_at(running, clock, SPIKE_DONE + timedelta(minutes=30))
         await running.alerts.sender.deliver_due()
         got = await breaches(running)
         assert [(b["scope"]["group"], b["state"], b["resolved_reason"]) for b in got] == [
@@ -617,17 +638,17 @@ class TestRuleStatus:
             + escalations(SPIKE, clause=SLURS, region="FR", total=20, unclear=1)
             + escalations(SPIKE, clause=SLURS, region="IT", total=3, unclear=3),
         )
-        await evaluate_at(running, clock, SPIKE + timedelta(minutes=10))
+        await evaluate_at(running, clock, SPIKE_DONE + timedelta(minutes=10))
         got = (await c.get("/v1/rules/slurs-unclear")).json()["last_evaluation"]
         assert got == {
-            "evaluated_at": "2026-11-20T00:10:00Z",
+            "evaluated_at": "2026-11-20T01:10:00Z",
             "rule_version": 1,
             "outcomes": {"breaching": 1, "within": 1, "below_min_sample": 1},
             "error": None,
             "error_at": None,
         }
         retired = (await c.get("/v1/rules/retired")).json()["last_evaluation"]
-        assert (retired["error"], retired["error_at"]) == ("KeyError", "2026-11-20T00:10:00Z")
+        assert (retired["error"], retired["error_at"]) == ("KeyError", "2026-11-20T01:10:00Z")
         assert [b["rule_id"] for b in await breaches(running)] == ["slurs-unclear"]
 
 
@@ -643,7 +664,7 @@ class TestRestart:
             alert_evaluation_interval_seconds=0.05,
             alert_sender_interval_seconds=0.05,
         )
-        clock = ManualClock(SPIKE + timedelta(minutes=10))
+        clock = ManualClock(SPIKE_DONE + timedelta(minutes=10))
         rule = threshold_rule(receiver)
         rule["channels"] = rule["channels"][:1]
         receiver.hang = True
@@ -702,7 +723,7 @@ class TestBadConfiguration:
         ]
         assert (await running.client.post("/v1/rules", json=rule)).status_code == 201
         await fold_hour(pool, SPIKE, unclear=10)
-        await evaluate_at(running, clock, SPIKE + timedelta(minutes=10))
+        await evaluate_at(running, clock, SPIKE_DONE + timedelta(minutes=10))
         before = _errors("webhook", "unreachable")
         receiver.script.append((404, {}))  # Slack's answer for a revoked webhook
         assert await running.alerts.sender.deliver_due() == 3  # topic x2, policy
@@ -738,7 +759,7 @@ class TestBadConfiguration:
             await running.client.post("/v1/rules", json=threshold_rule(receiver))
         ).status_code == 201
         await fold_hour(pool, SPIKE, unclear=10)
-        await evaluate_at(running, clock, SPIKE + timedelta(minutes=10))
+        await evaluate_at(running, clock, SPIKE_DONE + timedelta(minutes=10))
         inside = {"Location": "http://169.254.169.254/latest/meta-data"}
         receiver.script += [(302, inside), (307, inside)]
         assert await running.alerts.sender.deliver_due() == 2  # topic only
@@ -758,7 +779,7 @@ class TestBadConfiguration:
             receiver,
             alert_webhook_allowed_hosts=["127.0.0.1", "localhost"],
         )
-        clock = ManualClock(SPIKE + timedelta(minutes=10))
+        clock = ManualClock(SPIKE_DONE + timedelta(minutes=10))
         rule = threshold_rule(receiver)
         rule["channels"] = [
             {"name": "named", "type": "webhook", "url": f"http://localhost:{receiver.port}/hook/n"},
@@ -792,39 +813,39 @@ class TestSilenceAndAck:
         rule = threshold_rule(receiver, **{"for": "20m"})
         assert (await running.client.post("/v1/rules", json=rule)).status_code == 201
         await fold_hour(pool, SPIKE, unclear=10)
-        await evaluate_at(running, clock, SPIKE + timedelta(minutes=5))
+        await evaluate_at(running, clock, SPIKE_DONE + timedelta(minutes=5))
         (pending,) = await breaches(running, state="pending")
         c = running.client
         r = await c.post(
             f"/v1/breaches/{pending['id']}/silence",
             json={"for": "30m", "reason": "guidance update in review"},
-            headers={"X-PP-Actor": "carol"},
+            auth=SignedAs(analyst("carol")),
         )
         assert r.status_code == 200
-        assert r.json()["silenced_until"] == "2026-11-20T00:35:00Z"
+        assert r.json()["silenced_until"] == "2026-11-20T01:35:00Z"
         bad = await c.post(f"/v1/breaches/{pending['id']}/silence", json={"reason": "x"})
         assert bad.status_code == 422
         assert bad.json()["errors"] == [
             {"pointer": "/body/until", "detail": "exactly one of until and for"}
         ]
         ack = await c.post(f"/v1/breaches/{pending['id']}/ack", json={"note": "on it"})
-        assert ack.json()["acknowledged_by"] == "api"
+        assert ack.json()["acknowledged_by"] == "pat"
 
-        await evaluate_at(running, clock, SPIKE + timedelta(minutes=25))  # fires, silenced
+        await evaluate_at(running, clock, SPIKE_DONE + timedelta(minutes=25))  # fires, silenced
         await running.alerts.sender.deliver_due()
         assert receiver.received == []
-        await evaluate_at(running, clock, SPIKE + timedelta(minutes=40))  # silence over
+        await evaluate_at(running, clock, SPIKE_DONE + timedelta(minutes=40))  # silence over
         await running.alerts.sender.deliver_due()
         assert [r.path for r in receiver.received] == ["/slack/policy", "/hook/ops"]
         detail = (await c.get(f"/v1/breaches/{pending['id']}")).json()
         assert [(t["kind"], t["actor"], t["at"]) for t in detail["timeline"]] == [
-            ("pending", "evaluator", "2026-11-20T00:05:00Z"),
-            ("silenced", "carol", "2026-11-20T00:05:00Z"),
-            ("acknowledged", "api", "2026-11-20T00:05:00Z"),
-            ("firing", "evaluator", "2026-11-20T00:25:00Z"),
+            ("pending", "evaluator", "2026-11-20T01:05:00Z"),
+            ("silenced", "carol", "2026-11-20T01:05:00Z"),
+            ("acknowledged", "pat", "2026-11-20T01:05:00Z"),
+            ("firing", "evaluator", "2026-11-20T01:25:00Z"),
         ]
         assert detail["timeline"][1]["detail"] == {
-            "until": "2026-11-20T00:35:00Z",
+            "until": "2026-11-20T01:35:00Z",
             "reason": "guidance update in review",
         }
         assert (await c.get("/v1/breaches/999")).status_code == 404
@@ -844,7 +865,7 @@ class TestAddressPinning:
     ) -> None:
         settings = make_settings(servers, "", "", receiver)
         notifiers = Notifiers(settings, None, "unused")
-        payload: BreachMessage = {**breach_message(), "transition": "firing", "breach_id": 1}
+        payload = breach_message(transition="firing", breach_id=1)
         try:
             # As if "alerts.example.org" had resolved to the address checked as public.
             outcome = await notifiers._webhook(

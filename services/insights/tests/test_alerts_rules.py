@@ -13,6 +13,7 @@ from pp_insights.alerts.rules.spec import parse_duration
 from pp_insights.alerts.rules.validation import url_problem, validate_rule
 from pp_insights.main import create_app
 from pp_shared.problems import InvalidInput
+from pp_shared.testing.identity import SECRET, SignedAs, policy_admin
 from pp_shared.testing.servers import Servers
 
 from .alerts_support import AlertTestSettings, ManualClock, RunningApp, alerts_app, hour_at
@@ -54,7 +55,9 @@ def settings_for(
 async def running(
     servers: Servers, database_url: str, topic_prefix: str
 ) -> AsyncIterator[RunningApp]:
-    async with alerts_app(settings_for(servers, database_url, topic_prefix), ManualClock(T0)) as r:
+    settings = settings_for(servers, database_url, topic_prefix, gateway_secret=SECRET)
+    async with alerts_app(settings, ManualClock(T0)) as r:
+        r.client.auth = SignedAs(policy_admin("pat"))
         yield r
 
 
@@ -169,7 +172,7 @@ class TestRulesApi:
 
     async def test_create_read_version_mask_and_delete(self, running: RunningApp) -> None:
         c = running.client
-        r = await c.post("/v1/rules", json=rule(), headers={"X-PP-Actor": "alice@policy"})
+        r = await c.post("/v1/rules", json=rule(), auth=SignedAs(policy_admin("alice@policy")))
         assert r.status_code == 201
         created = r.json()
         assert created["version"] == 1
@@ -185,7 +188,7 @@ class TestRulesApi:
         # A read-modify-write sends the masked URL back: the secret is kept.
         spec = created["spec"]
         spec["condition"]["threshold"] = 0.4
-        r = await c.put("/v1/rules/hate-unclear", json=spec, headers={"X-PP-Actor": "bob"})
+        r = await c.put("/v1/rules/hate-unclear", json=spec, auth=SignedAs(policy_admin("bob")))
         assert r.status_code == 200
         assert r.json()["version"] == 2
         async with running.runtime.pool.acquire() as conn:  # type: ignore[union-attr]
@@ -206,7 +209,7 @@ class TestRulesApi:
         assert [(v["version"], v["changed_by"], v["deleted"]) for v in versions] == [
             (1, "alice@policy", False),
             (2, "bob", False),
-            (3, "api", True),
+            (3, "pat", True),
         ]
         assert [v["spec"]["condition"]["threshold"] for v in versions] == [0.3, 0.4, 0.4]
 

@@ -55,6 +55,7 @@ class TestTrends:
                  "value": 0.0, "numerator": 0, "denominator": 1,
                  "ci_low": 0.0, "ci_high": 0.793451},
             ],
+            "launches": [],
         }  # fmt: skip
 
     async def test_latency_as_csv(self, api: httpx.AsyncClient) -> None:
@@ -176,12 +177,15 @@ class TestTrendProblems:
 
 
 class TestVolume:
-    async def test_json_answer_is_unchanged(self, api: httpx.AsyncClient) -> None:
+    async def test_json_answer_keeps_its_fields(self, api: httpx.AsyncClient) -> None:
+        # The first version's fields, and the range covered (none asked for: all of it).
         r = await api.get("/v1/insights/volume", params={"group_by": ["area", "region"]})
         assert r.json() == {
             "metric": "volume",
             "interval": "hour",
             "group_by": ["area", "region"],
+            "from": None,
+            "to": None,
             "rows": [
                 {"bucket": "2026-11-20T10:00:00Z", "area": "HATE", "region": "DE", "volume": 2},
                 {"bucket": "2026-11-20T10:00:00Z", "area": "HATE", "region": "FR", "volume": 1},

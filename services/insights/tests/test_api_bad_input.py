@@ -120,7 +120,7 @@ class TestUnknownQueryParameters:
         r = await client.get(
             "/v1/insights/volume", params={"region": "DE", "queue": "q", "bogus": "1"}
         )
-        expected = "interval, group_by, from, to"
+        expected = "interval, group_by, from, to, area"
         assert r.status_code == 422
         assert r.json() == {
             "type": "https://policypulse.dev/problems/validation-error",

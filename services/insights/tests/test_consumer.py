@@ -108,4 +108,11 @@ class TestVolumeApi:
         assert naive.status_code == 422
         assert naive.json()["errors"][0]["pointer"] == "/query/from"
         assert ok.status_code == 200
-        assert ok.json() == {"metric": "volume", "interval": "day", "group_by": [], "rows": []}
+        assert ok.json() == {
+            "metric": "volume",
+            "interval": "day",
+            "group_by": [],
+            "from": None,
+            "to": None,
+            "rows": [],
+        }

@@ -41,6 +41,7 @@ class TestRetention:
         assert dropped == [
             "escalation_facts:escalation_facts_2026_10",
             "event_log:event_log_2026_10",
+            "qa_review_facts:qa_review_facts_2026_10",
             "rollup_hour:rollup_hour_2026_10",
         ]
         assert await pool.fetchval("SELECT count(*) FROM insights.event_log") == 1

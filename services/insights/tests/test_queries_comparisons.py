@@ -1,4 +1,4 @@
-"""Cards, top movers and drill-down on data sets worked out by hand."""
+"""Cards and drill-down on data sets worked out by hand."""
 
 from __future__ import annotations
 
@@ -8,50 +8,13 @@ import httpx
 import pytest
 
 from pp_insights_testing.harness import fold_events
-from pp_insights_testing.samples import sample_events
 from pp_shared.db import Pool
-from pp_shared.testing.samples import appeal, escalation
+from pp_shared.testing.samples import appeal
 
-# Policy-unclear escalations per region: (previous day, current day) as (unclear, all).
-REGIONS = {"DE": ((10, 40), (30, 40)), "FR": ((1, 4), (4, 4)), "US": ((50, 100), (90, 200))}
-PREVIOUS_DAY, CURRENT_DAY = "2026-11-19", "2026-11-20"
+from .comparisons_support import DAY, regions, sample
 
+__all__ = ["regions", "sample"]  # fixtures
 
-def region_events() -> list[dict[str, Any]]:
-    """Escalations ``<region>-<day>-<i>`` created ``i`` minutes after midnight; the first
-    ``unclear`` of each region and day are policy_unclear."""
-    events = []
-    for region, periods in REGIONS.items():
-        for day, (unclear, total) in zip((PREVIOUS_DAY, CURRENT_DAY), periods, strict=True):
-            for i in range(total):
-                esc = f"{region}-{day}-{i:03d}"
-                events.append(
-                    escalation(
-                        event_id=f"e-{esc}",
-                        escalation_id=esc,
-                        occurred_at=f"{day}T{i // 60:02d}:{i % 60:02d}:00Z",
-                        suggested_clause_id="HATE.SLURS",
-                        region=region,
-                        language=region.lower(),
-                        escalation_reason="policy_unclear" if i < unclear else "other",
-                    )
-                )
-    return events
-
-
-@pytest.fixture
-async def sample(client: httpx.AsyncClient, pool: Pool) -> httpx.AsyncClient:
-    await fold_events(pool, sample_events())
-    return client
-
-
-@pytest.fixture
-async def regions(client: httpx.AsyncClient, pool: Pool) -> httpx.AsyncClient:
-    await fold_events(pool, region_events())
-    return client
-
-
-DAY = {"from": f"{CURRENT_DAY}T00:00:00Z", "to": "2026-11-21T00:00:00Z"}
 NOV_21 = {"from": "2026-11-21T00:00:00Z", "to": "2026-11-22T00:00:00Z"}
 
 
@@ -162,103 +125,6 @@ class TestCard:
         r = await client.get("/v1/insights/cards", params=params)
         assert r.status_code == 422
         assert r.headers["content-type"] == "application/problem+json"
-        assert [e["pointer"] for e in r.json()["errors"]] == pointers
-
-
-def _mover(region: str, x1: int, n1: int, x0: int, n0: int, z: float, p: float) -> Any:
-    return {
-        "region": region,
-        "current": round(x1 / n1, 6),
-        "previous": round(x0 / n0, 6),
-        "change": round(x1 / n1 - x0 / n0, 6),
-        "current_numerator": x1,
-        "current_denominator": n1,
-        "previous_numerator": x0,
-        "previous_denominator": n0,
-        "score": z,
-        "p_value": p,
-        "significant": p < 0.05,
-    }
-
-
-# Two-proportion z, pooled: DE 30/40 vs 10/40: p = 1/2, sd = sqrt(1/4 * 2/40), z = 0.5 / sd;
-# FR 4/4 vs 1/4: p = 5/8, sd = sqrt(15/64 * 1/2), z = 0.75 / sd; US 90/200 vs 50/100:
-# p = 140/300, sd = sqrt(p (1 - p) * 3/200), z = -0.05 / sd.
-DE = _mover("DE", 30, 40, 10, 40, 4.472136, 8e-06)
-FR = _mover("FR", 4, 4, 1, 4, 2.19089, 0.02846)
-US = _mover("US", 90, 200, 50, 100, -0.818317, 0.413176)
-
-
-class TestMovers:
-    async def test_rates_ranked_by_z_small_samples_left_out(
-        self, regions: httpx.AsyncClient
-    ) -> None:
-        params: dict[str, Any] = {
-            "metric": "policy_unclear_share",
-            "dimension": "region",
-            "min_sample": 5,
-        }
-        r = await regions.get("/v1/insights/movers", params={**params, **DAY})
-        assert r.status_code == 200
-        body = r.json()
-        # FR's +300% on 4 escalations stays out below min_sample; US's fall is not significant.
-        assert body["rows"] == [DE, US]
-        assert (body["candidates"], body["eligible"], body["min_sample"]) == (3, 2, 5)
-        assert body["previous_from"] == "2026-11-19T00:00:00Z"
-
-    async def test_small_sample_ranks_by_its_z(self, regions: httpx.AsyncClient) -> None:
-        params: dict[str, Any] = {
-            "metric": "policy_unclear_share",
-            "dimension": "region",
-            "min_sample": 1,
-        }
-        r = await regions.get("/v1/insights/movers", params={**params, **DAY})
-        assert r.json()["rows"] == [DE, FR, US]
-        down = await regions.get(
-            "/v1/insights/movers", params={**params, **DAY, "direction": "down"}
-        )
-        assert down.json()["rows"] == [US]
-
-    async def test_counts_as_csv(self, regions: httpx.AsyncClient) -> None:
-        # sqrt(2) (sqrt(200.375) - sqrt(100.375)) = 5.850114; DE and FR did not change.
-        r = await regions.get(
-            "/v1/insights/movers",
-            params={"metric": "volume", "dimension": "region", "min_sample": 1, **DAY},
-            headers={"accept": "text/csv"},
-        )
-        assert r.text == (
-            "region,current,previous,change,score,p_value,significant\r\n"
-            "US,200,100,100,5.850114,0.0,true\r\n"
-            "DE,40,40,0,0.0,1.0,false\r\n"
-            "FR,4,4,0,0.0,1.0,false\r\n"
-        )
-
-    async def test_filters_narrow_the_candidates(self, regions: httpx.AsyncClient) -> None:
-        params: dict[str, Any] = {
-            "metric": "volume",
-            "dimension": "region",
-            "min_sample": 1,
-            "region": "FR",
-        }
-        r = await regions.get("/v1/insights/movers", params={**params, **DAY})
-        assert [row["region"] for row in r.json()["rows"]] == ["FR"]
-
-    @pytest.mark.parametrize(
-        ("params", "pointers"),
-        [
-            ({"metric": "decision_latency", "dimension": "region"}, ["/query/metric"]),
-            ({"metric": "volume", "dimension": "moderator"}, ["/query/dimension"]),
-            ({"metric": "volume", "dimension": "region", "min_sample": 0},
-             ["/query/min_sample"]),
-            ({"metric": "volume", "dimension": "region", "direction": "sideways"},
-             ["/query/direction"]),
-        ],
-    )  # fmt: skip
-    async def test_bad_queries(
-        self, client: httpx.AsyncClient, params: dict[str, Any], pointers: list[str]
-    ) -> None:
-        r = await client.get("/v1/insights/movers", params={**params, **DAY})
-        assert r.status_code == 422
         assert [e["pointer"] for e in r.json()["errors"]] == pointers
 
 

@@ -18,6 +18,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from pp_shared.db import conditions
 from pp_shared.dead_letters.models import (
     DeadLetter,
     DeadLetterPage,
@@ -158,19 +159,16 @@ class DeadLetterStore:
     ) -> list[asyncpg.Record]:
         """Dead letters in id order after ``after_id``, filtered; ``since`` inclusive,
         ``until`` exclusive (on ``received_at``)."""
-        # Only the filters in use go into the statement, so each shape gets a plan that can
-        # use its index; the fragments are fixed text and every value is a parameter.
-        where: list[str] = []
-        args: list[Any] = []
-        for fragment, value in (
-            ("reason = ${}", reason),
-            ("received_at >= ${}", since),
-            ("received_at < ${}", until),
-            ("id > ${}", after_id),
-        ):
-            if value is not None:
-                args.append(value)
-                where.append(fragment.format(len(args)))
+        args: list[object] = []
+        where = conditions(
+            [
+                ("reason = ${}", reason),
+                ("received_at >= ${}", since),
+                ("received_at < ${}", until),
+                ("id > ${}", after_id),
+            ],
+            args,
+        )
         if replayed is not None:
             where.append("replayed_at IS NOT NULL" if replayed else "replayed_at IS NULL")
         args.append(limit)

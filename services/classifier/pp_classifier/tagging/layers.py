@@ -81,15 +81,25 @@ class LayeredTagger:
     def tag_texts(self, texts: Sequence[str]) -> list[tuple[Tag, ...]]:
         """The tags of each text, best first; ``unclassified`` when no layer names a clause."""
         normalised = [normalise(text) for text in texts]
-        hits = [self.rules.match_normalised(text) for text in normalised]
+        return self.tag_normalised(normalised, self.model_predictions(normalised))
+
+    def model_predictions(self, normalised: Sequence[str]) -> list[Prediction | None]:
+        """The model's prediction of each normalised text; None without a model, and for a
+        text with nothing left after normalisation ("...", emoji only): it has no features,
+        and the model would only repeat its class prior."""
         if self.model is None:
-            return [self._combine(h, None) for h in hits]
+            return [None] * len(normalised)
         predictions = self.model.predict_normalised(normalised)
-        # A text with nothing left after normalisation ("...", emoji only) has no features:
-        # the model would only repeat its class prior.
+        return [p if text else None for text, p in zip(normalised, predictions, strict=True)]
+
+    def tag_normalised(
+        self, normalised: Sequence[str], predictions: Sequence[Prediction | None]
+    ) -> list[tuple[Tag, ...]]:
+        """The tags of each normalised text with the model's ``predictions`` made already
+        (another tagger with the same model may share them)."""
         return [
-            self._combine(h, p if text else None)
-            for text, h, p in zip(normalised, hits, predictions, strict=True)
+            self._combine(self.rules.match_normalised(text), p)
+            for text, p in zip(normalised, predictions, strict=True)
         ]
 
     def tag_text(self, text: str) -> tuple[Tag, ...]:

@@ -4,10 +4,10 @@ API lists.
 At start a replica loads the active model from Postgres, or, on a fresh install, trains the
 seed model and stores it as active. Every replica then follows the database: a newly
 published taxonomy rebuilds the rules, a newly promoted model replaces the model. One
-replica at a time (an advisory lock) retrains when enough decision labels arrived or the
-schedule says so, evaluates the candidate on the held-out texts, and promotes it only when
-its macro-F1 is not worse than the active model's. Training runs in a worker thread so the
-consumer and the API keep answering.
+replica at a time retrains (as a job, ``training/jobs.py``, under an advisory lock) when
+enough decision labels arrived, the schedule says so, or the API asks; it evaluates the
+candidate on the held-out texts and promotes it only when its macro-F1 is not worse than the
+active model's. Training runs in a worker thread so the consumer and the API keep answering.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Literal
 
 import asyncpg
 from pydantic import BaseModel
@@ -89,7 +90,7 @@ class ModelSummary(BaseModel):
 
 
 class RetrainResult(BaseModel):
-    status: str  # "promoted", "rejected", "unchanged" or "busy"
+    status: Literal["promoted", "rejected", "unchanged"]
     version: str | None
     reason: str
 
@@ -141,7 +142,6 @@ class Replica:
         self.settings = settings
         self.model: ClauseModel | None = None
         self._layers: Layers | None = None
-        self._training = asyncio.Lock()
 
     @property
     def layers(self) -> Layers:
@@ -249,10 +249,11 @@ class Replica:
         self._layers = build_layers(taxonomy, rules, model)
         return True
 
-    async def retrain_if_due(self, pool: asyncpg.Pool) -> RetrainResult | None:
-        """Retrain when enough labels arrived, the schedule is due, or the taxonomy changed."""
+    async def retrain_due(self, pool: asyncpg.Pool) -> bool:
+        """Retraining is due: enough labels arrived, the schedule says so, or the taxonomy
+        changed."""
         if not self.settings.model_enabled:
-            return None
+            return False
         async with pool.acquire() as conn:
             last = await repository.last_training(conn)
             trained_at = last["trained_at"] if last else None
@@ -267,25 +268,11 @@ class Replica:
             and trained_at is not None
             and (time.time() - trained_at.timestamp()) >= interval
         )
-        if fresh >= self.settings.retrain_min_new_labels or scheduled or taxonomy_changed:
-            return await self.retrain(pool)
-        return None
+        return fresh >= self.settings.retrain_min_new_labels or scheduled or taxonomy_changed
 
-    async def retrain(self, pool: asyncpg.Pool) -> RetrainResult:
-        """Train a candidate on every label now, evaluate it and promote it if not worse."""
-        if self._training.locked():
-            return RetrainResult(status="busy", version=None, reason="training in progress")
-        async with self._training, pool.acquire() as lock_conn:
-            if not await repository.try_training_lock(lock_conn):
-                return RetrainResult(
-                    status="busy", version=None, reason="another replica is training"
-                )
-            try:
-                return await self._retrain(pool)
-            finally:
-                await repository.release_training_lock(lock_conn)
-
-    async def _retrain(self, pool: asyncpg.Pool) -> RetrainResult:
+    async def train_now(self, pool: asyncpg.Pool) -> RetrainResult:
+        """Train a candidate on every label now, evaluate it and promote it if not worse. The
+        caller holds the training lock (``training/jobs.py``)."""
         # Judge against the model promoted last, even if another replica promoted it.
         await self.refresh(pool)
         taxonomy = self.layers.taxonomy
@@ -331,7 +318,7 @@ class Replica:
                 verdict,
                 labels_through,
             )
-        outcome = "promoted" if verdict.promote else "rejected"
+        outcome: Literal["promoted", "rejected"] = "promoted" if verdict.promote else "rejected"
         MODEL_TRAININGS.labels(outcome).inc()
         log.info(
             "model trained",

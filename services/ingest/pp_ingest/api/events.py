@@ -57,8 +57,13 @@ async def submit_event(request: Request) -> Response:
     # Served by pp_ingest.api.fastpath before routing; this route documents it and answers
     # the same way when the app runs without that middleware.
     runtime = request.app.state.runtime
+    state = request.app.state
     status, content = await accept_one(
-        request.app.state.lookups, runtime.producer, runtime.settings, body=await body_of(request)
+        state.lookups,
+        runtime.producer,
+        runtime.settings,
+        body=await body_of(request),
+        recent=state.recent,
     )
     return Response(content, status_code=status, media_type="application/json")
 
@@ -75,5 +80,7 @@ async def submit_events(
 ) -> Response:
     """Accept up to 10,000 events (JSON array or NDJSON); 200 with an outcome per item."""
     ndjson = media_type(request.headers.get("content-type", "")) in NDJSON_TYPES
-    result = await submit_batch(pool, producer, settings, body=body, ndjson=ndjson)
+    result = await submit_batch(
+        pool, producer, settings, body=body, ndjson=ndjson, recent=request.app.state.recent
+    )
     return Response(orjson.dumps(result), media_type="application/json")

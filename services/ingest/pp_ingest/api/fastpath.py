@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from pp_ingest.api.problems import unavailable
 from pp_ingest.errors import DependencyUnavailable
 from pp_ingest.intake.dedupe import HashLookups
+from pp_ingest.intake.recent import RecentEvents
 from pp_ingest.intake.service import submit
 from pp_ingest.metrics import HTTP_SECONDS
 from pp_ingest.settings import IngestSettings
@@ -35,9 +36,10 @@ async def accept_one(
     settings: IngestSettings,
     *,
     body: bytes,
+    recent: RecentEvents,
 ) -> tuple[int, bytes]:
     """Status and JSON answer for one submitted event (problems are raised)."""
-    receipt = await submit(lookups, producer, settings, body=body)
+    receipt = await submit(lookups, producer, settings, body=body, recent=recent)
     answer = orjson.dumps({"event_id": receipt.event_id, "status": receipt.status})
     return (200 if receipt.status == "duplicate" else 202), answer
 
@@ -59,8 +61,10 @@ class SingleEvent:
             settings: IngestSettings = runtime.settings
             require_json(scope)
             body = await read_body(scope, receive, settings.max_body_bytes)
-            lookups = scope["app"].state.lookups
-            status, content = await accept_one(lookups, runtime.producer, settings, body=body)
+            state = scope["app"].state
+            status, content = await accept_one(
+                state.lookups, runtime.producer, settings, body=body, recent=state.recent
+            )
         except (ProblemError, DependencyUnavailable) as exc:
             problem = exc if isinstance(exc, ProblemError) else unavailable(exc, settings)
             status = problem.status_code

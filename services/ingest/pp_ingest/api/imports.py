@@ -62,7 +62,9 @@ async def import_dsa(
                 }
             ],
         )
-    result = await import_statements(pool, producer, settings, body=body, media_type=kind)
+    result = await import_statements(
+        pool, producer, settings, body=body, media_type=kind, recent=request.app.state.recent
+    )
     return Response(orjson.dumps(result), media_type="application/json")
 
 

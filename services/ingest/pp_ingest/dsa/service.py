@@ -21,6 +21,7 @@ from typing_extensions import TypedDict
 from pp_ingest.dsa.mapping import to_events
 from pp_ingest.dsa.readers import Row, read_csv, read_json
 from pp_ingest.dsa.schema import validate_statement
+from pp_ingest.intake.recent import RecentEvents
 from pp_ingest.intake.schemas import BatchCounts, ItemStatus, RejectReason
 from pp_ingest.intake.service import Outcome, accept, counts_of
 from pp_ingest.intake.validation import Rules, validate_event
@@ -77,12 +78,13 @@ async def import_statements(
     *,
     body: bytes,
     media_type: Literal["json", "csv"],
+    recent: RecentEvents,
 ) -> ImportResult:
     """Validate each statement on its own, map the valid ones to events and accept them as a
     batch; return the outcome of every statement once the broker has the accepted ones."""
     fmt, rows = _read(body, media_type, settings)
     judged = _judge(rows, settings)
-    outcomes = await accept(pool, producer, settings, judged.events, path="dsa")
+    outcomes = await accept(pool, producer, settings, judged.events, recent=recent, path="dsa")
     _settle(judged, outcomes)
     items = judged.items
     counts = counts_of(items)

@@ -7,6 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
+from pp_shared.db import conditions
+
 
 async def insert_events(
     conn: asyncpg.Connection,
@@ -60,3 +62,36 @@ async def insert_conflicts(
         [encoded.decode() for encoded in cols[1]],
         cols[2],
     )
+
+
+async def conflict_rows(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    event_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    after_id: int | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Conflicts in id order after ``after_id``, filtered (``since`` inclusive, ``until``
+    exclusive, on ``received_at``), each with the hash of the body the log holds."""
+    args: list[object] = []
+    where = conditions(
+        [
+            ("c.event_id = ${}", event_id),
+            ("c.received_at >= ${}", since),
+            ("c.received_at < ${}", until),
+            ("c.id > ${}", after_id),
+        ],
+        args,
+    )
+    args.append(limit)
+    sql = (
+        "SELECT c.id, c.event_id, c.body::text AS body, c.body_sha256, c.received_at,"  # noqa: S608
+        " e.body_sha256 AS stored_sha256"
+        " FROM ingest.conflicts c LEFT JOIN ingest.events e ON e.event_id = c.event_id"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + f" ORDER BY c.id LIMIT ${len(args)}"
+    )
+    rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+    return rows

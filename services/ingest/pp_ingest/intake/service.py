@@ -2,8 +2,9 @@
 to the raw topic, answering only once the broker acknowledged them.
 
 The log lookup gives senders an immediate, exact answer for events already stored. Events
-still in flight in Kafka (accepted but not yet stored) are not in the log yet; the consumer
-deduplicates those and records their conflicts, so a re-send is always harmless.
+still in flight in Kafka (accepted but not yet stored) are not in the log yet: those this
+process accepted lately are answered from its record of recent events (``recent``), and the
+consumer deduplicates the rest and records their conflicts, so a re-send is always harmless.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pp_ingest.errors import BrokerUnavailable, EventConflict
 from pp_ingest.event_log.canonical import canonical
 from pp_ingest.intake.bodies import split_json_array, split_ndjson, undecodable
 from pp_ingest.intake.dedupe import HashLookups, record_conflicts, stored_hash, stored_hashes
+from pp_ingest.intake.recent import RecentEvents
 from pp_ingest.intake.schemas import BatchCounts, BatchItem, BatchResult, Receipt
 from pp_ingest.intake.seal import sealer_of
 from pp_ingest.intake.validation import (
@@ -50,10 +52,16 @@ def conflict_error(event_id: str) -> dict[str, Any]:
 
 
 async def submit(
-    lookups: HashLookups, producer: AIOKafkaProducer, settings: IngestSettings, *, body: bytes
+    lookups: HashLookups,
+    producer: AIOKafkaProducer,
+    settings: IngestSettings,
+    *,
+    body: bytes,
+    recent: RecentEvents,
 ) -> Receipt:
     """Validate one event and hand it to the raw topic; answer ``duplicate`` at once when the
-    log already holds the same event, and raise EventConflict when it holds another body."""
+    log (or, failing it, this process's recent record) already holds the same event, and raise
+    EventConflict when it holds another body."""
     try:
         data = load_json(body)
     except UndecodableJson as exc:
@@ -65,6 +73,8 @@ async def submit(
         raise InvalidInput(f"the event failed validation ({len(errors)} error(s))", errors=errors)
     encoded, sha = canonical(event)
     known = await stored_hash(lookups, settings, event.event_id)
+    if known is None:  # not stored (or the log did not answer): accepted here moments ago?
+        known = recent.hash_of(event.event_id)
     if known == sha:
         EVENTS.labels("http", event.event_type, "duplicate").inc()
         return Receipt(event_id=event.event_id, status="duplicate")
@@ -94,6 +104,7 @@ async def submit(
             "have reached the broker after all, it is still stored once)",
             reason=str(exc),
         ) from exc
+    recent.remember(((event.event_id, sha),))
     EVENTS.labels("http", event.event_type, "accepted").inc()
     return Receipt(event_id=event.event_id)
 
@@ -105,6 +116,7 @@ async def submit_batch(
     *,
     body: bytes,
     ndjson: bool,
+    recent: RecentEvents,
 ) -> BatchResult:
     """Validate each item on its own, answer duplicates and conflicts from one log lookup, and
     hand the rest to the raw topic; return once the broker acknowledged every accepted item."""
@@ -132,7 +144,9 @@ async def submit_batch(
         items.append({"index": index, "event_id": event.event_id, "status": "accepted"})
         valid.append((index, event))
 
-    outcomes = await accept(pool, producer, settings, [v[1] for v in valid], tally=tally)
+    outcomes = await accept(
+        pool, producer, settings, [v[1] for v in valid], recent=recent, tally=tally
+    )
     for (index, event), outcome in zip(valid, outcomes, strict=True):
         if outcome == "duplicate":
             items[index]["status"] = "duplicate"
@@ -169,11 +183,13 @@ async def accept(
     settings: IngestSettings,
     events: Sequence[Event],
     *,
+    recent: RecentEvents,
     tally: Counter[tuple[str, str]] | None = None,
     path: str = "http",
 ) -> list[Outcome]:
     """The outcome of each valid event, in order: answer duplicates and conflicts from one log
-    lookup, record the conflicts, and hand the rest to the raw topic; return once the broker
+    lookup (and this process's record of recent events for ids the log lacks), record the
+    conflicts, and hand the rest to the raw topic; return once the broker
     acknowledged every accepted event, else raise BrokerUnavailable. ``tally`` holds outcomes
     counted so far (rejected items, say), so the metrics are counted once, at the end."""
     tally = Counter() if tally is None else tally
@@ -182,14 +198,19 @@ async def accept(
     # The first body an id was stored or seen with binds it: the same body again is a
     # duplicate, another body a conflict.
     bound = await stored_hashes(pool, settings, list({e.event_id for e in events}))
+    for event in events:
+        if event.event_id not in bound and (sha := recent.hash_of(event.event_id)) is not None:
+            bound[event.event_id] = sha
     outcomes: list[Outcome] = []
     accepted: list[publishing.Message] = []
+    accepted_hashes: list[tuple[str, bytes]] = []
     conflicts: list[tuple[str, bytes, bytes]] = []
     for event, encoded, sha in encoded_events:
         first = bound.get(event.event_id)
         if first is None:
             bound[event.event_id] = sha
             accepted.append((event.escalation_id.encode(), encoded, (sealer.seal(encoded),)))
+            accepted_hashes.append((event.event_id, sha))
             outcomes.append("accepted")
         elif first == sha:
             outcomes.append("duplicate")
@@ -211,6 +232,7 @@ async def accept(
     except BrokerUnavailable:
         _count(tally, path, accepted_as="unavailable")
         raise
+    recent.remember(accepted_hashes)
     _count(tally, path, accepted_as="accepted")
     return outcomes
 

@@ -1,4 +1,6 @@
-"""HTTP adapter of alerting: ``/v1/rules`` and ``/v1/breaches``."""
+"""HTTP adapter of alerting: ``/v1/rules`` and ``/v1/breaches``. Who changes a rule or a
+breach is the caller the gateway authenticated (``pp_shared.identity``); a caller restricted
+to policy areas sees and changes only what lies within them (``alerts.areas``)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import WithJsonSchema
 
 from pp_insights.alerts.breaches import service as breaches
@@ -24,6 +26,7 @@ from pp_insights.alerts.schemas import (
     SilenceIn,
 )
 from pp_insights.alerts.settings import AlertSettings
+from pp_shared.identity import CallerDep
 from pp_shared.problems import InvalidInput
 from pp_shared.records import Records
 from pp_shared.service import runtime_of
@@ -60,9 +63,6 @@ PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 RecordsDep = Annotated[Records, Depends(_records)]
 SettingsDep = Annotated[AlertSettings, Depends(_settings)]
 NowDep = Annotated[datetime, Depends(_now)]
-ActorDep = Annotated[
-    str, Header(alias="X-PP-Actor", min_length=1, max_length=100, pattern=r"^[\w.@:-]+$")
-]
 RuleBody = Annotated[
     dict[str, object],
     # Documented as the rule it must be; validated by the service, which names every wrong
@@ -74,30 +74,37 @@ RuleBody = Annotated[
 
 @router.post("/v1/rules", status_code=201)
 async def create_rule(
-    body: RuleBody, records: RecordsDep, settings: SettingsDep, now: NowDep, actor: ActorDep = "api"
+    body: RuleBody,
+    records: RecordsDep,
+    pool: PoolDep,
+    settings: SettingsDep,
+    now: NowDep,
+    caller: CallerDep,
 ) -> RuleView:
     """Create a threshold rule (version 1)."""
-    return await rules.create_rule(records, body=body, actor=actor, now=now, settings=settings)
+    return await rules.create_rule(
+        records, pool, body=body, caller=caller, now=now, settings=settings
+    )
 
 
 @router.post("/v1/rules/preview")
 async def preview_rule(
-    body: RuleBody, pool: PoolDep, settings: SettingsDep, now: NowDep
+    body: RuleBody, pool: PoolDep, settings: SettingsDep, now: NowDep, caller: CallerDep
 ) -> Preview:
     """Evaluate a rule spec now without saving it: every group, breaching or not, and why."""
-    return await rules.preview_rule(pool, body=body, now=now, settings=settings)
+    return await rules.preview_rule(pool, body=body, caller=caller, now=now, settings=settings)
 
 
 @router.get("/v1/rules")
-async def list_rules(records: RecordsDep) -> RuleList:
+async def list_rules(records: RecordsDep, caller: CallerDep) -> RuleList:
     """Every rule that is not deleted, with its channels' health."""
-    return await rules.list_rules(records)
+    return await rules.list_rules(records, caller=caller)
 
 
 @router.get("/v1/rules/{rule_id}")
-async def get_rule(rule_id: str, records: RecordsDep) -> RuleView:
+async def get_rule(rule_id: str, records: RecordsDep, caller: CallerDep) -> RuleView:
     """One rule, its current version and its channels' health."""
-    return await rules.get_rule(records, rule_id=rule_id)
+    return await rules.get_rule(records, rule_id=rule_id, caller=caller)
 
 
 @router.put("/v1/rules/{rule_id}")
@@ -105,34 +112,36 @@ async def replace_rule(
     rule_id: str,
     body: RuleBody,
     records: RecordsDep,
+    pool: PoolDep,
     settings: SettingsDep,
     now: NowDep,
-    actor: ActorDep = "api",
+    caller: CallerDep,
 ) -> RuleView:
     """Replace a rule: a new version."""
     return await rules.replace_rule(
-        records, rule_id=rule_id, body=body, actor=actor, now=now, settings=settings
+        records, pool, rule_id=rule_id, body=body, caller=caller, now=now, settings=settings
     )
 
 
 @router.delete("/v1/rules/{rule_id}", status_code=204)
 async def delete_rule(
-    rule_id: str, records: RecordsDep, now: NowDep, actor: ActorDep = "api"
+    rule_id: str, records: RecordsDep, now: NowDep, caller: CallerDep
 ) -> Response:
     """Delete a rule (kept as a last, deleted version); its open breaches resolve."""
-    await rules.delete_rule(records, rule_id=rule_id, actor=actor, now=now)
+    await rules.delete_rule(records, rule_id=rule_id, caller=caller, now=now)
     return Response(status_code=204)
 
 
 @router.get("/v1/rules/{rule_id}/versions")
-async def rule_versions(rule_id: str, records: RecordsDep) -> RuleVersions:
+async def rule_versions(rule_id: str, records: RecordsDep, caller: CallerDep) -> RuleVersions:
     """Every version of a rule: who changed what, when."""
-    return await rules.rule_versions(records, rule_id=rule_id)
+    return await rules.rule_versions(records, rule_id=rule_id, caller=caller)
 
 
 @router.get("/v1/breaches")
 async def list_breaches(
     records: RecordsDep,
+    caller: CallerDep,
     state: Annotated[list[BreachState], Query()] = [],  # noqa: B006 - FastAPI copies defaults
     rule_id: str | None = None,
     before: Annotated[DbId | None, Query(description="page on: next_before")] = None,
@@ -140,14 +149,15 @@ async def list_breaches(
 ) -> BreachPage:
     """Breaches, newest first, by state and rule."""
     return await breaches.list_breaches(
-        records, states=[s.value for s in state], rule_id=rule_id, before=before, limit=limit
-    )
+        records, states=[s.value for s in state], rule_id=rule_id, before=before, limit=limit,
+        caller=caller,
+    )  # fmt: skip
 
 
 @router.get("/v1/breaches/{breach_id}")
-async def get_breach(breach_id: DbId, records: RecordsDep) -> BreachDetail:
+async def get_breach(breach_id: DbId, records: RecordsDep, caller: CallerDep) -> BreachDetail:
     """A breach with its evidence, timeline and delivery state."""
-    return await breaches.breach_detail(records, breach_id=breach_id)
+    return await breaches.breach_detail(records, breach_id=breach_id, caller=caller)
 
 
 @router.post("/v1/breaches/{breach_id}/ack")
@@ -155,32 +165,34 @@ async def acknowledge(
     breach_id: DbId,
     records: RecordsDep,
     now: NowDep,
+    caller: CallerDep,
     body: AckIn | None = None,
-    actor: ActorDep = "api",
 ) -> BreachDetail:
     """Acknowledge an open breach."""
     note = body.note if body else None
-    return await breaches.acknowledge(records, breach_id=breach_id, actor=actor, now=now, note=note)
+    return await breaches.acknowledge(
+        records, breach_id=breach_id, caller=caller, now=now, note=note
+    )
 
 
 @router.post("/v1/breaches/{breach_id}/silence")
 async def silence(
-    breach_id: DbId, body: SilenceIn, records: RecordsDep, now: NowDep, actor: ActorDep = "api"
+    breach_id: DbId, body: SilenceIn, records: RecordsDep, now: NowDep, caller: CallerDep
 ) -> BreachDetail:
     """Silence an open breach's notifications until a time (or for a duration), with a reason."""
     return await breaches.silence(
-        records, breach_id=breach_id, actor=actor, now=now, until=_until(body, now),
+        records, breach_id=breach_id, caller=caller, now=now, until=_until(body, now),
         reason=body.reason,
     )  # fmt: skip
 
 
 @router.delete("/v1/breaches/{breach_id}/silence")
 async def unsilence(
-    breach_id: DbId, records: RecordsDep, now: NowDep, actor: ActorDep = "api"
+    breach_id: DbId, records: RecordsDep, now: NowDep, caller: CallerDep
 ) -> BreachDetail:
     """Lift a breach's silence."""
     return await breaches.silence(
-        records, breach_id=breach_id, actor=actor, now=now, until=None, reason=""
+        records, breach_id=breach_id, caller=caller, now=now, until=None, reason=""
     )
 
 

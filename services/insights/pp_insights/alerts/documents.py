@@ -1,6 +1,7 @@
 """The JSON documents of alerting: what a breach's ``jsonb`` columns hold (its scope, its
-evidence, the details of its timeline), the message every channel and the breaches topic are
-told of a breach change, and what a delivery keeps of its progress.
+evidence, the details of its timeline), the body of a webhook delivery, and what a delivery
+keeps of its progress. The message of a breach change is a contract:
+``pp_shared.breaches.BreachMessage``.
 
 They are ``TypedDict``s: stored and sent as they are built, keys that do not apply absent
 (not null); read back as plain dicts. Documents written by an older version may lack keys, so
@@ -8,6 +9,8 @@ readers ``get`` optional keys. Keys that a later version adds pass through answe
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from pydantic import ConfigDict, with_config
 from typing_extensions import TypedDict
@@ -44,6 +47,9 @@ class Evidence(TypedDict, total=False):
     alpha: float
     """With a Bonferroni correction: the level each group is held to."""
     tested_groups: int
+    baseline_coverage: float
+    """The share of the baseline's hours that lie after the first hour of stored data (4
+    digits); below 1 the group is not judged (``insufficient_baseline``)."""
 
 
 class BreachScope(TypedDict):
@@ -75,34 +81,10 @@ class DeliveryProgress(TypedDict, total=False):
     skipped: str
 
 
-class BreachMessage(TypedDict):
-    """A breach change as every channel is told it (rendered per channel when sent), and as
-    the breaches topic carries it."""
-
-    breach_id: int
-    transition: str
-    state: str
-    rule_id: str
-    rule_version: int
-    rule_name: str
-    metric: str | None
-    severity: str
-    scope: BreachScope
-    fingerprint: str
-    evidence: Evidence
-    peak_evidence: Evidence
-    opened_at: str
-    firing_at: str | None
-    resolved_at: str | None
-    resolved_reason: str | None
-    acknowledged_at: str | None
-    acknowledged_by: str | None
-    breach_url: str
-
-
 class WebhookBody(TypedDict):
-    """The JSON body of a webhook delivery."""
+    """The JSON body of a webhook delivery: the breach change as the breaches topic carries it
+    (``pp_shared.breaches.BreachMessage``, written with ``wire()``)."""
 
     type: str
     delivery_id: str
-    breach: BreachMessage
+    breach: dict[str, Any]

@@ -7,7 +7,7 @@ from prometheus_client import Counter, Gauge, Histogram
 EVALUATIONS = Counter(
     "pp_insights_alert_evaluations_total",
     "Rule groups evaluated, by outcome (breaching, within, below_min_sample, no_sample,"
-    " no_baseline).",
+    " no_baseline, insufficient_baseline).",
     ["outcome"],
 )
 EVALUATION_SECONDS = Histogram(

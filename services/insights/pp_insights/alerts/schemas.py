@@ -8,6 +8,7 @@ from typing import Annotated, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SkipValidation
 
+from pp_insights.alerts.breaches.baselines import Coverage
 from pp_insights.alerts.clock import Instant
 from pp_insights.alerts.documents import BreachScope, Evidence, TimelineDetail
 from pp_insights.alerts.rules.masking import masked
@@ -110,6 +111,38 @@ class LastEvaluation(_OfRow):
     error_at: Instant | None
 
 
+class BaselineCoverage(BaseModel):
+    """How much of a rule's baseline the stored data fills for the window judged now: hours
+    before the first hour of data would count as hours without escalations."""
+
+    hours: int = Field(description="Hours the baseline reads (all its windows).")
+    hours_with_data: int = Field(
+        description="Of those, the hours at or after the first hour of stored data."
+    )
+    coverage: float = Field(
+        description="hours_with_data / hours (4 digits); below 1 every group of the rule is"
+        " insufficient_baseline."
+    )
+    data_since: Instant | None = Field(description="The first hour of stored data; null: none.")
+
+    @classmethod
+    def of(cls, coverage: Coverage | None) -> BaselineCoverage | None:
+        if coverage is None:
+            return None
+        return cls(
+            hours=coverage.hours,
+            hours_with_data=coverage.hours_with_data,
+            coverage=coverage.fraction,
+            data_since=coverage.data_since,
+        )
+
+
+_COVERAGE = (
+    "How much of the baseline the stored data fills for the window judged now (null for a"
+    " rule without a baseline from data: thresholds, fixed baseline rates)."
+)
+
+
 class RuleView(BaseModel):
     """A rule's current version, who wrote it and when, its channels' health and its last
     evaluation. Channel URLs and signing secrets are masked."""
@@ -122,6 +155,9 @@ class RuleView(BaseModel):
     spec: RuleSpec
     channel_status: list[ChannelHealth]
     last_evaluation: LastEvaluation | None
+    baseline_coverage: BaselineCoverage | None = Field(
+        default=None, description=f"Answered by create and replace only. {_COVERAGE}"
+    )
 
     @classmethod
     def of(
@@ -172,7 +208,8 @@ class PreviewGroup(_OfRow):
     group: dict[str, str]
     breaching: bool
     reason: str = Field(
-        description="breaching, within, below_min_sample, no_sample or no_baseline."
+        description="breaching, within, below_min_sample, no_sample, no_baseline or"
+        " insufficient_baseline."
     )
     evidence: EvidenceDoc
 
@@ -183,6 +220,7 @@ class Preview(BaseModel):
     rule_id: str
     evaluated_at: Instant
     groups: list[PreviewGroup]
+    baseline_coverage: BaselineCoverage | None = Field(description=_COVERAGE)
 
 
 # --- breaches ------------------------------------------------------------------------------

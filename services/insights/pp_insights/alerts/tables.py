@@ -17,13 +17,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from pp_insights.alerts.documents import (
-    BreachMessage,
     BreachScope,
     DeliveryProgress,
     Evidence,
     TimelineDetail,
 )
 from pp_insights.alerts.rules.spec import RuleSpec
+from pp_shared.breaches import BreachMessage
 
 SCHEMA = {"schema": "insights"}
 
@@ -48,6 +48,21 @@ class SpecJson(TypeDecorator[RuleSpec]):
 
     def process_result_value(self, value: object, dialect: Dialect) -> RuleSpec | None:
         return RuleSpec.model_validate(value) if value is not None else None
+
+
+class MessageJson(TypeDecorator[BreachMessage]):
+    """A breach message in a ``jsonb`` column, as the breaches topic carries it."""
+
+    impl = JSONB
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: BreachMessage | None, dialect: Dialect
+    ) -> dict[str, JsonValue] | None:
+        return value.wire() if value is not None else None
+
+    def process_result_value(self, value: object, dialect: Dialect) -> BreachMessage | None:
+        return BreachMessage.model_validate(value) if value is not None else None
 
 
 def _at(*, nullable: bool = False) -> Column[datetime]:
@@ -188,7 +203,7 @@ class OutboxRow(SQLModel, table=True):
     channel: str
     channel_type: str
     transition: str
-    payload: BreachMessage = Field(sa_column=_json())
+    payload: BreachMessage = Field(sa_column=Column(MessageJson(), nullable=False))
     created_at: datetime = Field(sa_column=_at())
     state: str = "pending"
     attempts: int = 0

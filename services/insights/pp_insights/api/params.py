@@ -20,7 +20,7 @@ from pp_insights.metrics_def import (
     Dimension,
     RateMetric,
 )
-from pp_insights.queries.movers import Direction
+from pp_insights.queries.movers import DEFAULT_MIN_SAMPLE, Direction
 from pp_insights.queries.periods import MAX_RANGE_DAYS
 from pp_insights.queries.trends import TrendQuery
 from pp_shared.events import EscalationReason
@@ -65,8 +65,12 @@ def _metric_of(known: Sequence[str]) -> AfterValidator:
 Time = Annotated[datetime, Rfc3339, AfterValidator(_aware)]
 Distinct = AfterValidator(_distinct)
 _UNIQUE = {"uniqueItems": True}
-GroupBy2 = Annotated[list[Dimension], Field(max_length=2, json_schema_extra=_UNIQUE)]
-GroupBy3 = Annotated[list[Dimension], Field(max_length=3, json_schema_extra=_UNIQUE)]
+MAX_GROUP_BY = 3
+GroupBy = Annotated[
+    Annotated[list[Dimension], Field(max_length=MAX_GROUP_BY, json_schema_extra=_UNIQUE)] | None,
+    Distinct,
+]
+"""Up to three dimensions, each once: the same on every endpoint that groups."""
 Metric = Annotated[str, _metric_of(list(METRICS)), Field(json_schema_extra={"enum": list(METRICS)})]
 AdditiveMetric = Annotated[
     str, _metric_of(ADDITIVE_METRICS), Field(json_schema_extra={"enum": ADDITIVE_METRICS})
@@ -90,23 +94,17 @@ def _within_range(end: datetime, info: ValidationInfo) -> datetime:
 
 class VolumeParams(BaseModel):
     interval: Interval = Interval.HOUR
-    group_by: Annotated[
-        Annotated[list[Dimension], Field(max_length=2, json_schema_extra={"uniqueItems": True})]
-        | None,
-        Distinct,
-    ] = None
+    group_by: GroupBy = None
     start: Time | None = Field(default=None, alias="from")
     end: Time | None = Field(default=None, alias="to")
+
+    _order = field_validator("end")(_later_than_from)
 
 
 class TrendParams(BaseModel):
     metric: Metric
     interval: Interval = Interval.DAY
-    group_by: Annotated[
-        Annotated[list[Dimension], Field(max_length=3, json_schema_extra={"uniqueItems": True})]
-        | None,
-        Distinct,
-    ] = None
+    group_by: GroupBy = None
     start: Time | None = Field(default=None, alias="from")
     end: Time | None = Field(default=None, alias="to")
 
@@ -137,7 +135,13 @@ class MoversParams(BaseModel):
     dimension: Dimension
     start: Time = Field(alias="from")
     end: Time = Field(alias="to")
-    min_sample: int = Field(default=30, ge=1, le=1_000_000)
+    min_sample: int = Field(
+        default=DEFAULT_MIN_SAMPLE,
+        ge=1,
+        le=1_000_000,
+        description="Trials of a rate in each period (escalations of a count over both)"
+        " below which a value is listed in below_sample instead of tested and ranked.",
+    )
     limit: int = Field(default=20, ge=1, le=500)
     direction: Direction = Direction.ANY
 
@@ -241,3 +245,17 @@ class CardScopeParams(ScopeParams):
 
 def card_scope_of(params: Annotated[CardScopeParams, Query()]) -> Scope:
     return params.scope()
+
+
+class AreaParams(BaseModel):
+    """The one filter of volume: the areas, as the other queries filter them."""
+
+    area: Filter = []
+
+
+def area_scope_of(params: Annotated[AreaParams, Query()]) -> Scope:
+    return {"area": tuple(dict.fromkeys(params.area))} if params.area else {}
+
+
+within_range = _within_range
+"""``to`` later than ``from`` and at most ``MAX_RANGE_DAYS`` after it, for other routes."""

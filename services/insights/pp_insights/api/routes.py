@@ -7,6 +7,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
+from pp_insights.alerts.api import RecordsDep
 from pp_insights.api.params import (
     CardParams,
     DrilldownParams,
@@ -14,9 +15,11 @@ from pp_insights.api.params import (
     Scope,
     TrendParams,
     VolumeParams,
+    area_scope_of,
     card_scope_of,
     scope_of,
 )
+from pp_insights.launches import service as launches
 from pp_insights.metrics import QUERY_SECONDS
 from pp_insights.queries import cards, drilldown, movers, trends, volume
 from pp_insights.queries.tabular import CSV_RESPONSE, tabular
@@ -36,9 +39,13 @@ ScopeDep = Annotated[Scope, Depends(scope_of)]
 
 @router.get("/volume", response_model=volume.VolumeAnswer, responses=CSV_RESPONSE)
 async def get_volume(
-    pool: PoolDep, params: Annotated[VolumeParams, Query()], accept: AcceptDep = None
+    pool: PoolDep,
+    params: Annotated[VolumeParams, Query()],
+    scope: Annotated[Scope, Depends(area_scope_of)],
+    accept: AcceptDep = None,
 ) -> Response:
-    """Escalations created per time bucket, grouped by up to two dimensions."""
+    """Escalations created per time bucket, grouped by up to three dimensions, of some
+    areas."""
     with QUERY_SECONDS.labels("volume").time():
         answer = await volume.volume(
             pool,
@@ -46,6 +53,7 @@ async def get_volume(
             group_by=params.group_by or [],
             start=params.start,
             end=params.end,
+            filters=scope,
         )
     return tabular(answer, accept)
 
@@ -53,6 +61,7 @@ async def get_volume(
 @router.get("/trends", response_model=trends.TrendAnswer, responses=CSV_RESPONSE)
 async def get_trends(
     pool: PoolDep,
+    records: RecordsDep,
     params: Annotated[TrendParams, Query()],
     scope: ScopeDep,
     accept: AcceptDep = None,
@@ -60,6 +69,9 @@ async def get_trends(
     """A metric per time bucket and group, with sample sizes and 95% Wilson intervals."""
     with QUERY_SECONDS.labels("trends").time():
         answer = await trends.trends(pool, query=params.query(scope))
+        answer.launches = await launches.markers(
+            records, start=answer.start, end=answer.end, filters=scope
+        )
     return tabular(answer, accept)
 
 

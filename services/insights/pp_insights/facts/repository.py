@@ -94,6 +94,7 @@ async def refresh_facts(
     *,
     overturned: Sequence[str],
     unclassified: str,
+    no_clause: str,
 ) -> list[asyncpg.Record]:
     """Recompute the fact rows of these escalations from every event in event_log, whatever
     order they arrived in. Returns each escalation's row before (``is_new`` false, absent for
@@ -103,6 +104,10 @@ async def refresh_facts(
 
     Ties in ``occurred_at`` break by ``event_id`` so that the answer never depends on
     arrival order; an escalation.created sent twice counts from its earliest event.
+
+    The same two statements recompute the escalations' QA review rows (``qa_review_facts``:
+    each review with the moderator and clause of the decision it reviewed, ``no_clause`` for
+    a decision without one), from the events they already read.
     """
     # Delete, then insert: an escalation's row can move to another partition (its created_at
     # changes when an earlier escalation.created arrives), and no unique index across
@@ -110,6 +115,9 @@ async def refresh_facts(
     before = list(
         await conn.fetch(
             f"""
+            WITH reviews AS (
+                DELETE FROM insights.qa_review_facts WHERE escalation_id = ANY($1::text[])
+            )
             DELETE FROM insights.escalation_facts WHERE escalation_id = ANY($1::text[])
             RETURNING false AS is_new, {_contribution("$2")}
             """,  # noqa: S608 - fixed columns
@@ -133,7 +141,8 @@ async def refresh_facts(
             ),
             decisions AS (
                 SELECT escalation_id, event_id, occurred_at, body ->> 'decision_id' AS decision_id,
-                       body ->> 'action' AS action, body ->> 'clause_id' AS clause_id
+                       body ->> 'action' AS action, body ->> 'clause_id' AS clause_id,
+                       body ->> 'moderator_id' AS moderator_id
                 FROM ev WHERE event_type = 'decision.made'
             ),
             first_decision AS (
@@ -164,6 +173,34 @@ async def refresh_facts(
                 SELECT escalation_id, count(*) AS reviews,
                        count(*) FILTER (WHERE NOT (body ->> 'agrees')::boolean) AS disagreements
                 FROM ev WHERE event_type = 'qa.reviewed' GROUP BY escalation_id
+            ),
+            -- A decision sent again (a correction) is reviewed as its latest version.
+            reviewed AS (
+                SELECT DISTINCT ON (escalation_id, decision_id)
+                       escalation_id, decision_id, moderator_id, coalesce(clause_id, $5) AS clause
+                FROM decisions
+                ORDER BY escalation_id, decision_id, occurred_at DESC, event_id DESC
+            ),
+            -- Not referenced below: Postgres runs every data-modifying WITH all the same.
+            reviews AS (
+                INSERT INTO insights.qa_review_facts (
+                    escalation_id, review_event_id, created_at, reviewed_at, area, clause_id,
+                    region, language, product_feature, queue, escalation_reason, decision_id,
+                    moderator_id, reviewer_id, agrees, moderator_clause, reviewer_clause)
+                SELECT
+                    q.escalation_id, q.event_id, c.occurred_at, q.occurred_at,
+                    coalesce(c.top ->> 'area', $3), coalesce(c.top ->> 'clause_id', $3),
+                    c.body ->> 'region', c.body ->> 'language', c.body ->> 'product_feature',
+                    c.body ->> 'queue', c.body ->> 'escalation_reason', q.body ->> 'decision_id',
+                    r.moderator_id, q.body ->> 'reviewer_id', (q.body ->> 'agrees')::boolean,
+                    r.clause,
+                    CASE WHEN (q.body ->> 'agrees')::boolean THEN r.clause
+                         ELSE q.body ->> 'correct_clause_id' END
+                FROM ev q
+                JOIN created c USING (escalation_id)
+                LEFT JOIN reviewed r ON r.escalation_id = q.escalation_id
+                                    AND r.decision_id = q.body ->> 'decision_id'
+                WHERE q.event_type = 'qa.reviewed'
             ),
             inserted AS (
                 INSERT INTO insights.escalation_facts AS f (
@@ -204,6 +241,7 @@ async def refresh_facts(
             list(overturned),
             unclassified,
             list(LATENCY_HISTOGRAM.edges),
+            no_clause,
         )
     )
     return before + after
@@ -264,7 +302,9 @@ def _pg_array(values: Sequence[int]) -> str:
 async def truncate_derived(conn: asyncpg.Connection) -> None:
     """Empty the tables that are derived from event_log, but keep the daily rollups of the
     time retention dropped: their events are gone, so nothing could derive them again."""
-    await conn.execute("TRUNCATE insights.escalation_facts, insights.rollup_hour")
+    await conn.execute(
+        "TRUNCATE insights.escalation_facts, insights.rollup_hour, insights.qa_review_facts"
+    )
     for table in ("insights.rollup_day", CUBE_TABLE):
         await conn.execute(
             f"DELETE FROM {table} WHERE bucket >= coalesce("  # noqa: S608 - fixed names
@@ -324,7 +364,7 @@ async def drop_partitions_before(conn: asyncpg.Connection, horizon: datetime) ->
         JOIN pg_class p ON p.oid = i.inhparent
         JOIN pg_namespace n ON n.oid = p.relnamespace
         WHERE n.nspname = 'insights'
-          AND p.relname IN ('event_log', 'escalation_facts', 'rollup_hour')
+          AND p.relname IN ('event_log', 'escalation_facts', 'rollup_hour', 'qa_review_facts')
         """
     )
     doomed = [r for r in rows if r["upper"] <= horizon]

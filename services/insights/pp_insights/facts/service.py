@@ -20,7 +20,7 @@ from pp_insights.metrics import (
 )
 from pp_insights.metrics_def import OVERTURNED_OUTCOMES
 from pp_insights.rollups import TABLE_DIMENSIONS
-from pp_shared.events import UNCLASSIFIED, TaggedEvent
+from pp_shared.events import NO_CLAUSE, UNCLASSIFIED, TaggedEvent
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,11 @@ async def _refresh(conn: asyncpg.Connection, *, escalation_ids: Sequence[str]) -
     await repository.lock_refresh(conn)
     with REFRESH_SECONDS.labels("facts").time():
         rows = await repository.refresh_facts(
-            conn, escalation_ids, overturned=OVERTURNED_OUTCOMES, unclassified=UNCLASSIFIED
+            conn,
+            escalation_ids,
+            overturned=OVERTURNED_OUTCOMES,
+            unclassified=UNCLASSIFIED,
+            no_clause=NO_CLAUSE,
         )
     ROWS_RECOMPUTED.labels("escalation_facts").inc(sum(1 for r in rows if r["is_new"]))
     for table, grain in ROLLUPS:

@@ -10,7 +10,8 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
-from pp_insights.buckets import Interval, ceil_to, floor_to
+from pp_insights.buckets import Interval, covering
+from pp_insights.launches.schemas import LaunchMarker
 from pp_insights.metrics_def import (
     METRICS,
     CountMetric,
@@ -51,6 +52,10 @@ class TrendAnswer(BaseModel):
     )
     end: datetime | None = Field(alias="to", description="End of the last bucket asked for.")
     rows: list[dict[str, Any]]
+    launches: list[LaunchMarker] = Field(
+        default_factory=list,
+        description="Launches in the range whose scope overlaps the filters, oldest first.",
+    )
     value_columns: list[str] = Field(exclude=True)
 
     def columns(self) -> list[str]:
@@ -59,10 +64,9 @@ class TrendAnswer(BaseModel):
 
 async def trends(pool: asyncpg.Pool, *, query: TrendQuery) -> TrendAnswer:
     """A metric per time bucket and group. Buckets that ``from``/``to`` cut are answered
-    whole, so no row ever stands for part of its bucket."""
+    whole (``buckets.covering``), so no row ever stands for part of its bucket."""
     metric = METRICS[query.metric]
-    start = floor_to(query.start, query.interval) if query.start else None
-    end = ceil_to(query.end, query.interval) if query.end else None
+    start, end = covering(query.start, query.end, query.interval)
     # Days and weeks start at day boundaries, so the daily rollup answers them exactly.
     grain: Grain = "hour" if query.interval == Interval.HOUR else "day"
     sel = repository.Selection(grain, query.interval, query.group_by, query.filters, start, end)

@@ -2,9 +2,9 @@
 
 Evaluation is a pure function of the rollups, the rule, the open breaches and ``now``: the
 same data and clock give the same observations (and, in ``lifecycle``, the same breaches
-and outbox rows). A window ends at the
-end of the hour that holds ``now`` (the current hour counts as far as it has data) and
-starts ``window`` earlier.
+and outbox rows). A window ends at the last complete hour, the start of the hour that holds
+``now``, and starts ``window`` earlier: the hour under way is never judged, so a window never
+holds part of an hour against baselines of full hours, and its end is never in the future.
 """
 
 from __future__ import annotations
@@ -19,21 +19,22 @@ from urllib.parse import urlencode
 import asyncpg
 import orjson
 
+from pp_insights.alerts.breaches.baselines import baseline_windows, coverage_of
 from pp_insights.alerts.breaches.rollups import (
     GroupKey,
     RollupWindow,
+    first_hour,
     sum_window,
     sum_window_histogram,
 )
 from pp_insights.alerts.breaches.stats import binomial_p, poisson_p, seasonal_mean
-from pp_insights.alerts.clock import HOUR, floor_hour, iso
+from pp_insights.alerts.clock import floor_hour, iso
 from pp_insights.alerts.documents import Evidence
 from pp_insights.alerts.rules.spec import (
     ChangeCondition,
     RuleSpec,
     StaticCondition,
     StatisticalCondition,
-    parse_duration,
 )
 from pp_insights.metrics_def import (
     METRICS,
@@ -98,6 +99,11 @@ async def _window(
     return {key: Sums(sums, hists.get(key, [])) for key, sums in counters.items()}
 
 
+def window_end(now: datetime) -> datetime:
+    """The end of every window judged at ``now``: the end of the last complete hour."""
+    return floor_hour(now)
+
+
 def fingerprint(rule_id: str, group: dict[str, str]) -> str:
     text = orjson.dumps({"rule": rule_id, "group": group}, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(text).hexdigest()[:16]
@@ -139,25 +145,13 @@ async def observe(
     """Evaluate one rule at ``now`` for every group with data in its window, and for
     ``extra_groups`` (those with an open breach, which must be able to resolve)."""
     metric = METRICS[spec.metric]
-    end = floor_hour(now) + HOUR
+    end = window_end(now)
     start = end - spec.window_delta
     current = await _window(conn, spec, metric, start, end)
     cond = spec.condition
-    baselines: list[dict[GroupKey, Sums]] = []
-    if isinstance(cond, ChangeCondition):
-        offset = parse_duration(cond.offset)
-        baselines.append(await _window(conn, spec, metric, start - offset, end - offset))
-    elif isinstance(cond, StatisticalCondition):
-        if isinstance(metric, CountMetric):
-            season = parse_duration(cond.season)
-            for k in range(1, cond.seasons + 1):
-                baselines.append(
-                    await _window(conn, spec, metric, start - k * season, end - k * season)
-                )
-        elif cond.baseline_rate is None:
-            baselines.append(
-                await _window(conn, spec, metric, start - parse_duration(cond.baseline), start)
-            )
+    windows = baseline_windows(spec, start, end)
+    baselines = [await _window(conn, spec, metric, s, e) for s, e in windows]
+    coverage = coverage_of(windows, await first_hour(conn)) if windows else None
     keys = set(current)
     if isinstance(metric, CountMetric) and not cond.op.rising:
         # A count that fell to nothing has no rows in the window: its baseline has.
@@ -184,7 +178,12 @@ async def observe(
         if isinstance(metric, RateMetric) and sums is not None:
             evidence["numerator"] = sums.counters[metric.numerator.value]
             evidence["denominator"] = sums.counters[metric.denominator.value]
-        breaching, reason = _judge(spec, metric, value, sample, key, baselines, evidence)
+        if coverage is not None:
+            evidence["baseline_coverage"] = coverage.fraction
+        complete = coverage is None or coverage.complete
+        breaching, reason = _judge(
+            spec, metric, value, sample, key, baselines, evidence, complete_baseline=complete
+        )
         out.append(Observation(group, breaching, reason, evidence))
     if isinstance(cond, StatisticalCondition) and cond.correction == "bonferroni":
         return _bonferroni(out, 1 - cond.confidence)
@@ -228,6 +227,8 @@ def _judge(
     key: GroupKey,
     baselines: list[dict[GroupKey, Sums]],
     evidence: Evidence,
+    *,
+    complete_baseline: bool,
 ) -> tuple[bool, str]:
     """Whether the group breaches, and why (or why not); fills in the evidence."""
     cond = spec.condition
@@ -268,6 +269,9 @@ def _judge(
         evidence["baseline_counts"] = past
     if value is None:
         return False, "no_sample"
+    if not complete_baseline:
+        # Hours before the first stored data would count as hours without escalations.
+        return False, "insufficient_baseline"
     if isinstance(metric, CountMetric) and not rising and baseline is not None:
         # A drop is judged on what was expected: 0 of an expected 40 is a real sample.
         sample = round(baseline)

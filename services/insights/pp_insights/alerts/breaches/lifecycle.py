@@ -22,9 +22,10 @@ from datetime import datetime
 from pp_insights.alerts import metrics as m
 from pp_insights.alerts.breaches.evaluator import Observation
 from pp_insights.alerts.clock import iso, iso_or_none
-from pp_insights.alerts.documents import BreachMessage, Evidence, TimelineDetail
+from pp_insights.alerts.documents import Evidence, TimelineDetail
 from pp_insights.alerts.rules.spec import TOPIC_CHANNEL, TOPIC_CHANNEL_TYPE, ChannelType, RuleSpec
 from pp_insights.alerts.tables import AlertRule, Breach, BreachEvent, OutboxRow
+from pp_shared.breaches import BreachMessage
 
 EVALUATOR = "evaluator"
 """The actor of the changes evaluation makes."""
@@ -53,7 +54,7 @@ class Changes:
 def breach_message(spec: RuleSpec | None, breach: Breach, transition: str) -> BreachMessage:
     """What every channel is told about a breach change (rendered per channel when sent).
     ``spec`` is the rule's latest; None when the rule has no version left."""
-    return {
+    message = {
         "breach_id": breach.id,
         "transition": transition,
         "state": breach.state,
@@ -74,6 +75,7 @@ def breach_message(spec: RuleSpec | None, breach: Breach, transition: str) -> Br
         "acknowledged_by": breach.acknowledged_by,
         "breach_url": f"/v1/breaches/{breach.id}",
     }
+    return BreachMessage.model_validate(message)
 
 
 def _enqueue(
@@ -91,7 +93,7 @@ def _enqueue(
             rule_id=breach.rule_id,
             channel=channel,
             channel_type=channel_type,
-            transition=message["transition"],
+            transition=message.transition,
             payload=message,
             created_at=at,
             next_attempt_at=at,

@@ -164,12 +164,34 @@ async def write_changes(
         )
     if outbox:
         await session.exec(
-            _INSERT_OUTBOX, params=[o.model_dump(exclude={"outbox_id"}) for o in outbox]
+            _INSERT_OUTBOX,
+            # The message stays a model: its column writes it as the topic carries it.
+            params=[{**o.model_dump(exclude={"outbox_id"}), "payload": o.payload} for o in outbox],
         )
 
 
-def _breaches_page(*, before: bool, states: bool, rule: bool) -> SelectOfScalar[Breach]:
+# A breach seen by a caller restricted to areas (``alerts.areas``): its filters and its
+# rule's scope as it is now both name ``area``, and only areas of ``:areas`` (a JSON array).
+_WITHIN_AREAS = text(
+    """
+    insights.breaches.scope->'filters'->'area' <@ CAST(:areas AS jsonb)
+    AND insights.breaches.scope->'filters'->'area' <> '[]'::jsonb
+    AND EXISTS (
+        SELECT 1 FROM insights.alert_rules r
+        WHERE r.rule_id = insights.breaches.rule_id
+          AND r.spec->'scope'->'area' <@ CAST(:areas AS jsonb)
+          AND r.spec->'scope'->'area' <> '[]'::jsonb
+    )
+    """
+)
+
+
+def _breaches_page(
+    *, before: bool, states: bool, rule: bool, scoped: bool
+) -> SelectOfScalar[Breach]:
     statement = select(Breach)
+    if scoped:
+        statement = statement.where(_WITHIN_AREAS)
     if before:
         statement = statement.where(col(Breach.breach_id) < bindparam("before"))
     if states:
@@ -180,10 +202,13 @@ def _breaches_page(*, before: bool, states: bool, rule: bool) -> SelectOfScalar[
 
 
 _PAGES = {
-    (before, states, rule): _breaches_page(before=before, states=states, rule=rule)
+    (before, states, rule, scoped): _breaches_page(
+        before=before, states=states, rule=rule, scoped=scoped
+    )
     for before in (False, True)
     for states in (False, True)
     for rule in (False, True)
+    for scoped in (False, True)
 }
 
 
@@ -194,7 +219,16 @@ async def list_breaches(
     rule_id: str | None,
     before: int | None,
     limit: int,
+    areas: str | None = None,
 ) -> list[Breach]:
-    statement = _PAGES[before is not None, bool(states), rule_id is not None]
-    params = {"before": before, "states": list(states), "rule_id": rule_id, "limit": limit}
+    """A page of breaches, newest first; with ``areas`` (a JSON array of area names) only
+    those a caller restricted to them sees."""
+    statement = _PAGES[before is not None, bool(states), rule_id is not None, areas is not None]
+    params = {
+        "before": before,
+        "states": list(states),
+        "rule_id": rule_id,
+        "limit": limit,
+        "areas": areas,
+    }
     return list((await session.exec(statement, params=params)).all())

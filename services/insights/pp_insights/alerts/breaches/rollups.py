@@ -86,3 +86,9 @@ def _window_where(window: RollupWindow) -> tuple[str, list[object]]:
         args.append(list(values))
         where.append(f"{dim} = ANY(${len(args)}::text[])")
     return " AND ".join(where), args
+
+
+async def first_hour(conn: asyncpg.Connection) -> datetime | None:
+    """The first hour of ``rollup_hour`` that holds any row (after retention), or None."""
+    found: datetime | None = await conn.fetchval("SELECT min(bucket) FROM insights.rollup_hour")
+    return found

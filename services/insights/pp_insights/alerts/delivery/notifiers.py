@@ -19,10 +19,11 @@ from aiokafka.errors import KafkaError
 from pp_insights.alerts.delivery import slack, webhooks
 from pp_insights.alerts.delivery.addresses import RedirectRefused, guarded_session, public_address
 from pp_insights.alerts.delivery.outcomes import Outcome
-from pp_insights.alerts.documents import BreachMessage, DeliveryProgress
+from pp_insights.alerts.documents import DeliveryProgress
 from pp_insights.alerts.rules.spec import TOPIC_CHANNEL_TYPE, Channel, ChannelType
 from pp_insights.alerts.rules.validation import url_problem
 from pp_insights.alerts.settings import AlertSettings
+from pp_shared.breaches import BreachMessage
 
 
 class Notifiers:
@@ -108,7 +109,9 @@ class Notifiers:
         if self.producer is None:
             return Outcome(False, error="no producer", reason="unreachable")
         try:
-            await self.producer.send_and_wait(self.topic, orjson.dumps(message), key=key.encode())
+            await self.producer.send_and_wait(
+                self.topic, orjson.dumps(message.wire()), key=key.encode()
+            )
         except (KafkaError, TimeoutError) as exc:
             return Outcome(False, error=f"broker: {type(exc).__name__}", reason="unreachable")
         return Outcome(True)

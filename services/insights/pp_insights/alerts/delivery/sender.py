@@ -130,7 +130,7 @@ class OutboxSender:
             channel_type=row.channel_type,
             channel=channel,
             message=row.payload,
-            key=f"{row.rule_id}:{row.payload.get('fingerprint', '')}",
+            key=f"{row.rule_id}:{row.payload.fingerprint}",
             now=now,
             firing_progress=firing,
         )

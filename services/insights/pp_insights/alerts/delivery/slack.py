@@ -5,7 +5,7 @@ bot token. The clients share one aiohttp session (``addresses.guarded_session``)
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -23,9 +23,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from pp_insights.alerts.delivery.outcomes import Outcome, header, http_outcome, retry_after_seconds
-from pp_insights.alerts.documents import BreachMessage, DeliveryProgress, Evidence
+from pp_insights.alerts.documents import DeliveryProgress
 from pp_insights.alerts.rules.spec import Channel
 from pp_insights.alerts.settings import AlertSettings
+from pp_insights.metrics_def import METRICS, Kind
+from pp_shared.breaches import BreachEvidence, BreachMessage, EvidenceWindow
+from pp_shared.events import area_of
 
 # slack-sdk logs request URLs (a webhook URL is its secret) and bodies at DEBUG.
 _SLACK_LOG = logging.getLogger("pp_insights.alerts.slack")
@@ -52,45 +55,74 @@ _SLACK_PERMANENT = frozenset(
 
 
 def _scope_text(message: BreachMessage) -> str:
-    scope = message["scope"]
-    parts = [f"{k}={v}" for k, v in sorted(scope["group"].items())]
-    parts += [f"{k}={'|'.join(v)}" for k, v in sorted(scope["filters"].items())]
+    scope = message.scope
+    parts = [f"{k}={v}" for k, v in sorted(scope.group.items())]
+    parts += [f"{k}={'|'.join(v)}" for k, v in sorted(scope.filters.items())]
     return ", ".join(parts) or "everything"
 
 
-def _comparison(ev: Evidence) -> str:
-    value, sample = ev.get("value"), ev.get("sample")
-    text = f"{value} (n={sample})"
-    if "threshold" in ev and "factor" not in ev:
-        text += f" {ev.get('op', '>')} threshold {ev['threshold']}"
-    elif "factor" in ev:
-        text += f" vs baseline {ev.get('baseline')} (x{ev['factor']} = {ev.get('threshold')})"
-    elif "baseline" in ev:
-        text += f" vs baseline {ev['baseline']}"
-    if ev.get("p_value") is not None:
-        text += f", p={ev['p_value']}"
+def _number(value: float | None, *, count: bool) -> str:
+    """A count as an integer (27, not 27.0); rates and seconds as they are."""
+    if count and value is not None and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _comparison(ev: BreachEvidence, *, count: bool) -> str:
+    value, threshold = _number(ev.value, count=count), _number(ev.threshold, count=count)
+    text = f"{value} (n={ev.sample})"
+    if ev.factor is not None:
+        text += f" vs baseline {_number(ev.baseline, count=count)} (x{ev.factor} = {threshold})"
+    elif "threshold" in ev.model_fields_set:
+        text += f" {ev.op or '>'} threshold {threshold}"
+    elif "baseline" in ev.model_fields_set:
+        text += f" vs baseline {_number(ev.baseline, count=count)}"
+    if ev.p_value is not None:
+        text += f", p={ev.p_value}"
     return text
+
+
+def _window_words(window: EvidenceWindow | None) -> str:
+    """``6 h to 20:00 UTC, 20 Nov 2026``: the window's length and its end."""
+    if window is None:
+        return "unknown"
+    start, end = datetime.fromisoformat(window.start), datetime.fromisoformat(window.end)
+    hours = (end - start) // timedelta(hours=1)
+    length = f"{hours // 24} d" if hours >= 24 and hours % 24 == 0 else f"{hours} h"
+    return f"{length} to {end:%H:%M} UTC, {end.day} {end:%b %Y}"
+
+
+def _area(dims: dict[str, str]) -> str:
+    """The area of the breach's scope: named, or that of its clauses (a clause id starts with
+    its area), else any."""
+    if "area" in dims:
+        return dims["area"]
+    if "clause_id" in dims:
+        return "|".join(dict.fromkeys(area_of(c) for c in dims["clause_id"].split("|")))
+    return "any"
 
 
 def render(message: BreachMessage, *, base_url: str) -> tuple[str, list[Block]]:
     """The fallback text and the Block Kit blocks of a breach change."""
     # An acknowledgement re-renders the firing message with who acknowledged it.
-    firing = message["transition"] in ("firing", "acknowledged")
+    firing = message.transition in ("firing", "acknowledged")
     state = "FIRING" if firing else "RESOLVED"
     icon = ":rotating_light:" if firing else ":white_check_mark:"
-    title = f"{state}: {message['rule_name']}"
-    ev = message["evidence"] if firing else message["peak_evidence"] or message["evidence"]
-    window = ev.get("window")
-    start, end = (window["from"], window["to"]) if window else (None, None)
-    scope = message["scope"]
-    dims = {**{k: "|".join(v) for k, v in scope["filters"].items()}, **scope["group"]}
+    title = f"{state}: {message.rule_name}"
+    peak = message.peak_evidence
+    ev = message.evidence if firing or not peak.model_fields_set else peak
+    count = message.metric in METRICS and METRICS[message.metric].kind is Kind.COUNT
+    scope = message.scope
+    dims = {**{k: "|".join(v) for k, v in scope.filters.items()}, **scope.group}
     fields = [
-        MarkdownTextObject(text=f"*Metric*\n{message['metric']}"),
-        MarkdownTextObject(text=f"*Severity*\n{message['severity']}"),
-        MarkdownTextObject(text=f"*Area*\n{dims.get('area', 'any')}"),
+        MarkdownTextObject(text=f"*Metric*\n{message.metric}"),
+        MarkdownTextObject(text=f"*Severity*\n{message.severity}"),
+        MarkdownTextObject(text=f"*Area*\n{_area(dims)}"),
         MarkdownTextObject(text=f"*Clause*\n{dims.get('clause_id', 'any')}"),
-        MarkdownTextObject(text=f"*{'Value' if firing else 'Peak'}*\n{_comparison(ev)}"),
-        MarkdownTextObject(text=f"*Window*\n{start} to {end}"),
+        MarkdownTextObject(
+            text=f"*{'Value' if firing else 'Peak'}*\n{_comparison(ev, count=count)}"
+        ),
+        MarkdownTextObject(text=f"*Window*\n{_window_words(ev.window)}"),
         MarkdownTextObject(text=f"*Scope*\n{_scope_text(message)}"),
     ]
     blocks: list[Block] = [
@@ -98,23 +130,21 @@ def render(message: BreachMessage, *, base_url: str) -> tuple[str, list[Block]]:
         SectionBlock(text=MarkdownTextObject(text=f"{icon} *{title}*"), fields=fields),
     ]
     buttons = []
-    if ev.get("drilldown"):
-        buttons.append(ButtonElement(text="Drill down", url=ev["drilldown"], action_id="drill"))
+    if ev.drilldown:
+        buttons.append(ButtonElement(text="Drill down", url=ev.drilldown, action_id="drill"))
     buttons.append(
         ButtonElement(
-            text="Breach", url=base_url.rstrip("/") + message["breach_url"], action_id="breach"
+            text="Breach", url=base_url.rstrip("/") + message.breach_url, action_id="breach"
         )
     )
     blocks.append(ActionsBlock(elements=buttons))
-    context = (
-        f"breach {message['breach_id']} · rule {message['rule_id']} v{message['rule_version']}"
-    )
-    if message["acknowledged_by"]:
-        context += f" · acknowledged by {message['acknowledged_by']} {message['acknowledged_at']}"
-    if not firing and message["resolved_at"]:
-        context += f" · resolved {message['resolved_at']} ({message['resolved_reason']})"
+    context = f"breach {message.breach_id} · rule {message.rule_id} v{message.rule_version}"
+    if message.acknowledged_by:
+        context += f" · acknowledged by {message.acknowledged_by} {message.acknowledged_at}"
+    if not firing and message.resolved_at:
+        context += f" · resolved {message.resolved_at} ({message.resolved_reason})"
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=context)]))
-    text = f"{title} ({_scope_text(message)}): {_comparison(ev)}"
+    text = f"{title} ({_scope_text(message)}): {_comparison(ev, count=count)}"
     return text, blocks
 
 
@@ -165,14 +195,14 @@ async def send_to_api(
     )
     text, blocks = render(message, base_url=settings.alert_link_base_url)
     try:
-        if message["transition"] == "acknowledged":
+        if message.transition == "acknowledged":
             if not firing:
                 return Outcome(True, progress={"skipped": "no firing message to update"})
             await client.chat_update(
                 channel=firing["channel"], ts=firing["ts"], text=text, blocks=blocks
             )
             return Outcome(True, status_code=200)
-        if message["transition"] == "resolved" and firing:
+        if message.transition == "resolved" and firing:
             where, ts = firing["channel"], firing["ts"]
             # The update first: repeating it is harmless, so a retry after a failed
             # thread reply never changes the original twice and replies once.

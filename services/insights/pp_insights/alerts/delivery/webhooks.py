@@ -12,7 +12,8 @@ import httpx
 import orjson
 
 from pp_insights.alerts.delivery.outcomes import Outcome, http_outcome
-from pp_insights.alerts.documents import BreachMessage, WebhookBody
+from pp_insights.alerts.documents import WebhookBody
+from pp_shared.breaches import BreachMessage
 
 TIMESTAMP_HEADER = "X-PolicyPulse-Timestamp"
 SIGNATURE_HEADER = "X-PolicyPulse-Signature"
@@ -39,8 +40,12 @@ async def post(
     """Deliver ``message``: signed with ``secret`` (unsigned when empty), connected to the
     ``pinned`` address when given, with the URL's name in ``Host`` and in TLS SNI (so the
     certificate is still checked against the name)."""
-    event = f"breach.{message['transition']}"
-    document: WebhookBody = {"type": event, "delivery_id": str(delivery_id), "breach": message}
+    event = f"breach.{message.transition}"
+    document: WebhookBody = {
+        "type": event,
+        "delivery_id": str(delivery_id),
+        "breach": message.wire(),
+    }
     body = orjson.dumps(document)
     timestamp = str(int(now.timestamp()))
     headers = {

@@ -1,0 +1,127 @@
+"""HTTP adapter of agreement in production: ``/v1/calibration/production/agreement...``.
+Only ``.../moderators`` answers per moderator; the others group reviews by dimensions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+import asyncpg
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from pp_insights.api.params import GroupBy, Scope, Time, scope_of
+from pp_insights.buckets import Interval
+from pp_insights.calibration.answers import table
+from pp_insights.calibration.production import service as production
+from pp_insights.queries.tabular import CSV_RESPONSE, prefers_csv, to_csv
+from pp_shared.service import runtime_of
+
+router = APIRouter(prefix="/production", tags=["calibration"])
+
+
+async def _pool(request: Request) -> asyncpg.Pool:
+    pool = runtime_of(request).pool
+    assert pool is not None
+    return pool
+
+
+PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
+ScopeDep = Annotated[Scope, Depends(scope_of)]
+AcceptDep = Annotated[str | None, Header(include_in_schema=False)]
+
+
+MAX_DAYS = 400
+
+
+def _within(end: datetime, info: ValidationInfo) -> datetime:
+    start = info.data.get("start")
+    if start is not None and not start < end <= start + timedelta(days=MAX_DAYS):
+        raise PydanticCustomError(
+            "bad_range", f"must be later than from, by {MAX_DAYS} days at most"
+        )
+    return end
+
+
+class AgreementParams(BaseModel):
+    start: Time = Field(alias="from")
+    end: Time = Field(alias="to")
+
+    _range = field_validator("end")(_within)
+
+
+class TrendParams(AgreementParams):
+    interval: Literal["hour", "day", "week", "all"] = Field(
+        default=Interval.DAY.value, description="Bucket size (UTC); all: the whole range."
+    )
+    group_by: GroupBy = None
+
+
+@router.get(
+    "/agreement",
+    response_model=production.AgreementAnswer,
+    responses=CSV_RESPONSE,
+)
+async def get_production_agreement(
+    pool: PoolDep,
+    params: Annotated[TrendParams, Query()],
+    scope: ScopeDep,
+    accept: AcceptDep = None,
+) -> Response:
+    """Cohen's kappa moderator against QA reviewer, per bucket and group, beside the QA
+    disagreement rate."""
+    answer = await production.agreement(
+        pool,
+        start=params.start,
+        end=params.end,
+        interval=None if params.interval == "all" else params.interval,
+        group_by=[d.value for d in params.group_by or []],
+        filters=scope,
+    )
+    return _agreement_table(answer, accept)
+
+
+@router.get(
+    "/agreement/clauses",
+    response_model=list[production.ClauseAgreement],
+    responses=CSV_RESPONSE,
+)
+async def get_production_clause_agreement(
+    pool: PoolDep,
+    params: Annotated[AgreementParams, Query()],
+    scope: ScopeDep,
+    accept: AcceptDep = None,
+) -> Response:
+    """Cohen's kappa of each clause (that clause or another) over the range."""
+    rows = await production.clause_agreement(
+        pool, start=params.start, end=params.end, filters=scope
+    )
+    return table(rows, list(production.ClauseAgreement.model_fields), accept)
+
+
+@router.get(
+    "/agreement/moderators",
+    response_model=production.AgreementAnswer,
+    responses=CSV_RESPONSE,
+)
+async def get_production_moderator_agreement(
+    pool: PoolDep,
+    params: Annotated[AgreementParams, Query()],
+    scope: ScopeDep,
+    accept: AcceptDep = None,
+) -> Response:
+    """Cohen's kappa of each moderator against their reviewers (answers of individuals)."""
+    answer = await production.moderator_agreement(
+        pool, start=params.start, end=params.end, filters=scope
+    )
+    return _agreement_table(answer, accept)
+
+
+def _agreement_table(answer: production.AgreementAnswer, accept: str | None) -> Response:
+    if prefers_csv(accept):
+        csv = to_csv(answer.columns(), [r.flat() for r in answer.rows])
+        return Response(csv, media_type="text/csv", headers={"Vary": "Accept"})
+    return Response(
+        answer.model_dump_json(), media_type="application/json", headers={"Vary": "Accept"}
+    )

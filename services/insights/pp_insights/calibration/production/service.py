@@ -1,0 +1,190 @@
+"""Cohen's kappa of moderator against QA reviewer, per bucket and group, beside the QA
+disagreement rate of the same reviews; per clause (that clause or not); per moderator.
+
+A review pairs the clause the moderator applied (``none`` for a decision without one) with
+the reviewer's: the same when the reviewer agrees, else the ``correct_clause_id`` they named.
+Reviews whose decision has not arrived, and disagreeing ones that name no clause, count in
+the QA disagreement rate but pair nothing (``unpaired``). Reviews count in the bucket and
+dimensions of their escalation, as every QA counter does.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import numpy as np
+from pydantic import BaseModel
+
+from pp_insights.calibration import stats
+from pp_insights.calibration.production import repository
+
+
+class AgreementRow(BaseModel):
+    bucket: datetime | None
+    group: dict[str, str]
+    qa_reviews: int
+    qa_disagreements: int
+    qa_disagreement_rate: float | None
+    pairs: int
+    unpaired: int
+    observed_agreement: float | None
+    kappa: float | None
+    kappa_low: float | None
+    kappa_high: float | None
+
+    def flat(self) -> dict[str, Any]:
+        return {**self.model_dump(exclude={"group"}), **self.group}
+
+
+class AgreementAnswer(BaseModel):
+    metric: str = "production_kappa"
+    interval: str | None
+    group_by: list[str]
+    rows: list[AgreementRow]
+
+    def columns(self) -> list[str]:
+        fields = [f for f in AgreementRow.model_fields if f != "group"]
+        return [fields[0], *self.group_by, *fields[1:]]
+
+
+class ClauseAgreement(BaseModel):
+    """One clause, each side of every pair read as "this clause or not"."""
+
+    clause_id: str
+    pairs: int
+    moderator_chose: int
+    reviewer_chose: int
+    both_chose: int
+    kappa: float | None
+    kappa_low: float | None
+    kappa_high: float | None
+
+
+Key = tuple[Any, ...]
+
+
+async def agreement(
+    pool: asyncpg.Pool,
+    *,
+    start: datetime,
+    end: datetime,
+    interval: str | None,
+    group_by: Sequence[str],
+    filters: Mapping[str, Sequence[str]],
+) -> AgreementAnswer:
+    """Kappa and the QA disagreement rate per bucket and group."""
+    async with pool.acquire() as conn:
+        found = await repository.pair_counts(
+            conn, start=start, end=end, interval=interval, group_by=group_by, filters=filters
+        )
+    rows = [
+        _row(key, group_by, records)
+        for key, records in sorted(_grouped(found, group_by).items(), key=_order)
+    ]
+    return AgreementAnswer(interval=interval, group_by=list(group_by), rows=rows)
+
+
+def _order(item: tuple[Key, list[asyncpg.Record]]) -> tuple[Any, ...]:
+    bucket, *rest = item[0]
+    return (bucket is not None, bucket, *rest)
+
+
+def _grouped(found: Sequence[asyncpg.Record], group_by: Sequence[str]) -> dict[Key, list[Any]]:
+    groups: dict[Key, list[Any]] = defaultdict(list)
+    for r in found:
+        groups[(r["bucket"], *(r[d] for d in group_by))].append(r)
+    return groups
+
+
+def _pairs(records: Sequence[Any]) -> dict[tuple[str, str], int]:
+    pairs: dict[tuple[str, str], int] = defaultdict(int)
+    for r in records:
+        if r["moderator_clause"] is not None and r["reviewer_clause"] is not None:
+            pairs[(r["moderator_clause"], r["reviewer_clause"])] += r["n"]
+    return pairs
+
+
+def contingency(pairs: Mapping[tuple[str, str], int]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """The square table of (moderator's, reviewer's) clause counts over every label either
+    side used, in sorted order."""
+    labels = sorted({label for pair in pairs for label in pair})
+    index = {label: i for i, label in enumerate(labels)}
+    table = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    for (moderator, reviewer), n in pairs.items():
+        table[index[moderator], index[reviewer]] += n
+    return table
+
+
+def _row(key: Key, group_by: Sequence[str], records: Sequence[Any]) -> AgreementRow:
+    reviews = sum(r["n"] for r in records)
+    disagreements = sum(r["n"] for r in records if not r["agrees"])
+    pairs = _pairs(records)
+    paired = sum(pairs.values())
+    kappa = stats.cohens_kappa(contingency(pairs))
+    agreeing = sum(n for (m, r), n in pairs.items() if m == r)
+    return AgreementRow(
+        bucket=key[0],
+        group=dict(zip(group_by, key[1:], strict=True)),
+        qa_reviews=reviews,
+        qa_disagreements=disagreements,
+        qa_disagreement_rate=disagreements / reviews if reviews else None,
+        pairs=paired,
+        unpaired=reviews - paired,
+        observed_agreement=agreeing / paired if paired else None,
+        kappa=kappa.value if kappa else None,
+        kappa_low=kappa.interval.low if kappa else None,
+        kappa_high=kappa.interval.high if kappa else None,
+    )
+
+
+async def clause_agreement(
+    pool: asyncpg.Pool, *, start: datetime, end: datetime, filters: Mapping[str, Sequence[str]]
+) -> list[ClauseAgreement]:
+    """Kappa of each clause either side chose, over every pair of the range."""
+    async with pool.acquire() as conn:
+        found = await repository.pair_counts(
+            conn, start=start, end=end, interval=None, group_by=(), filters=filters
+        )
+    pairs = _pairs(found)
+    total = sum(pairs.values())
+    rows = []
+    for clause in sorted({label for pair in pairs for label in pair}):
+        both = pairs.get((clause, clause), 0)
+        moderator = sum(n for (m, _), n in pairs.items() if m == clause)
+        reviewer = sum(n for (_, r), n in pairs.items() if r == clause)
+        table = np.array(
+            [[both, moderator - both], [reviewer - both, total - moderator - reviewer + both]],
+            dtype=np.int64,
+        )
+        kappa = stats.cohens_kappa(table)
+        rows.append(
+            ClauseAgreement(
+                clause_id=clause,
+                pairs=total,
+                moderator_chose=moderator,
+                reviewer_chose=reviewer,
+                both_chose=both,
+                kappa=kappa.value if kappa else None,
+                kappa_low=kappa.interval.low if kappa else None,
+                kappa_high=kappa.interval.high if kappa else None,
+            )
+        )
+    return rows
+
+
+async def moderator_agreement(
+    pool: asyncpg.Pool, *, start: datetime, end: datetime, filters: Mapping[str, Sequence[str]]
+) -> AgreementAnswer:
+    """Kappa of each moderator's decisions against their reviews, over the range."""
+    return await agreement(
+        pool,
+        start=start,
+        end=end,
+        interval=None,
+        group_by=(repository.BY_MODERATOR,),
+        filters=filters,
+    )

@@ -1,0 +1,196 @@
+"""The agreement statistics of calibration, from well-kept libraries: Krippendorff's alpha
+(nominal, ``krippendorff``), Fleiss' and Cohen's kappa and the intervals of proportions
+(``statsmodels``).
+
+Two small formulas are written here, each held equal to a library or to brute force by
+``tests/test_calibration_stats.py``: percent agreement (the share of agreeing pairs of
+answers to the same case), and alpha over bootstrap resamples, vectorised so that a thousand
+resamples of every clause cost a few matrix products instead of a library call each.
+
+Answers are counts per case and label: ``counts[u, v]`` answers of label ``v`` to case ``u``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import krippendorff
+import numpy as np
+import numpy.typing as npt
+from statsmodels.stats.inter_rater import cohens_kappa as _cohens_kappa
+from statsmodels.stats.inter_rater import fleiss_kappa as _fleiss_kappa
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+
+Counts = npt.NDArray[np.int64]
+"""Answers per case (rows) and label (columns)."""
+
+CONFIDENCE = 0.95
+RESAMPLES = 1000
+"""Bootstrap resamples of the cases: the 2.5% and 97.5% quantiles of 1000 resamples move by
+about 0.01 of alpha from one seed to another."""
+SEED = 16
+"""The same answers give the same intervals: the bootstrap draws from a fixed seed."""
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: float
+    high: float
+
+
+def pairable(counts: Counts) -> Counts:
+    """Only the cases with at least two answers: a lone answer agrees with nothing."""
+    kept: Counts = counts[counts.sum(axis=1) >= 2]
+    return kept
+
+
+def alpha(counts: Counts) -> float | None:
+    """Krippendorff's alpha, nominal, missing answers allowed; None when it is undefined (no
+    case with two answers, or every answer the same label: no disagreement to expect)."""
+    units = pairable(counts)
+    if units.shape[0] == 0 or np.count_nonzero(units.sum(axis=0)) < 2:
+        return None
+    return float(krippendorff.alpha(value_counts=units, level_of_measurement="nominal"))
+
+
+def percent_agreement(counts: Counts) -> float | None:
+    """The share of agreeing pairs among all pairs of answers to the same case (Fleiss' mean
+    P when every case has as many answers); None without a case of two answers."""
+    units = pairable(counts).astype(np.float64)
+    if units.shape[0] == 0:
+        return None
+    answers = units.sum(axis=1)
+    return float((units * (units - 1)).sum() / (answers * (answers - 1)).sum())
+
+
+def balanced(counts: Counts) -> bool:
+    """Every case has the same number of answers, at least two: the design Fleiss' kappa
+    assumes."""
+    answers = counts.sum(axis=1)
+    return (
+        counts.shape[0] > 0 and int(answers.min()) >= 2 and int(answers.max()) == int(answers.min())
+    )
+
+
+def fleiss_kappa(counts: Counts) -> float | None:
+    """Fleiss' kappa when the design is balanced; None otherwise, or when every answer is the
+    same label."""
+    if not balanced(counts) or np.count_nonzero(counts.sum(axis=0)) < 2:
+        return None
+    return float(_fleiss_kappa(counts, method="fleiss"))
+
+
+def bootstrap_alpha(
+    counts: Counts, *, resamples: int = RESAMPLES, seed: int = SEED
+) -> Interval | None:
+    """A percentile interval of alpha over resamples of the cases (with replacement)."""
+    units = pairable(counts)
+    if units.shape[0] == 0:
+        return None
+    draws = _draws(units.shape[0], resamples, seed)
+    return _percentiles(resampled_alpha(units, draws))
+
+
+def paired_bootstrap_change(
+    before: Counts, after: Counts, *, resamples: int = RESAMPLES, seed: int = SEED
+) -> Interval | None:
+    """A percentile interval of ``alpha(after) - alpha(before)`` over resamples of the cases
+    both answered, the same cases drawn for both: ``before`` and ``after`` hold one row per
+    case of the same golden set, in the same order."""
+    both = (before.sum(axis=1) >= 2) & (after.sum(axis=1) >= 2)
+    if not both.any():
+        return None
+    draws = _draws(int(both.sum()), resamples, seed)
+    change = resampled_alpha(after[both], draws) - resampled_alpha(before[both], draws)
+    return _percentiles(change)
+
+
+def resampled_alpha(units: Counts, draws: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """Nominal alpha of each resample, ``draws[b, u]`` being how often case ``u`` was drawn
+    into resample ``b``; NaN where it is undefined.
+
+    Alpha is ``1 - (n - 1) * sum_u d_u / (n^2 - sum_v n_v^2)``, with ``d_u = (m_u^2 -
+    sum_v n_uv^2) / (m_u - 1)`` a case's disagreeing pairs, ``m_u`` its answers, ``n_v`` the
+    answers of label ``v`` and ``n`` all answers: sums over cases, so a resample's value is
+    the draws times each case's terms.
+    """
+    # A case with fewer than two answers counts for nothing, whatever its draws.
+    answers = units.sum(axis=1)
+    lone = answers < 2
+    units = np.where(lone[:, np.newaxis], 0, units).astype(np.float64)
+    answers = np.where(lone, 2, answers).astype(np.float64)
+    disagreeing = (answers**2 - (units**2).sum(axis=1)) / (answers - 1)
+    disagreeing[lone] = 0.0
+    weights = draws.astype(np.float64)
+    per_label = weights @ units
+    total = per_label.sum(axis=1)
+    expected = total**2 - (per_label**2).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result: npt.NDArray[np.float64] = 1 - (total - 1) * (weights @ disagreeing) / expected
+    result[expected <= 0] = np.nan
+    return result
+
+
+def _draws(cases: int, resamples: int, seed: int) -> npt.NDArray[np.int64]:
+    rng = np.random.default_rng(seed)
+    drawn: npt.NDArray[np.int64] = rng.multinomial(cases, np.full(cases, 1 / cases), resamples)
+    return drawn
+
+
+def _percentiles(values: npt.NDArray[np.float64]) -> Interval | None:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return None
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(finite, [tail, 100 - tail])
+    return Interval(float(low), float(high))
+
+
+def wilson(successes: int, trials: int) -> Interval | None:
+    """The 95% Wilson score interval of a proportion; None without trials."""
+    if trials == 0:
+        return None
+    low, high = proportion_confint(successes, trials, alpha=1 - CONFIDENCE, method="wilson")
+    return Interval(float(low), float(high))
+
+
+def proportion_change(
+    before: tuple[int, int], after: tuple[int, int]
+) -> tuple[float, Interval] | None:
+    """The change ``after - before`` of two proportions (successes, trials) from independent
+    samples, with Newcombe's hybrid score interval; None when either has no trials."""
+    (x0, n0), (x1, n1) = before, after
+    if n0 == 0 or n1 == 0:
+        return None
+    low, high = confint_proportions_2indep(
+        x1, n1, x0, n0, method="newcomb", compare="diff", alpha=1 - CONFIDENCE
+    )
+    return x1 / n1 - x0 / n0, Interval(float(low), float(high))
+
+
+@dataclass(frozen=True)
+class Kappa:
+    value: float
+    interval: Interval
+
+
+def cohens_kappa(table: npt.NDArray[np.int64]) -> Kappa | None:
+    """Cohen's kappa of a square table (rows one rater's labels, columns the other's, in the
+    same order) with its asymptotic 95% interval; None when it is undefined (no pairs, or
+    both raters always gave one and the same label)."""
+    total = int(table.sum())
+    if total == 0:
+        return None
+    expected = float((table.sum(axis=0) * table.sum(axis=1)).sum()) / total**2
+    if expected >= 1:
+        return None
+    # statsmodels' results give a two-sided 95% interval (alpha 0.025 a side).
+    # Its test against kappa 0 divides by zero on a table of one pair: not our figure.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = _cohens_kappa(table, return_results=True)
+    value = float(result.kappa)
+    low, high = float(result.kappa_low), float(result.kappa_upp)
+    if not math.isfinite(low):
+        low, high = value, value
+    return Kappa(value, Interval(low, high))

@@ -1,0 +1,1 @@
+"""Launches (policy changes with a time and a scope) and their measured impact."""
