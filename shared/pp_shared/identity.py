@@ -1,8 +1,9 @@
 """Who is calling: the identity the gateway authenticated, forwarded to the services, signed.
 
 The gateway checks the caller's API key and forwards who it is in one header, with an HMAC
-over that header, the method and the raw path (``PP_GATEWAY_SECRET``, shared by the gateway
-and the services, never sent)::
+over that header, the method, the raw path and the query string as relayed
+(``PP_GATEWAY_SECRET``, shared by the gateway and the services, never sent): a signed request
+cannot be replayed with another query (another ``area``, say) or path::
 
     x-pp-identity: v1;<actor>;<role>;<key prefix>;<areas, comma-separated, or *>;<unix time>
     x-pp-identity-signature: <hex HMAC-SHA256>
@@ -112,20 +113,25 @@ INTERNAL = Identity(actor="api", role="admin", key_prefix="", areas=None)
 """The caller of a service that has no gateway secret: its own tests, in process."""
 
 
-def signature(secret: bytes, identity: bytes, method: bytes, raw_path: bytes) -> bytes:
-    message = b"\n".join((identity, method, raw_path))
+def signature(
+    secret: bytes, identity: bytes, method: bytes, raw_path: bytes, query: bytes = b""
+) -> bytes:
+    message = b"\n".join((identity, method, raw_path, query))
     return hmac.new(secret, message, hashlib.sha256).hexdigest().encode("ascii")
 
 
 def identity_headers(
-    secret: bytes, identity: Identity, method: str, raw_path: bytes, now: float | None = None
+    secret: bytes,
+    identity: Identity,
+    method: str,
+    raw_path: bytes,
+    now: float | None = None,
+    query: bytes = b"",
 ) -> list[tuple[bytes, bytes]]:
-    """The two headers the gateway adds to a relayed request."""
+    """The two headers the gateway adds to a relayed request of ``raw_path?query``."""
     value = identity.encode(int(time.time() if now is None else now))
-    return [
-        (IDENTITY_HEADER, value),
-        (SIGNATURE_HEADER, signature(secret, value, method.encode("ascii"), raw_path)),
-    ]
+    given = signature(secret, value, method.encode("ascii"), raw_path, query)
+    return [(IDENTITY_HEADER, value), (SIGNATURE_HEADER, given)]
 
 
 class GatewayIdentity:
@@ -163,7 +169,8 @@ class GatewayIdentity:
         if value is None or given is None:
             return None
         raw: bytes = scope.get("raw_path") or scope["path"].encode()
-        expected = signature(self.secret, value, scope["method"].encode("ascii"), raw)
+        query: bytes = scope.get("query_string", b"")
+        expected = signature(self.secret, value, scope["method"].encode("ascii"), raw, query)
         if not hmac.compare_digest(expected, given):
             return None
         decoded = Identity.decode(value)

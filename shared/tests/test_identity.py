@@ -173,6 +173,14 @@ class TestMiddleware:
             r = await client.get("/v1/whoami", headers=signed_headers(HATE, method, path))
             assert (r.status_code, r.json()) == (401, UNAUTHORIZED)
 
+    async def test_a_signature_for_another_query_is_401(self, client: httpx.AsyncClient) -> None:
+        headers = signed_headers(HATE, "GET", "/v1/whoami?area=HATE")
+        signed = await client.get("/v1/whoami?area=HATE", headers=headers)
+        assert signed.status_code == 200
+        for query in ("?area=VBDA", "?area=HATE&area=VBDA", ""):
+            r = await client.get(f"/v1/whoami{query}", headers=headers)
+            assert (r.status_code, r.json()) == (401, UNAUTHORIZED), query
+
     @pytest.mark.parametrize("age", [MAX_AGE_SECONDS + 5, -(MAX_AGE_SECONDS + 5)])
     async def test_a_stale_or_future_identity_is_401(
         self, client: httpx.AsyncClient, age: int

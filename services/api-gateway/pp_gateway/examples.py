@@ -96,6 +96,34 @@ _DSA_CSV = (
     "platform_name,platform_uid,created_at\n"
 )
 
+_GOLDEN_CSV = (
+    "case_id,text,expected_clause_id\n"
+    "c1,Never hire [group] people; they are all lazy.,HATE.PROTECTED_ATTR.RACE\n"
+    "c2,Racial bias in hiring is still measurable.,none\n"
+)
+_GOLDEN = {
+    "taxonomy_version": "2026.11.0",
+    "clauses": ["HATE.PROTECTED_ATTR.RACE"],
+    "cases": [
+        {
+            "case_id": "c1",
+            "text": "Never hire [group] people; they are all lazy.",
+            "expected_clause_id": "HATE.PROTECTED_ATTR.RACE",
+        },
+        {
+            "case_id": "c2",
+            "text": "Racial bias in hiring is still measurable.",
+            "expected_clause_id": "none",
+        },
+    ],
+}
+_MODERATORS_CSV = "moderator_id,region,language\nm-17,DE,de\nm-18,FR,fr\n"
+_RESPONSES_CSV = "moderator_id,case_id,clause_id\nm-17,c1,HATE.PROTECTED_ATTR.RACE\nm-17,c2,none\n"
+_RESPONSES = [
+    {"moderator_id": "m-17", "case_id": "c1", "clause_id": "HATE.PROTECTED_ATTR.RACE"},
+    {"moderator_id": "m-17", "case_id": "c2", "clause_id": "none", "confidence": 0.8},
+]
+
 EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/events"): {"application/json": _ESCALATION},
     ("POST", "/v1/events:batch"): {
@@ -113,6 +141,38 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/insights/dead-letters:replay"): {"application/json": {"ids": [3]}},
     ("POST", "/v1/taxonomy/versions"): {"application/json": _TAXONOMY},
     ("POST", "/v1/models/retrain"): {"application/json": {}},
+    ("POST", "/v1/taxonomy/simulate"): {"application/json": _TAXONOMY},
+    ("POST", "/v1/launches"): {
+        "application/json": {
+            "title": "Reclaimed-slur FAQ",
+            "description": "Moderator FAQ on reclaimed slurs, second round.",
+            "launched_at": "2026-11-02T09:00:00Z",
+            "scope": {"area": "HATE", "clause_ids": ["HATE.SLURS"], "regions": ["DE"]},
+        }
+    },
+    ("POST", "/v1/calibration/golden-sets"): {
+        "application/json": _GOLDEN,
+        "text/csv": _GOLDEN_CSV,
+        "application/csv": _GOLDEN_CSV,
+    },
+    ("POST", "/v1/calibration/exercises"): {
+        "application/json": {
+            "name": "Q4 before walkthrough",
+            "golden_set_id": 1,
+            "moderators": [{"moderator_id": "m-17", "region": "DE", "language": "de"}],
+        }
+    },
+    ("POST", "/v1/calibration/exercises/{exercise_id}/moderators"): {
+        "application/json": [{"moderator_id": "m-18", "region": "FR", "language": "fr"}],
+        "text/csv": _MODERATORS_CSV,
+        "application/csv": _MODERATORS_CSV,
+    },
+    ("POST", "/v1/calibration/exercises/{exercise_id}/responses"): {
+        "application/json": _RESPONSES,
+        "text/csv": _RESPONSES_CSV,
+        "application/csv": _RESPONSES_CSV,
+    },
+    ("POST", "/v1/calibration/exercises/{exercise_id}/close"): {"application/json": {}},
     ("POST", "/v1/rules"): {"application/json": _RULE},
     ("POST", "/v1/rules/preview"): {"application/json": _RULE},
     ("PUT", "/v1/rules/{rule_id}"): {"application/json": _RULE},

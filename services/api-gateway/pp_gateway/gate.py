@@ -104,23 +104,27 @@ class Gate:
             name: Breaker(settings.breaker_failures, settings.breaker_cooldown_seconds)
             for name in SERVICES
         }
-        self._signed: dict[tuple[Identity, str, bytes], tuple[int, list[tuple[str, str]]]] = {}
+        self._signed: dict[
+            tuple[Identity, str, bytes, bytes], tuple[int, list[tuple[str, str]]]
+        ] = {}
         self._children: dict[
             tuple[str, str, int, str], tuple[Callable[[], None], Callable[[float], None]]
         ] = {}
 
-    def signed(self, identity: Identity, method: str, raw: bytes) -> list[tuple[str, str]]:
-        """The identity headers of a relayed request, signed once a second per caller, method
-        and path (an upstream tool sends thousands of the same a second)."""
+    def signed(
+        self, identity: Identity, method: str, raw: bytes, query: bytes
+    ) -> list[tuple[str, str]]:
+        """The identity headers of a relayed request, signed once a second per caller, method,
+        path and query (an upstream tool sends thousands of the same a second)."""
         assert self.secret is not None
         now = int(time.time())
-        key = (identity, method, raw)
+        key = (identity, method, raw, query)
         hit = self._signed.get(key)
         if hit is not None and hit[0] == now:
             return hit[1]
         headers = [
             (name.decode("ascii"), value.decode("ascii"))
-            for name, value in identity_headers(self.secret, identity, method, raw, now)
+            for name, value in identity_headers(self.secret, identity, method, raw, now, query)
         ]
         if len(self._signed) >= 4096:
             self._signed.clear()

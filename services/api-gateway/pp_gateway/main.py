@@ -134,6 +134,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     urls = {name: getattr(settings, f"{name}_url") for name in SERVICES}
     merged = MergedOpenApi(app.openapi, urls)
     app.openapi = merged.document  # type: ignore[method-assign]
+    app.state.openapi_documents = merged
     app.add_middleware(Relay, gate=gate)
     if settings.cors_origins:
         app.add_middleware(

@@ -163,7 +163,7 @@ class Relay:
             if key in _FORWARD_REQUEST
         ]
         if self.gate.secret is not None:
-            forward.extend(self.gate.signed(call.identity, scope["method"], call.raw))
+            forward.extend(self.gate.signed(call.identity, scope["method"], call.raw, query))
         base = getattr(self.settings, f"{service}_url").rstrip("/")
         url = self._upstream_url(base, path, query.decode("ascii"))
         client: aiohttp.ClientSession = scope["app"].state.client

@@ -27,9 +27,7 @@ def merged() -> dict[str, Any]:
     from pp_ingest.main import create_app as ingest
     from pp_insights.main import create_app as insights
 
-    app = create_app()
-    documents = MergedOpenApi(app.openapi, {})
-    documents.own = app.openapi
+    documents: MergedOpenApi = create_app().state.openapi_documents
     documents.specs = {
         "ingest": ingest().openapi(),
         "classifier": classifier().openapi(),

@@ -33,10 +33,11 @@ def signed_headers(
     secret: SecretStr = SECRET,
     now: float | None = None,
 ) -> dict[str, str]:
-    """The identity headers the gateway adds to ``method path`` (the raw path, without the
-    query string), signed with ``secret`` at ``now`` (the wall clock by default)."""
-    raw = path.split("?", 1)[0].encode("ascii")
-    pairs = identity_headers(secret.get_secret_value().encode(), identity, method, raw, now)
+    """The identity headers the gateway adds to ``method path`` (the raw path, with its query
+    string if any), signed with ``secret`` at ``now`` (the wall clock by default)."""
+    raw, _, query = path.encode("ascii").partition(b"?")
+    key = secret.get_secret_value().encode()
+    pairs = identity_headers(key, identity, method, raw, now, query)
     return {key.decode("ascii"): value.decode("ascii") for key, value in pairs}
 
 
@@ -48,7 +49,7 @@ class SignedAs(httpx.Auth):
         self.secret = secret
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        raw = request.url.raw_path.split(b"?", 1)[0].decode("ascii")
+        raw = request.url.raw_path.decode("ascii")
         request.headers.update(
             signed_headers(self.identity, request.method, raw, secret=self.secret)
         )
