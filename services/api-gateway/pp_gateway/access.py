@@ -258,3 +258,22 @@ class RouteTable:
             if any(pattern.fullmatch(path) for pattern, _ in patterns):
                 methods.add(method)
         return sorted(methods)
+
+
+def markdown() -> str:
+    """The role table as docs/access.md shows it (a test keeps the two equal)."""
+    lines = [
+        "| method | path | service | permission | roles | areas |",
+        "|---|---|---|---|---|---|",
+    ]
+    for route in ROUTES:
+        roles = ", ".join(r.value for r in route.roles)
+        lines.append(
+            f"| {route.method} | `{route.path}` | {route.service} | {route.permission.value} "
+            f"| {roles} | {route.scoping.value} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

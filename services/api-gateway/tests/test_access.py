@@ -8,6 +8,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -17,7 +18,16 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from pp_gateway import api
-from pp_gateway.access import GATEWAY, GRANTS, ROUTES, Role, Route, RouteTable, Scoping
+from pp_gateway.access import (
+    GATEWAY,
+    GRANTS,
+    ROUTES,
+    Role,
+    Route,
+    RouteTable,
+    Scoping,
+    markdown,
+)
 from pp_gateway.main import create_app
 from pp_shared.testing.apps import running_app
 
@@ -237,3 +247,8 @@ class TestEveryRouteEveryRole:
 )
 def test_allow_lists_the_methods_of_the_path_itself(path: str, allow: list[str]) -> None:
     assert RouteTable().methods_at(path) == allow
+
+
+def test_the_docs_show_the_table_as_it_is() -> None:
+    doc = (Path(__file__).parents[3] / "docs" / "access.md").read_text(encoding="utf-8")
+    assert markdown() in doc, "regenerate docs/access.md's table: python -m pp_gateway.access"
