@@ -140,11 +140,11 @@ def _routes() -> tuple[Route, ...]:
         ("GET", "/v1/insights/drilldown", "insights", p.READ, s.QUERY),
         ("GET", "/v1/insights/confusion", "insights", p.READ, s.QUERY),
         ("GET", "/v1/insights/enforceability", "insights", p.READ, s.QUERY),
-        # launches: the list filters by area; one launch, its impact and a new one are not
-        # kept to a key's areas yet, so restricted keys may not call them
+        # launches: the list filters by area, one launch and a new one are checked by the
+        # service; an impact's default control may be another area: restricted keys may not
         ("GET", "/v1/launches", "insights", p.READ, s.QUERY),
-        ("POST", "/v1/launches", "insights", p.AUTHOR, s.UNRESTRICTED),
-        ("GET", "/v1/launches/{launch_id}", "insights", p.READ, s.UNRESTRICTED),
+        ("POST", "/v1/launches", "insights", p.AUTHOR, s.SERVICE),
+        ("GET", "/v1/launches/{launch_id}", "insights", p.READ, s.SERVICE),
         ("GET", "/v1/launches/{launch_id}/impact", "insights", p.READ, s.UNRESTRICTED),
         # calibration: golden sets and exercises hold cases of any area; answers of single
         # moderators are the "moderators" permission's, everything else cohorts of five or more

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from pp_insights import consumer
 from pp_insights.facts import service as facts
@@ -75,9 +76,10 @@ async def fold_events(pool: Pool, events: Sequence[dict[str, Any]]) -> int:
     return await consumer.handle_batch(pool, records=records)
 
 
-def query_app(pool: Pool, database_url: str) -> FastAPI:
-    """The insights app answering queries from ``pool``, without starting its consumer."""
-    settings = InsightsSettings(database_url=database_url)
+def query_app(pool: Pool, database_url: str, *, gateway_secret: SecretStr | None = None) -> FastAPI:
+    """The insights app answering queries from ``pool``, without starting its consumer; with
+    ``gateway_secret``, to callers the gateway signed only (as deployed)."""
+    settings = InsightsSettings(database_url=database_url, gateway_secret=gateway_secret)
     app = create_app(settings)
     runtime = Runtime("insights", settings)
     runtime.pool = pool

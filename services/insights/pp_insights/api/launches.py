@@ -16,7 +16,7 @@ from pp_insights.launches.impact import ImpactQuery
 from pp_insights.launches.impact_schemas import CSV_COLUMNS, ImpactAnswer
 from pp_insights.launches.schemas import LaunchCreated, LaunchIn, LaunchList, LaunchView
 from pp_insights.queries.tabular import CSV, CSV_RESPONSE, JSON, prefers_csv, to_csv
-from pp_shared.identity import ActorDep
+from pp_shared.identity import CallerDep
 from pp_shared.types import DbId
 
 router = APIRouter(tags=["launches"])
@@ -88,9 +88,10 @@ class ImpactParams(BaseModel):
 
 
 @router.post("/v1/launches", status_code=201)
-async def record_launch(body: LaunchIn, records: RecordsDep, actor: ActorDep) -> LaunchCreated:
+async def record_launch(body: LaunchIn, records: RecordsDep, caller: CallerDep) -> LaunchCreated:
     """Record a launch: a guidance change (FAQ, training round) or any other policy change."""
-    return LaunchCreated(id=await service.record_launch(records, body=body, actor=actor))
+    launch_id = await service.record_launch(records, body=body, actor=caller.actor, caller=caller)
+    return LaunchCreated(id=launch_id)
 
 
 @router.get("/v1/launches")
@@ -105,9 +106,9 @@ async def list_launches(
 
 
 @router.get("/v1/launches/{launch_id}")
-async def get_launch(launch_id: DbId, records: RecordsDep) -> LaunchView:
-    """One launch."""
-    return await service.get_launch(records, launch_id=launch_id)
+async def get_launch(launch_id: DbId, records: RecordsDep, caller: CallerDep) -> LaunchView:
+    """One launch (404 for a key restricted to areas it does not lie in)."""
+    return await service.get_launch(records, launch_id=launch_id, caller=caller)
 
 
 @router.get("/v1/launches/{launch_id}/impact", response_model=ImpactAnswer, responses=CSV_RESPONSE)

@@ -23,7 +23,8 @@ from pp_insights.launches.schemas import (
 from pp_insights.launches.tables import Launch
 from pp_insights.launches.verdict import verdict, warnings
 from pp_shared.events import AREAS, TaxonomyPublished, area_of
-from pp_shared.problems import NotFound
+from pp_shared.identity import INTERNAL, Identity
+from pp_shared.problems import Forbidden, NotFound
 from pp_shared.records import Records
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,18 @@ def view_of(launch: Launch) -> LaunchView:
     )
 
 
-async def record_launch(records: Records, *, body: LaunchIn, actor: str) -> int:
-    """Record a launch; returns its id."""
+async def record_launch(
+    records: Records, *, body: LaunchIn, actor: str, caller: Identity = INTERNAL
+) -> int:
+    """Record a launch; returns its id. A caller restricted to areas records launches within
+    them only (403)."""
+    if not sees_launch(caller, body.scope):
+        shown = ", ".join(sorted(caller.areas or ()))
+        raise Forbidden(
+            f"this key is restricted to the policy areas {shown}: a launch it records must "
+            "lie within them",
+            errors=[{"pointer": "/body/scope/area", "detail": f"name one of {shown}"}],
+        )
     launch = Launch(
         title=body.title,
         description=body.description,
@@ -117,8 +128,33 @@ async def record_taxonomy_versions(records: Records, messages: Sequence[Taxonomy
     return new
 
 
-async def get_launch(records: Records, *, launch_id: int) -> LaunchView:
-    return view_of(await _launch(records, launch_id))
+def launch_areas(scope: LaunchScope) -> frozenset[str] | None:
+    """The areas a launch lies in: its area, or the areas of all its clauses; None when it
+    restricts neither (it touches every area)."""
+    if scope.area is not None:
+        return frozenset({scope.area})
+    if scope.clause_ids:
+        return frozenset(area_of(c) for c in scope.clause_ids)
+    return None
+
+
+def sees_launch(caller: Identity, scope: LaunchScope) -> bool:
+    """Whether ``caller`` may see a launch: every launch for an unrestricted caller, else one
+    that lies within its areas (as ``GET /v1/launches?area=`` lists them)."""
+    if caller.areas is None:
+        return True
+    areas = launch_areas(scope)
+    return areas is not None and areas <= caller.areas
+
+
+async def get_launch(
+    records: Records, *, launch_id: int, caller: Identity = INTERNAL
+) -> LaunchView:
+    """One launch; 404 for a caller that may not see it, as for one that does not exist."""
+    view = view_of(await _launch(records, launch_id))
+    if not sees_launch(caller, view.scope):
+        raise NotFound(f"no launch {launch_id}")
+    return view
 
 
 async def _launch(records: Records, launch_id: int) -> Launch:
