@@ -10,14 +10,14 @@ export UV_NO_CONFIG := 1
 PY := $(VENV)/bin/python
 PROJECT_FILES := pyproject.toml uv.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: install up test lint typecheck unit schemas bench bench-tools bench-floor bench-classifier bench-insights bench-alerts bench-calibration bench-simulation clean help
+.PHONY: install up test lint typecheck unit schemas bench bench-tools bench-floor bench-classifier bench-insights bench-alerts bench-calibration bench-simulation bench-gateway clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make up     install (first time) and run all four services on the embedded stack"
 	@echo "make test   install, then lint, type-check and run the whole test suite"
 	@echo "make lint | typecheck | unit | schemas | clean"
-	@echo "make bench | bench-floor | bench-classifier | bench-insights | bench-alerts | bench-calibration | bench-simulation   benchmarks (BENCH_ARGS=--help for options)"
+	@echo "make bench | bench-floor | bench-classifier | bench-insights | bench-alerts | bench-calibration | bench-simulation | bench-gateway   benchmarks (BENCH_ARGS=--help for options)"
 
 $(VENV)/.installed: $(PROJECT_FILES)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ bench-tools:
 # What a POST costs a Python service before it does any work, with wrk and with aiohttp.
 bench-floor: install bench-tools
 	$(PY) tests/bench/bench_http_floor.py $(BENCH_ARGS)
+
+# The gateway's CPU per single POST with keys (an ingest key) and with authentication off.
+bench-gateway: install bench-tools
+	$(PY) tests/bench/bench_gateway.py $(BENCH_ARGS)
 
 bench-insights: install
 	$(PY) tests/bench/bench_insights.py $(BENCH_ARGS)

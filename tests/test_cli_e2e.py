@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from pp_shared.stack import ServiceGroup
-from pp_shared.testing.apps import running_stack
+from pp_shared.testing.apps import bearer, running_stack
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import escalation
 
@@ -31,8 +31,9 @@ def stack(service_env: dict[str, str], tmp_path: Path) -> Iterator[ServiceGroup]
 
 
 class Cli:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, key: str | None) -> None:
         self.url = url
+        self.key = key or ""
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -40,7 +41,7 @@ class Cli:
             capture_output=True,
             text=True,
             timeout=300,
-            env={**os.environ, "PP_API_URL": self.url, "COLUMNS": "250"},
+            env={**os.environ, "PP_API_URL": self.url, "PP_API_KEY": self.key, "COLUMNS": "250"},
             check=False,
         )
 
@@ -56,7 +57,7 @@ async def test_everyday_commands_against_a_running_stack(
     stack: ServiceGroup, tmp_path: Path
 ) -> None:
     gateway = stack.child("api-gateway").url
-    cli = Cli(gateway)
+    cli = Cli(gateway, stack.api_key)
 
     # events send: CSV in batches of 2; row 4 is wrong in two fields.
     events = [
@@ -86,7 +87,7 @@ async def test_everyday_commands_against_a_running_stack(
 
     # insights: the three escalations, as CSV and as a table.
     async def volume() -> str:
-        async with httpx.AsyncClient(base_url=gateway) as client:
+        async with httpx.AsyncClient(base_url=gateway, headers=bearer(stack)) as client:
             r = await client.get("/v1/insights/volume", params={"interval": "day"})
             rows = r.json()["rows"]
             return str(sum(row["volume"] for row in rows))

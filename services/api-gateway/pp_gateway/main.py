@@ -126,6 +126,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 return False
 
         results = await asyncio.gather(*(ready(n) for n in SERVICES))
+        if all(results) and len(merged.specs) < len(SERVICES):
+            # The services are up: read the OpenAPI documents not read yet now, so that a
+            # ready gateway publishes every operation.
+            await merged.fetch(client)
         return dict(zip(SERVICES, results, strict=True))
 
     app.include_router(ops_router(checks))

@@ -86,11 +86,12 @@ class MergedOpenApi:
         return [s for s in SERVICES if s not in self.specs]
 
     async def keep_fetching(self, client: aiohttp.ClientSession) -> None:
-        """Read every service's document, retrying the missing ones (1 s, doubling to 30 s)."""
-        delay = 1.0
+        """Read every service's document, retrying the missing ones (0.5 s, doubling to 5 s;
+        readiness checks read them too, as soon as the services answer)."""
+        delay = 0.5
         while await self.fetch(client):
             await asyncio.sleep(delay)
-            delay = min(30.0, delay * 2)
+            delay = min(5.0, delay * 2)
 
     def document(self) -> dict[str, Any]:
         if self._merged is not None:
