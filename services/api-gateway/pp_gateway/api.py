@@ -82,27 +82,8 @@ class Whoami(BaseModel):
     areas: list[str] | None
 
 
-class AuditOut(BaseModel):
-    entry_id: int
-    at: datetime
-    actor: str | None
-    key_prefix: str | None
-    role: str | None
-    method: str
-    path: str
-    route: str | None
-    target: str | None
-    status: int
-    outcome: str
-    reason: str | None
-    requests: int = Field(
-        description="Requests this entry stands for: event submissions are one entry per "
-        "key, route, status and minute; everything else one entry each."
-    )
-
-
 class AuditPage(BaseModel):
-    entries: list[AuditOut]
+    entries: list[AuditEntry]
     next_before: int | None = Field(description="Pass as `before` for the next page.")
 
 
@@ -190,14 +171,16 @@ async def list_audit(
         statement = statement.where(col(AuditEntry.entry_id) < before)
     async with _records(request).reading() as session:
         rows = list((await session.exec(statement)).all())
-    entries = [AuditOut.model_validate(r, from_attributes=True) for r in rows]
+    entries = rows
     if "text/csv" in request.headers.get("accept", ""):
         out = io.StringIO()
         writer = csv.writer(out)
-        fields = list(AuditOut.model_fields)
+        fields = list(AuditEntry.model_fields)
         writer.writerow(fields)
         for entry in entries:
-            writer.writerow(["" if v is None else v for v in entry.model_dump().values()])
+            writer.writerow(
+                ["" if getattr(entry, f) is None else getattr(entry, f) for f in fields]
+            )
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
     next_before = entries[-1].entry_id if len(entries) == limit else None
     return AuditPage(entries=entries, next_before=next_before)

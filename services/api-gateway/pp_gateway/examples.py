@@ -6,38 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-_ESCALATION: dict[str, Any] = {
-    "event_id": "6f1c2d3e-0000-4000-8000-000000000001",
-    "event_type": "escalation.created",
-    "schema_version": 1,
-    "occurred_at": "2026-11-20T10:15:00Z",
-    "source": "review-console",
-    "escalation_id": "esc-000123",
-    "content_id": "c-9f8e7d",
-    "content_type": "video",
-    "product_feature": "comments",
-    "region": "DE",
-    "language": "de",
-    "queue": "hate-tier2",
-    "escalation_reason": "policy_unclear",
-    "reporter_type": "user_report",
-    "severity": 3,
+from pp_shared.event_examples import DECISION, ESCALATION
+
+_ESCALATION = {
+    **ESCALATION,
     "text_excerpt": "Never hire [group] people, they are all lazy and dishonest.",
-    "suggested_clause_id": "HATE.PROTECTED_ATTR.RACE",
 }
-_DECISION: dict[str, Any] = {
-    "event_id": "6f1c2d3e-0000-4000-8000-000000000002",
-    "event_type": "decision.made",
-    "schema_version": 1,
-    "occurred_at": "2026-11-20T10:42:00Z",
-    "source": "review-console",
-    "escalation_id": "esc-000123",
-    "decision_id": "dec-000456",
-    "moderator_id": "mod-7f3a",
-    "tier": "escalation",
-    "action": "remove",
-    "clause_id": "HATE.PROTECTED_ATTR.RACE",
-}
+_DECISION = dict(DECISION)
 _RULE: dict[str, Any] = {
     "id": "hate-unclear-spike",
     "name": "HATE policy-unclear spike",

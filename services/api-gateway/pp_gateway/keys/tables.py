@@ -51,6 +51,10 @@ class AuditEntry(SQLModel, table=True):
     route: str | None = None
     target: str | None = None
     status: int
-    outcome: str
-    reason: str | None = None
-    requests: int = 1
+    outcome: str = Field(description="allowed, denied, or failed (the service answered 5xx).")
+    reason: str | None = Field(default=None, description="Why it was refused.")
+    requests: int = Field(
+        default=1,
+        description="Requests this entry stands for: event submissions are one entry per "
+        "key, route, status and minute; everything else one entry each.",
+    )
