@@ -61,3 +61,25 @@ class TestRelay:
                 "/v1/events", content=b"x" * (1024 * 1024 + 1), headers=bearer(key)
             )
         assert response.status_code == 413
+
+
+class TestCors:
+    async def test_off_by_default_and_allowed_origins_when_set(self, database_url: str) -> None:
+        preflight = {
+            "Origin": "https://console.example.org",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        }
+        async with running_app(create_app(gateway_settings(database_url))) as client:
+            off = await client.options("/v1/rules", headers=preflight)
+        settings = gateway_settings(database_url, cors_origins=["https://console.example.org"])
+        async with running_app(create_app(settings)) as client:
+            on = await client.options("/v1/rules", headers=preflight)
+            other = await client.options(
+                "/v1/rules", headers={**preflight, "Origin": "https://evil.example"}
+            )
+        assert "access-control-allow-origin" not in off.headers
+        assert on.status_code == 200
+        assert on.headers["access-control-allow-origin"] == "https://console.example.org"
+        assert "authorization" in on.headers["access-control-allow-headers"].lower()
+        assert "access-control-allow-origin" not in other.headers
