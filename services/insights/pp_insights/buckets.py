@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import overload
 
 
 class Interval(StrEnum):
@@ -36,6 +37,12 @@ def ceil_to(ts: datetime, interval: str) -> datetime:
     return floor if floor == ts else floor + _STEPS[interval]
 
 
+@overload
+def covering(start: datetime, end: datetime, interval: str) -> tuple[datetime, datetime]: ...
+@overload
+def covering(
+    start: datetime | None, end: datetime | None, interval: str
+) -> tuple[datetime | None, datetime | None]: ...
 def covering(
     start: datetime | None, end: datetime | None, interval: str
 ) -> tuple[datetime | None, datetime | None]:

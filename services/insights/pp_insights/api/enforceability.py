@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from pp_insights.api.params import Filter, Time, within_range
 from pp_insights.api.routes import AcceptDep, PoolDep
-from pp_insights.buckets import ceil_to, floor_to
+from pp_insights.buckets import covering
 from pp_insights.enforceability import service
 from pp_insights.enforceability.service import ConfusionAnswer, EnforceabilityAnswer
 from pp_insights.queries.tabular import CSV_RESPONSE, tabular
@@ -32,8 +32,8 @@ class ConfusionParams(BaseModel):
 
 class EnforceabilityParams(BaseModel):
     area: Literal["HATE", "VBDA", "HEX", "INA"]
-    start: Time = Field(alias="from", description="Widened to the UTC day that holds it.")
-    end: Time = Field(alias="to", description="Widened to the next UTC midnight.")
+    start: Time = Field(alias="from", description="Back to the start of its UTC day.")
+    end: Time = Field(alias="to", description="On to the end of its UTC day.")
     min_sample: int = Field(default=30, ge=1, le=1_000_000)
 
     _range = field_validator("end")(within_range)
@@ -43,11 +43,13 @@ class EnforceabilityParams(BaseModel):
 async def get_confusion(
     pool: PoolDep, params: Annotated[ConfusionParams, Query()], accept: AcceptDep = None
 ) -> Response:
-    """Clause pairs confused by QA corrections and by tags against decisions, top first."""
+    """Clause pairs confused by QA corrections and by tags against decisions, top first, for
+    escalations created in the UTC hours that ``[from, to)`` touches, whole."""
+    start, end = covering(params.start, params.end, "hour")
     answer = await service.confusion(
         pool,
-        start=params.start,
-        end=params.end,
+        start=start,
+        end=end,
         areas=params.area,
         sources=params.source,
         limit=params.limit,
@@ -59,12 +61,14 @@ async def get_confusion(
 async def get_enforceability(
     pool: PoolDep, params: Annotated[EnforceabilityParams, Query()], accept: AcceptDep = None
 ) -> Response:
-    """Per clause of an area: unclear share, QA disagreement, overturns against the median."""
+    """Per clause of an area: unclear share, QA disagreement, overturns against the median,
+    over the UTC days that ``[from, to)`` touches, whole (its counters are daily)."""
+    start, end = covering(params.start, params.end, "day")
     answer = await service.enforceability(
         pool,
         area=params.area,
-        start=floor_to(params.start, "day"),
-        end=ceil_to(params.end, "day"),
+        start=start,
+        end=end,
         min_sample=params.min_sample,
     )
     return tabular(answer, accept)
