@@ -110,7 +110,9 @@ class TestProductionAgreement:
         await fold_events(pool, events)
         everything = [p for ps in pairs.values() for p in ps]
         clauses = (await client.get(f"{AGREEMENT}/clauses", params=RANGE)).json()
-        for row in clauses:
+        assert (clauses["from"], clauses["to"]) == (RANGE["from"], RANGE["to"])
+        assert clauses["rows"]
+        for row in clauses["rows"]:
             binary = [(a == row["clause_id"], b == row["clause_id"]) for a, b in everything]
             coded = np.array(binary, dtype=int)
             table, _ = to_table(coded, bins=np.arange(3))

@@ -3,15 +3,13 @@ Only ``.../moderators`` answers per moderator; the others group reviews by dimen
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 import asyncpg
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field, field_validator
 
-from pp_insights.api.params import GroupBy, Scope, Time, scope_of
+from pp_insights.api.params import GroupBy, Scope, Time, scope_of, within_range
 from pp_insights.buckets import Interval
 from pp_insights.calibration.answers import table
 from pp_insights.calibration.production import service as production
@@ -32,23 +30,13 @@ ScopeDep = Annotated[Scope, Depends(scope_of)]
 AcceptDep = Annotated[str | None, Header(include_in_schema=False)]
 
 
-MAX_DAYS = 400
-
-
-def _within(end: datetime, info: ValidationInfo) -> datetime:
-    start = info.data.get("start")
-    if start is not None and not start < end <= start + timedelta(days=MAX_DAYS):
-        raise PydanticCustomError(
-            "bad_range", f"must be later than from, by {MAX_DAYS} days at most"
-        )
-    return end
-
-
 class AgreementParams(BaseModel):
+    """``[from, to)`` in whole buckets (README, Ranges): the answer's ``interval``, else hours."""
+
     start: Time = Field(alias="from")
     end: Time = Field(alias="to")
 
-    _range = field_validator("end")(_within)
+    _range = field_validator("end")(within_range)
 
 
 class TrendParams(AgreementParams):
@@ -84,7 +72,7 @@ async def get_production_agreement(
 
 @router.get(
     "/agreement/clauses",
-    response_model=list[production.ClauseAgreement],
+    response_model=production.ClauseAgreementAnswer,
     responses=CSV_RESPONSE,
 )
 async def get_production_clause_agreement(
@@ -94,10 +82,10 @@ async def get_production_clause_agreement(
     accept: AcceptDep = None,
 ) -> Response:
     """Cohen's kappa of each clause (that clause or another) over the range."""
-    rows = await production.clause_agreement(
+    answer = await production.clause_agreement(
         pool, start=params.start, end=params.end, filters=scope
     )
-    return table(rows, list(production.ClauseAgreement.model_fields), accept)
+    return table(answer.rows, list(production.ClauseAgreement.model_fields), accept, answer)
 
 
 @router.get(

@@ -6,6 +6,9 @@ the reviewer's: the same when the reviewer agrees, else the ``correct_clause_id`
 Reviews whose decision has not arrived, and disagreeing ones that name no clause, count in
 the QA disagreement rate but pair nothing (``unpaired``). Reviews count in the bucket and
 dimensions of their escalation, as every QA counter does.
+
+``[from, to)`` is answered in whole buckets, as on every endpoint (``buckets.covering``): the
+answer's ``interval``, hours without one; every answer states the range it covers.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from typing import Any
 
 import asyncpg
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
+from pp_insights.buckets import covering
 from pp_insights.calibration import stats
 from pp_insights.calibration.production import repository
 
@@ -41,7 +45,11 @@ class AgreementRow(BaseModel):
 
 
 class AgreementAnswer(BaseModel):
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
+
     metric: str = "production_kappa"
+    start: datetime = Field(alias="from", description="The range answered, in whole buckets.")
+    end: datetime = Field(alias="to")
     interval: str | None
     group_by: list[str]
     rows: list[AgreementRow]
@@ -64,6 +72,14 @@ class ClauseAgreement(BaseModel):
     kappa_high: float | None
 
 
+class ClauseAgreementAnswer(BaseModel):
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
+
+    start: datetime = Field(alias="from", description="The range answered, in whole hours.")
+    end: datetime = Field(alias="to")
+    rows: list[ClauseAgreement]
+
+
 Key = tuple[Any, ...]
 
 
@@ -76,7 +92,9 @@ async def agreement(
     group_by: Sequence[str],
     filters: Mapping[str, Sequence[str]],
 ) -> AgreementAnswer:
-    """Kappa and the QA disagreement rate per bucket and group."""
+    """Kappa and the QA disagreement rate per bucket and group, over the buckets of
+    ``interval`` (hours without one) that ``[start, end)`` touches, whole."""
+    start, end = covering(start, end, interval or "hour")
     async with pool.acquire() as conn:
         found = await repository.pair_counts(
             conn, start=start, end=end, interval=interval, group_by=group_by, filters=filters
@@ -85,7 +103,9 @@ async def agreement(
         _row(key, group_by, records)
         for key, records in sorted(_grouped(found, group_by).items(), key=_order)
     ]
-    return AgreementAnswer(interval=interval, group_by=list(group_by), rows=rows)
+    return AgreementAnswer(
+        start=start, end=end, interval=interval, group_by=list(group_by), rows=rows
+    )
 
 
 def _order(item: tuple[Key, list[asyncpg.Record]]) -> tuple[Any, ...]:
@@ -143,8 +163,10 @@ def _row(key: Key, group_by: Sequence[str], records: Sequence[Any]) -> Agreement
 
 async def clause_agreement(
     pool: asyncpg.Pool, *, start: datetime, end: datetime, filters: Mapping[str, Sequence[str]]
-) -> list[ClauseAgreement]:
-    """Kappa of each clause either side chose, over every pair of the range."""
+) -> ClauseAgreementAnswer:
+    """Kappa of each clause either side chose, over every pair of the hours that
+    ``[start, end)`` touches, whole."""
+    start, end = covering(start, end, "hour")
     async with pool.acquire() as conn:
         found = await repository.pair_counts(
             conn, start=start, end=end, interval=None, group_by=(), filters=filters
@@ -173,7 +195,7 @@ async def clause_agreement(
                 kappa_high=kappa.interval.high if kappa else None,
             )
         )
-    return rows
+    return ClauseAgreementAnswer(start=start, end=end, rows=rows)
 
 
 async def moderator_agreement(
