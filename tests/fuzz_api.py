@@ -136,6 +136,22 @@ UNSTATED_RULES: dict[str, tuple[tuple[str, str], ...]] = {
     "GET /v1/dead-letters": (("/query/cursor", ""),),
     "GET /v1/classifier/dead-letters": (("/query/cursor", ""),),
     "GET /v1/insights/dead-letters": (("/query/cursor", ""),),
+    "GET /v1/conflicts": (("/query/cursor", ""),),
+    # Ranges, as on every query (the shared validators).
+    "GET /v1/calibration/production/agreement": _FROM_TO,
+    "GET /v1/calibration/production/agreement/clauses": _FROM_TO,
+    "GET /v1/calibration/production/agreement/moderators": _FROM_TO,
+    # An exercise names a golden set that exists; a golden set's cases are unique, each with
+    # a text or a content reference, and expect only clauses of its list.
+    "POST /v1/calibration/exercises": (("/body/golden_set_id", "no golden set"),),
+    # A launch's clauses are of its area.
+    "POST /v1/launches": (("/body/scope", "clauses outside area"),),
+    "POST /v1/calibration/golden-sets": (
+        ("/body/", ""),
+        ("/body", ""),
+        ("/rows/", ""),
+        ("/query/name", "missing"),
+    ),
     # occurred_at lies within the server's clock's window: at most PP_MAX_FUTURE_SKEW_SECONDS
     # after now and PP_MAX_EVENT_AGE_DAYS before it.
     "POST /v1/events": (
@@ -197,7 +213,14 @@ HISTORIES = frozenset({"GET /v1/rules/{rule_id}/versions"})
 deleted rule's versions stay readable, the last one marked deleted): use_after_free does not
 apply to them."""
 
-PER_ITEM_OUTCOMES = frozenset({"POST /v1/events:batch", "POST /v1/imports/dsa"})
+PER_ITEM_OUTCOMES = frozenset(
+    {
+        "POST /v1/events:batch",
+        "POST /v1/imports/dsa",
+        "POST /v1/calibration/exercises/{exercise_id}/moderators",
+        "POST /v1/calibration/exercises/{exercise_id}/responses",
+    }
+)
 """Operations that answer 200 with an outcome per item, rejected items included."""
 
 

@@ -51,6 +51,7 @@ SECRETS = {
     "POSTGRES_PASSWORD": "pg-secret-1",
     "GRAFANA_ADMIN_PASSWORD": "grafana-secret-2",
     "GRAFANA_DB_PASSWORD": "reader-secret-3",
+    "PP_GATEWAY_SECRET": "gateway-secret-4",
 }
 DATABASE_URL = "postgresql://postgres:pg-secret-1@postgres:5432/policypulse"
 KAFKA_BOOTSTRAP = "kafka:9092"
@@ -327,6 +328,8 @@ def test_secrets_come_from_the_environment_without_defaults() -> None:
         ("grafana", "GF_SECURITY_ADMIN_PASSWORD"),
         ("grafana", "GRAFANA_DB_PASSWORD"),
         *((backend, "PP_DATABASE_URL") for backend in BACKENDS),
+        *((name, "PP_GATEWAY_SECRET") for name in APP_SERVICES),
+        ("api-gateway", "PP_DATABASE_URL"),
     }
     for name, key in secrets:
         # Unset, compose refuses to start: no well-known default stands in.
@@ -379,6 +382,12 @@ def test_backend_reaches_kafka_and_postgres_inside_the_network(name: str) -> Non
     assert settings.kafka_idempotent_producer is True
 
 
+def test_the_gateway_and_the_services_share_the_identity_secret() -> None:
+    secrets = {resolved(name)["PP_GATEWAY_SECRET"] for name in APP_SERVICES}
+    assert secrets == {"gateway-secret-4"}
+    assert resolved("api-gateway")["PP_DATABASE_URL"] == DATABASE_URL
+
+
 def test_database_url_matches_the_postgres_service() -> None:
     postgres = resolved("postgres")
     url = urlsplit(DATABASE_URL)
@@ -403,7 +412,11 @@ def test_kafka_advertises_the_bootstrap_address_to_the_network() -> None:
 
 def test_gateway_urls_point_at_the_backends() -> None:
     env = environment("api-gateway")
-    url_fields = {field for field in GatewaySettings.model_fields if field.endswith("_url")}
+    url_fields = {
+        field
+        for field in GatewaySettings.model_fields
+        if field.endswith("_url") and field != "database_url"
+    }
     # Every upstream must be configured: the defaults point at 127.0.0.1, which inside the
     # gateway's container is the gateway itself.
     assert url_fields == {f"{backend}_url" for backend in BACKENDS}

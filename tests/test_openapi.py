@@ -154,6 +154,7 @@ def test_operation_ids_of_ingest() -> None:
         ("get", "/v1/dead-letters", "ingest_list_dead_letters"),
         ("get", "/v1/dead-letters/{dead_letter_id}", "ingest_get_dead_letter"),
         ("post", "/v1/dead-letters:replay", "ingest_replay_dead_letters"),
+        ("get", "/v1/conflicts", "ingest_list_conflicts"),
     ]
 
 

@@ -101,6 +101,9 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
             "DELETE /v1/breaches/{breach_id}/silence": {409: resolved},
             "GET /v1/launches/{launch_id}": {404: "No launch with this id."},
             "GET /v1/launches/{launch_id}/impact": {404: "No launch with this id."},
+            "POST /v1/calibration/exercises/{exercise_id}/close": {
+                409: "The exercise is closed already."
+            },
         },
     )
     return app

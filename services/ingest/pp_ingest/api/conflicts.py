@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query
 
 from pp_ingest.api.deps import PoolDep
 from pp_ingest.event_log import conflicts
-from pp_shared.events import Id
 from pp_shared.types import AwareTimestamp
 
 router = APIRouter(tags=["conflicts"])
@@ -17,7 +16,15 @@ router = APIRouter(tags=["conflicts"])
 @router.get("/v1/conflicts", operation_id="ingest_list_conflicts", summary="List conflicts")
 async def list_conflicts(
     pool: PoolDep,
-    event_id: Annotated[Id | None, Query(description="only this event id")] = None,
+    event_id: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=128,
+            pattern=r"^[^\x00-\x1f\x7f-\x9f]+$",
+            description="only this event id",
+        ),
+    ] = None,
     since: Annotated[AwareTimestamp | None, Query(description="refused at or after")] = None,
     until: Annotated[AwareTimestamp | None, Query(description="refused before")] = None,
     cursor: Annotated[

@@ -36,7 +36,9 @@ from pp_insights.calibration.schemas import (
     GoldenCaseView,
     GoldenSetView,
     Key,
+    ModeratorIn,
     Name,
+    ResponseRow,
     RowsAnswer,
 )
 from pp_insights.queries.tabular import CSV_RESPONSE
@@ -73,15 +75,18 @@ Disputed = Annotated[int, Query(ge=1, le=500, description="How many disputed cas
 _CASES = intake.request_body(
     "case_id,text,expected_clause_id (a clause id, none, or empty for no expected answer), "
     'and optionally content_ref (instead of text) and rationale; as JSON: {"cases": [...], '
-    '"taxonomy_version": ..., "clauses": [...]}'
+    '"taxonomy_version": ..., "clauses": [...]}',
+    intake.golden_set_schema(),
 )
 _RESPONSES = intake.request_body(
     "moderator_id,case_id,clause_id (a clause id or none), and optionally confidence (0 to 1) "
-    'and reason; as JSON a list of such objects, or {"responses": [...]}'
+    'and reason; as JSON a list of such objects, or {"responses": [...]}',
+    intake.rows_schema(ResponseRow, "responses"),
 )
 _MODERATORS = intake.request_body(
     "moderator_id, and optionally region, language, tier, vendor_site; as JSON a list of such "
-    'objects, or {"moderators": [...]}'
+    'objects, or {"moderators": [...]}',
+    intake.rows_schema(ModeratorIn, "moderators"),
 )
 
 

@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from pp_insights.calibration.schemas import MAX_ROWS
+from pp_insights.calibration.schemas import MAX_ROWS, CaseRow, GoldenSetIn
 from pp_shared.http_guards import JSON_TYPES, is_json, media_type, unsupported_media_type
 from pp_shared.problems import InvalidInput, field_errors
 
@@ -35,19 +35,38 @@ def body_format(content_type: str | None) -> Format:
     raise unsupported_media_type(content_type, ", ".join((*JSON_TYPES, *CSV_TYPES)))
 
 
-def request_body(description: str) -> dict[str, Any]:
+def request_body(description: str, json_schema: dict[str, Any]) -> dict[str, Any]:
     """The ``openapi_extra`` of a route that reads JSON or CSV: what the HTTP guards let
-    through, and what the OpenAPI document shows."""
+    through, and what the OpenAPI document shows (``json_schema``: the JSON body's)."""
     csv_schema = {"type": "string", "description": f"CSV with a header row: {description}"}
     return {
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": {"description": description}},
+                "application/json": {"schema": {**json_schema, "description": description}},
                 **{kind: {"schema": csv_schema} for kind in CSV_TYPES},
             },
         }
     }
+
+
+def rows_schema(row: type[BaseModel], key: str) -> dict[str, Any]:
+    """A JSON body of rows: a list of ``row``, or an object holding it under ``key``."""
+    rows = {"type": "array", "items": row.model_json_schema()}
+    wrapped = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [key],
+        "properties": {key: rows},
+    }
+    return {"anyOf": [rows, wrapped]}
+
+
+def golden_set_schema() -> dict[str, Any]:
+    """A golden set as JSON, its cases stated as the rows they are read as."""
+    schema = GoldenSetIn.model_json_schema()
+    schema["properties"]["cases"] = {"type": "array", "items": CaseRow.model_json_schema()}
+    return schema
 
 
 @dataclass(frozen=True)

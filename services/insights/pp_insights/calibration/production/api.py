@@ -51,7 +51,7 @@ class TrendParams(AgreementParams):
     response_model=production.AgreementAnswer,
     responses=CSV_RESPONSE,
 )
-async def get_production_agreement(
+async def get_agreement(
     pool: PoolDep,
     params: Annotated[TrendParams, Query()],
     scope: ScopeDep,
@@ -75,7 +75,7 @@ async def get_production_agreement(
     response_model=production.ClauseAgreementAnswer,
     responses=CSV_RESPONSE,
 )
-async def get_production_clause_agreement(
+async def get_clause_agreement(
     pool: PoolDep,
     params: Annotated[AgreementParams, Query()],
     scope: ScopeDep,
@@ -93,7 +93,7 @@ async def get_production_clause_agreement(
     response_model=production.AgreementAnswer,
     responses=CSV_RESPONSE,
 )
-async def get_production_moderator_agreement(
+async def get_moderator_agreement(
     pool: PoolDep,
     params: Annotated[AgreementParams, Query()],
     scope: ScopeDep,
