@@ -224,11 +224,11 @@ class RouteTable:
     def __init__(self, routes: tuple[Route, ...] = ROUTES) -> None:
         self.static: dict[tuple[str, str], Route] = {}
         self.templated: dict[str, list[tuple[re.Pattern[str], Route]]] = {}
-        self.paths: dict[str, set[str]] = {}
+        self._static_methods: dict[str, set[str]] = {}
         for route in routes:
-            self.paths.setdefault(route.path, set()).add(route.method)
             if _PARAMETER.search(route.path) is None:
                 self.static[(route.method, route.path)] = route
+                self._static_methods.setdefault(route.path, set()).add(route.method)
                 continue
             pattern = "".join(
                 "[^/]+" if _PARAMETER.fullmatch(part) else re.escape(part)
@@ -251,9 +251,9 @@ class RouteTable:
         method (405 with ``Allow``), empty when it does not (404). A path that is a template
         of its own (``/v1/rules/preview``) has its own methods, not those of a template it
         also fits (``/v1/rules/{rule_id}``)."""
-        methods = {m for (m, p) in self.static if p == path}
-        if methods:
-            return sorted(methods)
+        if path in self._static_methods:
+            return sorted(self._static_methods[path])
+        methods = set()
         for method, patterns in self.templated.items():
             if any(pattern.fullmatch(path) for pattern, _ in patterns):
                 methods.add(method)

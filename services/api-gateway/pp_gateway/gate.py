@@ -73,9 +73,6 @@ class Call:
 
     def failed(self, problem: ProblemError) -> None:
         self.status = problem.status_code
-        extra = problem.extra.get("reason")
-        if problem.status_code == 503 and extra == "circuit open":
-            self.denial = "circuit open"
 
     def watch(self, send: Send) -> Send:
         """``send``, noting the status of an answer the gateway's own routes give."""
@@ -152,7 +149,7 @@ class Gate:
             return
         identity = call.identity
         if call.denial is None and route in SUBMISSIONS and identity is not None:
-            outcome = "failed" if call.status >= 500 else "allowed"
+            outcome = _outcome(call)
             minute = int(time.time()) // 60
             self.audit.count(
                 (
@@ -170,14 +167,14 @@ class Gate:
         self.audit.add(_entry(call, route))
 
 
+def _outcome(call: Call) -> str:
+    if call.denial is not None:
+        return "denied"
+    return "failed" if call.status >= 500 else "allowed"
+
+
 def _entry(call: Call, route: str) -> Entry:
     identity = call.identity
-    if call.denial is not None:
-        outcome = "denied"
-    elif call.status >= 500:
-        outcome = "failed"
-    else:
-        outcome = "allowed"
     return Entry(
         at=datetime.now(UTC),
         actor=identity.actor if identity else None,
@@ -188,7 +185,7 @@ def _entry(call: Call, route: str) -> Entry:
         route=None if route == UNMATCHED else route,
         target=_target(call),
         status=call.status,
-        outcome=outcome,
+        outcome=_outcome(call),
         reason=call.denial,
     )
 

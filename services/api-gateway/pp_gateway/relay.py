@@ -150,12 +150,13 @@ class Relay:
         breaker = self.gate.breakers[service]
         wait = breaker.allow()
         if wait > 0:
-            raise Unavailable(
+            problem = Unavailable(
                 f"the {service} service is failing; the gateway is not sending it requests "
                 "for a moment",
                 headers={"Retry-After": str(max(1, round(wait)))},
                 extra={"reason": "circuit open"},
             )
+            raise call.denied(problem, "circuit open")
         body = await read_body(scope, receive, body_limit(call.route, self.settings))
         forward = [
             (key.decode("latin-1"), value.decode("latin-1"))
