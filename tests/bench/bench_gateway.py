@@ -20,35 +20,17 @@ import argparse
 import json
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from pp_shared.embedded import EmbeddedPostgres, free_port
+from pp_shared.embedded import free_port
+from pp_shared.testing.bench import cpu_seconds, private_postgres, wait_listening
 
 HERE = Path(__file__).parent
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_listening(port: int, process: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"{what} did not start") from None
-            time.sleep(0.1)
 
 
 def gateway(env: dict[str, str], mode: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -82,9 +64,11 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
     modes = args.modes.split(",")
-    with tempfile.TemporaryDirectory(prefix="pp-bench-gateway-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="pp-bench-gateway-") as tmp,
+        private_postgres("gateway") as database_url,
+    ):
         work = Path(tmp)
-        pg = EmbeddedPostgres(work / "pg")
         upstream_port = free_port()
         upstream = subprocess.Popen(
             [sys.executable, str(HERE / "bench_http_floor.py"), "--serve", "--port",
@@ -95,7 +79,7 @@ def main() -> int:
             wait_listening(upstream_port, upstream, "the upstream")
             env = {
                 **os.environ,
-                "PP_DATABASE_URL": pg.start(),
+                "PP_DATABASE_URL": database_url,
                 "PP_INGEST_URL": f"http://127.0.0.1:{upstream_port}",
                 "PP_GATEWAY_SECRET": secrets.token_urlsafe(32),
                 "PP_RATE_LIMIT_SCALE": "1000",
@@ -131,7 +115,6 @@ def main() -> int:
         finally:
             upstream.terminate()
             upstream.wait(10)
-            pg.stop()
     for mode, runs in results.items():
         cpu = statistics.median(r["gateway_cpu_us_per_request"] for r in runs)
         rate = statistics.median(r["requests_per_s"] for r in runs)

@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from typing import Any
 import aiohttp
 
 from pp_shared.embedded import free_port
+from pp_shared.testing.bench import cpu_seconds, wait_listening
 
 BODY = b'{"text": "' + b"a" * 900 + b'"}'
 JSON = {"content-type": "application/json"}
@@ -56,11 +56,6 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         }
     )
     await send({"type": "http.response.body", "body": b'{"status":"accepted"}'})
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def with_wrk(url: str, server: int, concurrency: int, seconds: int) -> dict[str, Any]:
@@ -133,15 +128,7 @@ def main() -> int:
         [sys.executable, __file__, "--serve", "--port", str(port)], stdout=subprocess.DEVNULL
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the floor app did not start") from None
-                time.sleep(0.1)
+        wait_listening(port, server, "the floor app", timeout=30)
         results = []
         if shutil.which("wrk"):
             results.append(with_wrk(url, server.pid, args.concurrency, args.seconds))

@@ -1,4 +1,5 @@
-"""What the benchmarks (``tests/bench``) share: a private Postgres, and the report of a run."""
+"""What the benchmarks (``tests/bench``) share: a private Postgres, a process's CPU time, a
+server to wait for, and the report of a run."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import json
 import os
 import platform
 import signal
+import socket
+import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +36,28 @@ def private_postgres(name: str, data_dir: Path | None = None) -> Iterator[str]:
             yield url
         finally:
             pg.stop()
+
+
+def cpu_seconds(pid: int) -> float:
+    """The user and system CPU time process ``pid`` has used, from ``/proc``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_listening(
+    port: int, process: subprocess.Popen[bytes], what: str, timeout: float = 60.0
+) -> None:
+    """Return once something accepts connections on ``port``; fail when ``process`` exits or
+    ``timeout`` passes first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.1)
 
 
 def write_report(
