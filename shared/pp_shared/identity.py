@@ -36,6 +36,7 @@ from pp_shared.problems import Unauthorized
 
 __all__ = [
     "ACTOR_PATTERN",
+    "AREA_PATTERN",
     "INTERNAL",
     "ActorDep",
     "CallerDep",
@@ -52,7 +53,9 @@ MAX_AGE_SECONDS = 300
 only has to cover clock differences between hosts."""
 ACTOR_PATTERN = r"^[A-Za-z0-9_.@:-]{1,100}$"
 _ACTOR = re.compile(ACTOR_PATTERN)
-_AREA = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
+AREA_PATTERN = r"^[A-Z][A-Z0-9_]{0,31}$"
+"""A policy area's name, as keys are restricted to and identities carry."""
+_AREA = re.compile(AREA_PATTERN)
 _STATE_KEY = "pp_identity"
 
 

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from pp_gateway.access import Role
 from pp_gateway.keys import service as keys
 from pp_gateway.keys.tables import ApiKey, AuditEntry
-from pp_shared.identity import ACTOR_PATTERN, CallerDep
+from pp_shared.identity import ACTOR_PATTERN, AREA_PATTERN, CallerDep
 from pp_shared.problems import InvalidInput, NotFound
 from pp_shared.records import Records
 from pp_shared.types import AwareTimestamp, DbId
@@ -42,7 +42,7 @@ class KeyIn(BaseModel):
     role: Role
     owner: Annotated[str, Field(pattern=ACTOR_PATTERN, description="Who the key is for.")]
     name: Annotated[str, Field(min_length=1, max_length=100)]
-    areas: list[Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{0,31}$")]] | None = Field(
+    areas: list[Annotated[str, Field(pattern=AREA_PATTERN)]] | None = Field(
         default=None, min_length=1, description="Policy areas the key may see; none: all."
     )
     expires_in: Annotated[str, Field(pattern=r"^\d{1,5}[dhm]$")] | None = Field(
@@ -122,7 +122,7 @@ async def create_key(body: KeyIn, request: Request, caller: CallerDep) -> NewKey
 
 @router.delete("/keys/{prefix}", status_code=204, operation_id="revoke_key")
 async def revoke_key(
-    prefix: Annotated[str, Path(pattern=r"^ppk_[a-z2-7]{8}$")],
+    prefix: Annotated[str, Path(pattern=keys.PREFIX_PATTERN)],
     request: Request,
     caller: CallerDep,
 ) -> Response:
@@ -143,7 +143,7 @@ async def revoke_key(
 async def list_audit(
     request: Request,
     actor: Annotated[str | None, Query(pattern=ACTOR_PATTERN)] = None,
-    key_prefix: Annotated[str | None, Query(pattern=r"^ppk_[a-z2-7]{8}$")] = None,
+    key_prefix: Annotated[str | None, Query(pattern=keys.PREFIX_PATTERN)] = None,
     outcome: Literal["allowed", "denied", "failed"] | None = None,
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] | None = None,
     since: AwareTimestamp | None = None,

@@ -29,17 +29,19 @@ from sqlmodel import col, select
 from pp_gateway.access import Role
 from pp_gateway.keys.tables import ApiKey
 from pp_shared.failures import is_transient
-from pp_shared.identity import ACTOR_PATTERN, Identity
+from pp_shared.identity import ACTOR_PATTERN, AREA_PATTERN, Identity
 from pp_shared.problems import Unavailable
 from pp_shared.records import Records
 
-KEY_PATTERN = re.compile(r"^ppk_[a-z2-7]{8}_[A-Za-z0-9_-]{43}$")
+PREFIX_PATTERN = r"^ppk_[a-z2-7]{8}$"
+"""A key's public prefix: what listings, the audit log and revocations name it by."""
+KEY_PATTERN = re.compile(PREFIX_PATTERN[:-1] + r"_[A-Za-z0-9_-]{43}$")
 PREFIX_LENGTH = 12
 CACHE_SECONDS = 5.0
 CACHE_ENTRIES = 10_000
 """Prefixes kept in memory, the oldest read forgotten first: keys that do not exist cost a
 read each, and must not grow the cache without end."""
-AREA_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
+_AREA = re.compile(AREA_PATTERN)
 _ACTOR = re.compile(ACTOR_PATTERN)
 _NO_KEY_HASH = hashlib.sha256(b"no such key").digest()
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
@@ -86,7 +88,7 @@ class KeyRequest:
         if self.areas is not None:
             if not self.areas:
                 raise KeyError_("areas", "name at least one area, or none for every area")
-            bad = [a for a in self.areas if not AREA_PATTERN.match(a)]
+            bad = [a for a in self.areas if not _AREA.match(a)]
             if bad:
                 raise KeyError_("areas", f"not an area name: {bad[0]!r} (upper case, e.g. HATE)")
         if self.expires_in is not None and self.expires_in <= timedelta(0):
