@@ -9,14 +9,13 @@ from pp_classifier.taxonomy.document import load_taxonomy
 from pp_classifier.training.candidates import (
     Candidate,
     DecisionLabel,
-    held_out,
     judge,
     train_candidate,
     training_set,
 )
 from pp_classifier.training.features import FeatureSpec
-from pp_classifier.training.model import TrainingParams
-from pp_classifier.training.seed_data import seed_training_data
+from pp_classifier.training.model import TrainingParams, held_out
+from pp_classifier.training.seed_data import functional_examples, seed_training_data
 
 SEED = load_taxonomy()
 IN_TRAINING = "my cousin says the factory keeps everyone's papers until the debt is paid"
@@ -95,3 +94,17 @@ class TestJudge:
     def test_a_model_of_another_taxonomy_is_replaced(self, seed: Candidate) -> None:
         verdict = judge(seed, seed.model, taxonomy_version="2026.12.0")
         assert (verdict.promote, verdict.reason) == (True, "taxonomy changed from 2026.11.0")
+
+
+class TestTemplateSplit:
+    def test_a_template_group_is_held_out_whole(self) -> None:
+        # At 30 % some packaged template groups fall in the evaluation share: every case of
+        # those groups is held out, and no text of theirs is trained on.
+        data = training_set(SEED, [], holdout_percent=30, decision_weight=1)
+        held_groups = {
+            e.group for e in functional_examples() if e.group is not None and held_out(e.group, 30)
+        }
+        held_texts = {normalise(e.text) for e in functional_examples() if e.group in held_groups}
+        assert held_groups
+        assert held_texts <= {normalise(t) for t in data.test_texts}
+        assert not held_texts & {normalise(t) for t in data.train_texts}

@@ -7,7 +7,7 @@ import orjson
 from pp_classifier.main import create_app
 from pp_classifier.settings import ClassifierSettings
 from pp_classifier.tagging.text import normalise
-from pp_classifier.training.candidates import held_out
+from pp_classifier.training.model import held_out
 from pp_classifier.training.service import Replica
 from pp_shared.events import TaggedEvent, TagMethod
 from pp_shared.testing.apps import produce, read_topic, running_app
