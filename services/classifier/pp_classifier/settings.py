@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from pydantic import Field
 
 from pp_shared.settings import ServiceSettings
@@ -61,4 +63,10 @@ class ClassifierSettings(ServiceSettings):
         ge=100,
         description="A draft simulation re-tags at most this many escalations of its window;"
         " a larger window is sampled (by a hash of the escalation id) and says so.",
+    )
+    restricted_terms_file: Path | None = Field(
+        default=None,
+        description="A JSON file outside the repository mapping lexicon placeholders such as"
+        " [slur:race] to their spellings; read at start, never logged. Without it placeholder"
+        " entries match nothing.",
     )

@@ -60,10 +60,12 @@ F1_TOLERANCE = 1e-9
 
 @dataclass(frozen=True, slots=True)
 class DecisionLabel:
-    """A moderator's clause (or ``none``) for an escalation text."""
+    """A moderator's clause (or ``none``) for an escalation text; ``from_qa`` when a QA
+    reviewer corrected the moderator and this is the reviewer's clause."""
 
     text: str
     label: str
+    from_qa: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class TrainingSet:
     # is not in the taxonomy the model is trained for.
     decisions: int
     unknown_clauses: int
+    # Of ``decisions``, those whose label is a QA reviewer's correction.
+    qa_labels: int = 0
 
 
 def training_set(
@@ -88,14 +92,14 @@ def training_set(
     """Seed examples and decision labels for ``taxonomy``, split into training and held-out
     texts; decision labels in the training share count ``decision_weight`` times."""
     known = set(taxonomy.clause_ids()) | {NO_CLAUSE}
-    # normalised text -> (text, label, from a decision, held out)
-    by_text: dict[str, tuple[str, str, bool, bool]] = {}
+    # normalised text -> (text, label, source, held out); source 0 seed, 1 decision, 2 QA
+    by_text: dict[str, tuple[str, str, int, bool]] = {}
     for example in seed_training_data(taxonomy):
         key = normalise(example.text)
         evaluation = held_out(example.group or key, holdout_percent)
         seen = by_text.get(key)
         if seen is None:
-            by_text[key] = (example.text, example.label, False, evaluation)
+            by_text[key] = (example.text, example.label, 0, evaluation)
         elif evaluation and not seen[3]:
             # A text of a held-out template group is never trained on, whichever group
             # (or standalone example) it also appears in.
@@ -110,26 +114,27 @@ def training_set(
         by_text[key] = (
             decision.text,
             decision.label,
-            True,
+            2 if decision.from_qa else 1,
             held_out(key, holdout_percent) or (seen is not None and seen[3]),
         )
     train_texts: list[str] = []
     train_labels: list[str] = []
     test_texts: list[str] = []
     test_labels: list[str] = []
-    used = 0
-    for key, (text, label, from_decision, evaluation) in by_text.items():
+    used = qa = 0
+    for key, (text, label, source, evaluation) in by_text.items():
         if not key:
             continue
-        used += from_decision
+        used += source > 0
+        qa += source == 2
         if evaluation:
             test_texts.append(text)
             test_labels.append(label)
         else:
-            repeat = decision_weight if from_decision else 1
+            repeat = decision_weight if source else 1
             train_texts.extend([text] * repeat)
             train_labels.extend([label] * repeat)
-    return TrainingSet(train_texts, train_labels, test_texts, test_labels, used, unknown)
+    return TrainingSet(train_texts, train_labels, test_texts, test_labels, used, unknown, qa)
 
 
 @dataclass(frozen=True)
@@ -233,6 +238,7 @@ def evaluation_json(candidate: Candidate, verdict: Verdict | None = None) -> dic
         "held_out_texts": evaluation.texts,
         "training_texts": len(candidate.data.train_texts),
         "decision_labels": candidate.data.decisions,
+        "qa_labels": candidate.data.qa_labels,
         "unknown_clause_labels": candidate.data.unknown_clauses,
         "clauses": _level_json(evaluation.clauses),
         "areas": _level_json(evaluation.areas),
