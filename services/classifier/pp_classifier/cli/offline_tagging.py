@@ -67,7 +67,8 @@ def build_tagger(
         return LayeredTagger(rules, model, clauses=taxonomy.clause_ids())
     started = time.perf_counter()
     # The service's default settings, without reading the environment: as a fresh install.
-    candidate = seed_candidate(taxonomy, ClassifierSettings.model_construct())
+    defaults = ClassifierSettings.model_construct()
+    candidate = seed_candidate(taxonomy, defaults, cache=defaults.seed_model_cache)
     say(
         f"seed model {candidate.model.version} ready, trained on"
         f" {len(candidate.data.train_texts)} texts in {time.perf_counter() - started:.1f} s"

@@ -11,18 +11,23 @@ never moves between training and evaluation as the data grows.
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pp_classifier.settings import ClassifierSettings
 from pp_classifier.tagging.text import normalise
 from pp_classifier.taxonomy.document import Taxonomy
 from pp_classifier.training.evaluation import Evaluation, LevelReport, evaluate
-from pp_classifier.training.fit import train_model
-from pp_classifier.training.model import ClauseModel, TrainingParams, held_out
+from pp_classifier.training.fit import model_version, train_model
+from pp_classifier.training.model import ClauseModel, ModelError, TrainingParams, held_out
 from pp_classifier.training.seed_data import seed_training_data
 from pp_shared.events import NO_CLAUSE
+
+log = logging.getLogger(__name__)
 
 # Model versions start with what the model learnt from: "seed-<hash>", "retrained-<hash>".
 SEED_NAME = "seed"
@@ -172,24 +177,75 @@ def train_candidate(
 _SEED_CACHE: dict[tuple[str, TrainingParams, int, int], Candidate] = {}
 
 
-def seed_candidate(taxonomy: Taxonomy, settings: ClassifierSettings) -> Candidate:
+def seed_candidate(
+    taxonomy: Taxonomy, settings: ClassifierSettings, *, cache: Path | None = None
+) -> Candidate:
     """The seed model of ``taxonomy`` for these settings (no decision labels), trained once
-    per process."""
+    per process; with ``cache`` (a folder), also once per machine: a model trained before is
+    loaded from there when its version, derived from the same data and parameters, matches."""
     params = training_params(settings)
     holdout_percent = settings.holdout_percent
     decision_weight = settings.decision_label_weight
     key = (taxonomy.version, params, holdout_percent, decision_weight)
     cached = _SEED_CACHE.get(key)
     if cached is None:
-        cached = train_candidate(
-            taxonomy,
-            [],
-            params=params,
-            holdout_percent=holdout_percent,
-            decision_weight=decision_weight,
+        data = training_set(
+            taxonomy, [], holdout_percent=holdout_percent, decision_weight=decision_weight
         )
+        model = _cached_seed(cache, data, taxonomy, params) if cache is not None else None
+        if model is None:
+            model = train_model(
+                data.train_texts,
+                data.train_labels,
+                taxonomy_version=taxonomy.version,
+                clause_order=taxonomy.clause_ids(),
+                name=SEED_NAME,
+                params=params,
+            )
+            if cache is not None:
+                _store_seed(cache, model)
+        cached = Candidate(model, evaluate(model, data.test_texts, data.test_labels), data)
         _SEED_CACHE[key] = cached
     return cached
+
+
+def _cached_seed(
+    cache: Path, data: TrainingSet, taxonomy: Taxonomy, params: TrainingParams
+) -> ClauseModel | None:
+    version = model_version(
+        data.train_texts,
+        data.train_labels,
+        taxonomy_version=taxonomy.version,
+        name=SEED_NAME,
+        params=params,
+    )
+    path = cache / f"{version}.npz"
+    if not path.is_file():
+        return None
+    try:
+        model = ClauseModel.from_bytes(path.read_bytes())
+    except (OSError, ModelError):
+        log.warning("cached seed model unreadable; training it", extra={"path": str(path)})
+        return None
+    if model.version != version:
+        log.warning("cached seed model of another version; training it", extra={"path": str(path)})
+        return None
+    return model
+
+
+def _store_seed(cache: Path, model: ClauseModel) -> None:
+    """Keep a trained seed model for the next start; a folder that cannot be written only
+    costs the next start a training (logged)."""
+    path = cache / f"{model.version}.npz"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.partial")
+        partial.write_bytes(model.to_bytes())
+        partial.replace(path)
+    except OSError as exc:
+        log.warning(
+            "seed model not cached", extra={"path": str(path), "error": exc.strerror or str(exc)}
+        )
 
 
 @dataclass(frozen=True)

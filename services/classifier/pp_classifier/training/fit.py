@@ -141,6 +141,19 @@ def _model_version(
     return f"{name}-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
 
 
+def model_version(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    taxonomy_version: str,
+    name: str,
+    params: TrainingParams,
+) -> str:
+    """The version :func:`train_model` gives a model of these inputs, without training it."""
+    digests = [text_digest(normalise(text)) for text in texts]
+    return _model_version(name, taxonomy_version, params, list(zip(digests, labels, strict=True)))
+
+
 def train_model(
     texts: Sequence[str],
     labels: Sequence[str],

@@ -198,7 +198,9 @@ class Replica:
 
     async def _store_seed(self, pool: asyncpg.Pool, taxonomy: Taxonomy) -> None:
         started = time.perf_counter()
-        candidate = await asyncio.to_thread(seed_candidate, taxonomy, self.settings)
+        candidate = await asyncio.to_thread(
+            seed_candidate, taxonomy, self.settings, cache=self.settings.seed_model_cache
+        )
         TRAINING_SECONDS.observe(time.perf_counter() - started)
         async with pool.acquire() as conn, conn.transaction():
             await repository.lock_models(conn)
