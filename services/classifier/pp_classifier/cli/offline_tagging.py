@@ -70,8 +70,9 @@ def build_tagger(
     defaults = ClassifierSettings.model_construct()
     candidate = seed_candidate(taxonomy, defaults, cache=defaults.seed_model_cache)
     say(
-        f"seed model {candidate.model.version} ready, trained on"
-        f" {len(candidate.data.train_texts)} texts in {time.perf_counter() - started:.1f} s"
+        f"seed model {candidate.model.version} ({len(candidate.data.train_texts)} training"
+        f" texts) ready in {time.perf_counter() - started:.1f} s (trained, or loaded from"
+        f" {defaults.seed_model_cache})"
     )
     return LayeredTagger(rules, candidate.model, clauses=taxonomy.clause_ids())
 
