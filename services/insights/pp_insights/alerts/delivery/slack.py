@@ -71,6 +71,9 @@ def _number(value: float | None, *, count: bool) -> str:
 def _comparison(ev: BreachEvidence, *, count: bool) -> str:
     value, threshold = _number(ev.value, count=count), _number(ev.threshold, count=count)
     text = f"{value} (n={ev.sample})"
+    if ev.interval is not None:
+        low, high = (_number(v, count=count) for v in ev.interval)
+        text = f"{value} (95% CI {low} to {high}, n={ev.sample})"
     if ev.factor is not None:
         text += f" vs baseline {_number(ev.baseline, count=count)} (x{ev.factor} = {threshold})"
     elif "threshold" in ev.model_fields_set:
