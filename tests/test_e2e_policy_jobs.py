@@ -1,7 +1,12 @@
-"""The calibration cycle through the gateway, with the keys a calibration lead and an analyst
-get: a golden set from CSV, two exercises with answers per row, results and the comparison
-(equal to the libraries on the raw answers); single moderators' answers for the lead only;
-agreement in production from events, and an alert rule on it previewed."""
+"""A policy team's jobs end to end, through the gateway with the keys its people get, on one
+stack (each test keeps to data of its own):
+
+- the calibration cycle: a golden set from CSV, two exercises with answers per row, results
+  and the comparison (equal to the libraries on the raw answers); single moderators' answers
+  for a calibration lead only; agreement in production from events, and an alert rule on it;
+- a taxonomy version published by the classifier becomes a launch in insights (over the
+  broker), whose impact waits for a whole day after it; a draft simulated against the
+  stored texts."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import numpy as np
 import pytest
 from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa, fleiss_kappa, to_table
 
+from pp_classifier.taxonomy.document import load_taxonomy
 from pp_shared.stack import ServiceGroup
 from pp_shared.testing.apps import make_api_key, running_stack
 from pp_shared.testing.plugin import eventually
@@ -217,6 +223,71 @@ class TestCalibrationThroughTheGateway:
             assert groups[0]["breaching"] is True
             assert groups[0]["evidence"]["value"] == round(expected, 6)
             assert groups[0]["evidence"]["sample"] == len(pairs)
+
+
+RELIGION, RACE = "HATE.PROTECTED_ATTR.RELIGION", "HATE.PROTECTED_ATTR.RACE"
+
+
+def draft(version: str) -> dict[str, Any]:
+    """The seed taxonomy with the English term "infidels" moved from RELIGION to RACE."""
+    data: dict[str, Any] = load_taxonomy().model_dump(mode="json")
+    data["version"] = version
+    for area in data["areas"]:
+        for clause in area["clauses"]:
+            if clause["id"] == RELIGION:
+                clause["lexicon"]["en"].remove("infidels")
+            if clause["id"] == RACE:
+                clause["lexicon"]["en"].append("infidels")
+    return data
+
+
+class TestLaunchesThroughTheGateway:
+    async def test_a_published_version_is_a_launch_and_a_draft_is_simulated(
+        self, stack: ServiceGroup
+    ) -> None:
+        gateway = stack.child("api-gateway").url
+        admin = {"Authorization": f"Bearer {stack.api_key}"}
+        async with httpx.AsyncClient(base_url=gateway, timeout=60, headers=admin) as client:
+            texts = ["the infidels were here", "heathens everywhere", "nice weather today"]
+            for n, text in enumerate(texts):
+                event = escalation(
+                    event_id=f"sim-e{n}", escalation_id=f"sim-{n}", text_excerpt=text,
+                    language="en", suggested_clause_id=None,
+                    occurred_at=iso(datetime.now(UTC) - timedelta(days=1, minutes=n)),
+                )  # fmt: skip
+                assert (await client.post("/v1/events", json=event)).status_code == 202
+
+            async def examined() -> int:
+                r = await client.post("/v1/taxonomy/simulate", json=draft("2026.12.9"))
+                assert r.status_code == 200, r.text
+                count: int = r.json()["examined"]
+                return count
+
+            # Once the classifier has stored the three texts, the draft re-tags them: only the
+            # one with the moved term changes clause.
+            await eventually(examined, lambda n: n == 3, timeout=60)
+            simulated = await client.post("/v1/taxonomy/simulate", json=draft("2026.12.9"))
+            assert simulated.json()["changed"] == 1
+
+            published = await client.post("/v1/taxonomy/versions", json=draft("2026.12.1"))
+            assert published.status_code == 201, published.text
+
+            async def launches() -> list[dict[str, Any]]:
+                r = await client.get("/v1/launches")
+                found: list[dict[str, Any]] = r.json()["launches"]
+                return [x for x in found if x["taxonomy_version"] == "2026.12.1"]
+
+            (launch,) = await eventually(launches, lambda found: len(found) == 1, timeout=60)
+            assert launch["scope"]["clause_ids"] == [RACE, RELIGION]
+            assert launch["recorded_by"] == "tests"  # the admin key's owner published it
+            impact = await client.get(
+                f"/v1/launches/{launch['id']}/impact", params={"metric": "policy_unclear_share"}
+            )
+            # A launch of this very day: no whole day after it yet, and the answer says where.
+            assert impact.status_code == 422, impact.text
+            assert impact.json()["errors"] == [
+                {"pointer": "/query/after", "detail": "no whole bucket after the launch"}
+            ]
 
 
 def iso(at: datetime) -> str:
