@@ -112,15 +112,16 @@ def fingerprint(rule_id: str, group: dict[str, str]) -> str:
 def drilldown_links(
     base_url: str, spec: RuleSpec, start: datetime, end: datetime
 ) -> Callable[[dict[str, str]], str]:
-    """The drill-down link of each group of a rule's window: the metric and window, the
-    scope's filters on the dimensions it does not group by, then the group's values. What
-    all groups share is encoded once (evaluation makes a link for every group)."""
+    """The drill-down link of each group of a rule's window: the console's drill-down page
+    (the API's parameters, shown as a page), with the metric and window, the scope's filters
+    on the dimensions it does not group by, then the group's values. What all groups share is
+    encoded once (evaluation makes a link for every group)."""
     params: list[tuple[str, str]] = [("metric", spec.metric), ("from", iso(start))]
     params.append(("to", iso(end)))
     for dim, values in sorted(spec.scope.items()):
         if dim not in spec.group_by:
             params += [(dim, v) for v in values]
-    shared = f"{base_url.rstrip('/')}/v1/insights/drilldown?{urlencode(params)}"
+    shared = f"{base_url.rstrip('/')}/drilldown?{urlencode(params)}"
 
     def link(group: dict[str, str]) -> str:
         return f"{shared}&{urlencode(sorted(group.items()))}" if group else shared
