@@ -25,7 +25,7 @@ def installed() -> str | None:
     if CHROMIUM.exists() and CHROMEDRIVER.exists():
         return None
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return "chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)"
+        return "chromium and chromium-driver are missing (apt-get install chromium chromium-driver)"
     for command in (
         ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"],
         ["apt-get", "update", "-qq"],
@@ -69,10 +69,16 @@ def chromium(downloads: Path) -> webdriver.Chrome:
     return driver
 
 
+def log(driver: webdriver.Chrome, kind: str) -> list[dict[str, Any]]:
+    """Chromium's log of ``kind`` (browser, performance) since the last read."""
+    entries: list[dict[str, Any]] = driver.get_log(kind)  # type: ignore[no-untyped-call]
+    return entries
+
+
 def requested_urls(driver: webdriver.Chrome) -> list[str]:
     """Every URL the pages asked for since the last call (Chromium's performance log)."""
     urls = []
-    for entry in driver.get_log("performance"):
+    for entry in log(driver, "performance"):
         message: dict[str, Any] = json.loads(entry["message"])["message"]
         if message.get("method") == "Network.requestWillBeSent":
             urls.append(message["params"]["request"]["url"])
@@ -81,8 +87,10 @@ def requested_urls(driver: webdriver.Chrome) -> list[str]:
 
 def foreign(urls: list[str]) -> list[str]:
     """The URLs that would leave this machine."""
-    return [u for u in urls if not u.startswith("data:") and urlsplit(u).hostname not in LOCAL_HOSTS]
+    return [
+        u for u in urls if not u.startswith("data:") and urlsplit(u).hostname not in LOCAL_HOSTS
+    ]
 
 
 def console_errors(driver: webdriver.Chrome) -> list[str]:
-    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    return [e["message"] for e in log(driver, "browser") if e["level"] == "SEVERE"]

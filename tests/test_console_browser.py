@@ -25,7 +25,7 @@ from pp_shared.stack import ServiceGroup
 from pp_shared.testing.apps import make_api_key, running_stack
 from pp_shared.testing.servers import Servers, create_database, drop_database, with_database
 
-from .console_browser import chromium, console_errors, foreign, installed, requested_urls
+from .console_browser import chromium, console_errors, foreign, installed, log, requested_urls
 
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")
@@ -36,8 +36,8 @@ why_not = installed()
 if why_not is not None:
     pytest.skip(f"no headless Chromium: {why_not}", allow_module_level=True)
 
+from selenium.webdriver import Chrome as WebDriver  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402 - only once Chromium is known
-from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 
@@ -94,8 +94,13 @@ class Console:
     def cells(self, table: str) -> dict[tuple[str, str], dict[str, str]]:
         """A card table's ``data-value`` of each field, by (metric, statistic)."""
         out: dict[tuple[str, str], dict[str, str]] = {}
-        for row in self.driver.find_elements(By.CSS_SELECTOR, f"table[data-table={table}] tbody tr"):
-            key = (row.get_attribute("data-metric") or "", row.get_attribute("data-statistic") or "")
+        for row in self.driver.find_elements(
+            By.CSS_SELECTOR, f"table[data-table={table}] tbody tr"
+        ):
+            key = (
+                row.get_attribute("data-metric") or "",
+                row.get_attribute("data-statistic") or "",
+            )
             out[key] = {
                 c.get_attribute("data-field") or "": c.get_attribute("data-value") or ""
                 for c in row.find_elements(By.CSS_SELECTOR, "td[data-field]")
@@ -143,8 +148,12 @@ def console(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 demo.load(made.api, plan, now=now, timeout=60)
                 demo.make_rules(made.api)
                 demo.make_launch(made.api, now=now, days=plan.days)
-                until(lambda: made.api.get("/v1/breaches", params={"state": "firing"}).json()["breaches"],
-                      "a firing breach")
+                until(
+                    lambda: made.api.get("/v1/breaches", params={"state": "firing"}).json()[
+                        "breaches"
+                    ],
+                    "a firing breach",
+                )
                 yield made
             finally:
                 driver.quit()
@@ -162,7 +171,9 @@ class TestConsole:
         card = console.api.get("/v1/insights/cards", params={"area": "HATE", **day_window()})
         assert console.cells("card") == card_of(card.json())
         assert len(console.driver.find_elements(By.CSS_SELECTOR, "svg.spark")) == 6
-        firing = console.driver.find_elements(By.CSS_SELECTOR, "table[data-table=breaches] tr[data-breach]")
+        firing = console.driver.find_elements(
+            By.CSS_SELECTOR, "table[data-table=breaches] tr[data-breach]"
+        )
         assert firing
         console.shot("overview", readme=True)
         console.driver.set_window_size(390, 844)
@@ -176,16 +187,25 @@ class TestConsole:
 
     def test_a_clause_page_with_trend_launch_and_drilldown(self, console: Console) -> None:
         console.sign_in(console.admin_key)
-        console.open("/clauses/HATE.SLURS?period=7d&metric=volume&group_by=region")
+        console.open("/clauses/HATE.PROTECTED_ATTR.RACE?period=7d&metric=volume&group_by=region")
         end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-        window = {"from": (end - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                  "to": end.strftime("%Y-%m-%dT%H:%M:%SZ")}
-        card = console.api.get("/v1/insights/cards", params={"clause_id": "HATE.SLURS", **window})
+        window = {
+            "from": (end - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "to": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        card = console.api.get(
+            "/v1/insights/cards", params={"clause_id": "HATE.PROTECTED_ATTR.RACE", **window}
+        )
         assert console.cells("card") == card_of(card.json())
         trend = console.api.get(
             "/v1/insights/trends",
-            params={"metric": "volume", "clause_id": "HATE.SLURS", "interval": "day",
-                    "group_by": "region", **window},
+            params={
+                "metric": "volume",
+                "clause_id": "HATE.PROTECTED_ATTR.RACE",
+                "interval": "day",
+                "group_by": "region",
+                **window,
+            },
         ).json()
         rows = console.driver.find_elements(By.CSS_SELECTOR, "table[data-table=trend] tbody tr")
         assert len(rows) == len(trend["rows"])
@@ -196,7 +216,7 @@ class TestConsole:
             )
         )
         assert shown == sorted(r["value"] for r in trend["rows"])
-        assert [m["title"] for m in trend["launches"]] == ["Slurs FAQ, second round"]
+        assert [m["title"] for m in trend["launches"]] == ["Race attacks FAQ, second round"]
         assert len(console.driver.find_elements(By.CSS_SELECTOR, "svg.trend g.launch")) == 1
         assert console.driver.find_elements(By.CSS_SELECTOR, "table[data-table=drilldown]")
         console.shot("clause", readme=True)
@@ -205,7 +225,9 @@ class TestConsole:
     def test_a_breach_acknowledged_from_its_page(self, console: Console) -> None:
         console.sign_in(console.admin_key)
         console.open("/breaches")
-        link = console.driver.find_element(By.CSS_SELECTOR, "table[data-table=breaches] tr[data-breach] a")
+        link = console.driver.find_element(
+            By.CSS_SELECTOR, "table[data-table=breaches] tr[data-breach] a"
+        )
         breach_id = int(link.text.lstrip("#"))
         link.click()
         until(lambda: console.driver.find_elements(By.ID, "ack"), "the breach page")
@@ -242,9 +264,14 @@ class TestConsole:
             lambda d: d.find_elements(By.CSS_SELECTOR, "#preview table[data-table=preview]")
         )
         spec = {
-            "id": "browser-rule", "name": "HATE clauses over 5 a day", "metric": "volume",
-            "scope": {"area": ["HATE"]}, "group_by": ["clause_id"], "window": "24h",
-            "condition": {"kind": "threshold", "op": ">", "threshold": 5}, "min_sample": 1,
+            "id": "browser-rule",
+            "name": "HATE clauses over 5 a day",
+            "metric": "volume",
+            "scope": {"area": ["HATE"]},
+            "group_by": ["clause_id"],
+            "window": "24h",
+            "condition": {"kind": "threshold", "op": ">", "threshold": 5},
+            "min_sample": 1,
             "channels": [],
         }
         api = console.api.post("/v1/rules/preview", json=spec).json()
@@ -295,7 +322,7 @@ class TestConsole:
             assert status.get_attribute("data-status") in ("403", "404"), path
         console.shot("analyst-refused")
         # The page refused with 403 logs that status in the browser's console: expected here.
-        console.driver.get_log("browser")
+        log(console.driver, "browser")
         assert foreign(requested_urls(console.driver)) == []
 
     def test_an_action_without_its_csrf_token_is_refused(self, console: Console) -> None:
@@ -316,7 +343,8 @@ class TestConsole:
 
     def test_sign_out_and_a_revoked_key_end_the_session(self, console: Console) -> None:
         made = console.api.post(
-            "/v1/keys", json={"role": "analyst", "owner": "dana", "name": "to revoke", "areas": ["HATE"]}
+            "/v1/keys",
+            json={"role": "analyst", "owner": "dana", "name": "to revoke", "areas": ["HATE"]},
         )
         analyst = made.json()["key"]
         console.sign_in(analyst)

@@ -13,8 +13,8 @@ from typing import Any
 
 import aiohttp
 from fastapi import FastAPI
-from starlette.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
+from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from pp_gateway import api

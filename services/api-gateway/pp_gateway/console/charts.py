@@ -13,9 +13,9 @@ from markupsafe import Markup, escape
 PALETTE = ("#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2")
 
 
-def _points(values: Sequence[float | None], width: float, height: float, pad: float) -> list[
-    tuple[float, float] | None
-]:
+def _points(
+    values: Sequence[float | None], width: float, height: float, pad: float
+) -> list[tuple[float, float] | None]:
     known = [v for v in values if v is not None]
     if not known:
         return [None for _ in values]
@@ -23,7 +23,9 @@ def _points(values: Sequence[float | None], width: float, height: float, pad: fl
     span = (high - low) or 1.0
     step = (width - 2 * pad) / max(1, len(values) - 1)
     return [
-        None if v is None else (pad + i * step, height - pad - (v - low) / span * (height - 2 * pad))
+        None
+        if v is None
+        else (pad + i * step, height - pad - (v - low) / span * (height - 2 * pad))
         for i, v in enumerate(values)
     ]
 
@@ -40,7 +42,9 @@ def _path(points: Sequence[tuple[float, float] | None]) -> str:
     return " ".join(out)
 
 
-def sparkline(values: Sequence[float | None], *, label: str, width: int = 120, height: int = 28) -> Markup:
+def sparkline(
+    values: Sequence[float | None], *, label: str, width: int = 120, height: int = 28
+) -> Markup:
     """A small line of ``values`` (None: no data in that bucket)."""
     path = _path(_points(values, width, height, 2))
     return Markup(
@@ -64,8 +68,8 @@ def trend(
     *,
     label: str,
     markers: Sequence[tuple[datetime, str]] = (),
-    width: int = 640,
-    height: int = 200,
+    width: int = 960,
+    height: int = 240,
 ) -> Markup:
     """Lines of ``series`` over ``buckets`` on one scale, each series' interval as a band,
     and a dashed vertical line at each marker (a launch) with its title."""
@@ -94,8 +98,14 @@ def trend(
                 '<line x1="{x1}" x2="{x2}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e7eb"/>'
                 '<text x="{tx}" y="{ty:.1f}" font-size="10" text-anchor="end" fill="#4b5563">'
                 "{v}</text>"
-            ).format(x1=pad_left, x2=width - pad, y=y(tick), tx=pad_left - 4, ty=y(tick) + 3,
-                     v=_short(tick))
+            ).format(
+                x1=pad_left,
+                x2=width - pad,
+                y=y(tick),
+                tx=pad_left - 4,
+                ty=y(tick) + 3,
+                v=_short(tick),
+            )
         )
     if buckets:
         for i in sorted({0, n - 1}):
@@ -103,8 +113,12 @@ def trend(
                 Markup(
                     '<text x="{x:.1f}" y="{y}" font-size="10" text-anchor="{a}" fill="#4b5563">'
                     "{t}</text>"
-                ).format(x=x(i), y=height - 6, a="start" if i == 0 else "end",
-                         t=buckets[i].strftime("%d %b %H:%M"))
+                ).format(
+                    x=x(i),
+                    y=height - 6,
+                    a="start" if i == 0 else "end",
+                    t=buckets[i].strftime("%d %b %H:%M"),
+                )
             )
     for number, s in enumerate(series):
         colour = PALETTE[number % len(PALETTE)]

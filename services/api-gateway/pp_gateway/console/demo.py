@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 
 BATCH = 1000
+CLAUSE = "HATE.PROTECTED_ATTR.RACE"
+"""The clause of the demo launch: the area's most frequent in generated events."""
 DEMO_RULES: list[dict[str, Any]] = [
     {
         "id": "demo-hate-volume",
@@ -136,10 +138,10 @@ def make_rules(client: httpx.Client) -> None:
 def make_launch(client: httpx.Client, *, now: datetime, days: int) -> None:
     at = (now - timedelta(days=days - 2)).replace(minute=0, second=0, microsecond=0)
     body = {
-        "title": "Slurs FAQ, second round",
-        "description": "Moderator FAQ on reclaimed slurs (demo).",
+        "title": "Race attacks FAQ, second round",
+        "description": "Moderator FAQ on attacks on race (demo).",
         "launched_at": at.isoformat().replace("+00:00", "Z"),
-        "scope": {"area": "HATE", "clause_ids": ["HATE.SLURS"]},
+        "scope": {"area": "HATE", "clause_ids": [CLAUSE]},
     }
     _checked(client.post("/v1/launches", json=body), "creating a launch")
 
@@ -148,9 +150,7 @@ def make_exercise(client: httpx.Client) -> None:
     golden = {
         "name": "Demo golden set",
         "clauses": sorted({c for _, _, c in GOLDEN_CASES if c != "none"}),
-        "cases": [
-            {"case_id": i, "text": t, "expected_clause_id": c} for i, t, c in GOLDEN_CASES
-        ],
+        "cases": [{"case_id": i, "text": t, "expected_clause_id": c} for i, t, c in GOLDEN_CASES],
     }
     made = _checked(client.post("/v1/calibration/golden-sets", json=golden), "a golden set")
     exercise = _checked(
@@ -178,7 +178,9 @@ def make_exercise(client: httpx.Client) -> None:
 def run(args: argparse.Namespace) -> int:
     key = args.key or os.environ.get("PP_API_KEY")
     if not key:
-        print("policypulse demo: set PP_API_KEY (the key 'make up' printed) or --key", file=sys.stderr)
+        print(
+            "policypulse demo: set PP_API_KEY (the key 'make up' printed) or --key", file=sys.stderr
+        )
         return 2
     plan = DemoPlan(days=args.days, escalations_per_day=args.per_day, seed=args.seed)
     now = datetime.now(UTC)

@@ -18,6 +18,8 @@ METRIC_LABELS = {
     "production_agreement": "Production agreement",
 }
 RATE_KINDS = frozenset({"rate"})
+NOTHING = "\u2013"
+"""What a cell shows where the API has no value (an en dash)."""
 
 
 def _known(value: Any) -> Any:
@@ -37,7 +39,7 @@ def num(value: Any, digits: int = 2) -> str:
     """A number for reading: integers whole with thousands separators, others rounded."""
     value = _known(value)
     if value is None or value == "":
-        return "–"
+        return NOTHING
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
@@ -52,7 +54,7 @@ def num(value: Any, digits: int = 2) -> str:
 def pct(value: Any, digits: int = 1) -> str:
     value = _known(value)
     if value is None:
-        return "–"
+        return NOTHING
     return f"{float(value) * 100:.{digits}f}%"
 
 
@@ -60,7 +62,7 @@ def signed(value: Any, kind: str = "count") -> str:
     """A change with its sign: percentage points for rates."""
     value = _known(value)
     if value is None:
-        return "–"
+        return NOTHING
     if kind in RATE_KINDS:
         return f"{float(value) * 100:+.1f} pp"
     if isinstance(value, float) and not value.is_integer():
@@ -79,7 +81,7 @@ def metric_value(value: Any, kind: str = "count") -> str:
 def seconds(value: Any) -> str:
     value = _known(value)
     if value is None:
-        return "–"
+        return NOTHING
     total = float(value)
     if total >= 3600:
         return f"{total / 3600:.1f} h"
@@ -91,7 +93,7 @@ def seconds(value: Any) -> str:
 def when(value: Any) -> str:
     """A timestamp of the API, shortened to the minute (UTC)."""
     if not value:
-        return "–"
+        return NOTHING
     at = parse_time(str(value)) if not isinstance(value, datetime) else value
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 

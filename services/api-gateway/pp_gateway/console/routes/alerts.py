@@ -22,8 +22,14 @@ from pp_gateway.console.web import (
 
 router = APIRouter()
 STATES = ("firing", "pending", "resolved")
-RULE_METRICS = ("volume", "policy_unclear_share", "overturn_rate", "qa_disagreement_rate",
-                "decision_latency", "tagging_agreement")
+RULE_METRICS = (
+    "volume",
+    "policy_unclear_share",
+    "overturn_rate",
+    "qa_disagreement_rate",
+    "decision_latency",
+    "tagging_agreement",
+)
 RULE_GROUPS = ("area", "clause_id", "region", "language", "product_feature", "queue")
 OPS = (">", ">=", "<", "<=")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -36,16 +42,22 @@ async def breaches(page: PageDep, state: str = "firing") -> Response:
     state = state if state in STATES else "firing"
     params = {"state": state, "limit": 200}
     found = await page.get("/v1/breaches", params)
-    return page.render("breaches.html", state=state, states=STATES,
-                       breaches=found["breaches"], csv=f"/csv/v1/breaches?state={state}&limit=200")
+    return page.render(
+        "breaches.html",
+        state=state,
+        states=STATES,
+        breaches=found["breaches"],
+        csv=f"/csv/v1/breaches?state={state}&limit=200",
+    )
 
 
 @router.get("/breaches/{breach_id}")
 async def breach(page: PageDep, breach_id: int) -> Response:
     """A breach: its evidence, timeline and deliveries; acknowledge and silence."""
     found = await page.get(f"/v1/breaches/{breach_id}")
-    return page.render("breach.html", breach=found, silences=SILENCES,
-                       notice=page.request.query_params.get("done"))
+    return page.render(
+        "breach.html", breach=found, silences=SILENCES, notice=page.request.query_params.get("done")
+    )
 
 
 async def _act(page: PageDep, path: str, body: dict[str, Any], method: str = "POST") -> None:
@@ -97,9 +109,15 @@ def _choices() -> dict[str, Any]:
 async def new_rule(page: PageDep) -> Response:
     """A form for a new rule, with a live preview."""
     areas = page.session.areas
-    spec: dict[str, Any] = {"scope": {"area": areas[:1]} if areas else {}, "window": "24h",
-                            "condition": {"kind": "threshold", "op": ">"}, "min_sample": 30,
-                            "severity": "medium", "metric": "volume", "group_by": []}
+    spec: dict[str, Any] = {
+        "scope": {"area": areas[:1]} if areas else {},
+        "window": "24h",
+        "condition": {"kind": "threshold", "op": ">"},
+        "min_sample": 30,
+        "severity": "medium",
+        "metric": "volume",
+        "group_by": [],
+    }
     return page.render("rule_form.html", spec=spec, editing=False, **_choices())
 
 
@@ -110,8 +128,14 @@ async def rule(page: PageDep, rule_id: str) -> Response:
         page.get(f"/v1/rules/{quoted(rule_id)}"),
         page.get(f"/v1/rules/{quoted(rule_id)}/versions"),
     )
-    return page.render("rule.html", rule=found, spec=found["spec"], versions=versions["versions"],
-                       editing=True, **_choices())
+    return page.render(
+        "rule.html",
+        rule=found,
+        spec=found["spec"],
+        versions=versions["versions"],
+        editing=True,
+        **_choices(),
+    )
 
 
 def spec_of(form: dict[str, list[str]], *, channels: list[Any] | None = None) -> dict[str, Any]:
@@ -176,8 +200,14 @@ async def create_rule(page: PageDep, request: Request) -> Response:
     spec = spec_of(form)
     answer = await page.api("POST", "/v1/rules", body=orjson.dumps(spec))
     if not answer.ok:
-        return page.render("rule_form.html", spec=spec, editing=False, error=answer.detail,
-                           status=answer.status, **_choices())
+        return page.render(
+            "rule_form.html",
+            spec=spec,
+            editing=False,
+            error=answer.detail,
+            status=answer.status,
+            **_choices(),
+        )
     return redirect(f"/rules/{quoted(spec['id'])}")
 
 
@@ -192,6 +222,14 @@ async def update_rule(page: PageDep, request: Request, rule_id: str) -> Response
     answer = await page.api("PUT", f"/v1/rules/{quoted(rule_id)}", body=orjson.dumps(spec))
     if not answer.ok:
         versions = await page.get(f"/v1/rules/{quoted(rule_id)}/versions")
-        return page.render("rule.html", rule=current, spec=spec, versions=versions["versions"],
-                           editing=True, error=answer.detail, status=answer.status, **_choices())
+        return page.render(
+            "rule.html",
+            rule=current,
+            spec=spec,
+            versions=versions["versions"],
+            editing=True,
+            error=answer.detail,
+            status=answer.status,
+            **_choices(),
+        )
     return redirect(f"/rules/{quoted(rule_id)}")

@@ -48,19 +48,40 @@ async def sign_in_form(
     ended: bool = False,
 ) -> Response:
     """The sign-in form."""
-    message = "Your session has ended (signed out elsewhere, or the key was revoked)." if ended else None
+    message = (
+        "Your session has ended (signed out elsewhere, or the key was revoked)." if ended else None
+    )
     return _form(request, console, next_path, message=message, status=200)
 
 
 def _form(
-    request: Request, console: ConsoleDep, next_path: str | None, *, message: str | None,
+    request: Request,
+    console: ConsoleDep,
+    next_path: str | None,
+    *,
+    message: str | None,
     status: int,
 ) -> Response:
     token = secrets.token_urlsafe(32)
-    response = render(request, console, "sign_in.html", session=None, status=status,
-                      csrf=token, next_path=_safe_next(next_path), message=message)
-    response.set_cookie(PRE_SESSION_COOKIE, token, max_age=3600, path="/sign-in",
-                        httponly=True, samesite="strict", secure=console.secure(request))
+    response = render(
+        request,
+        console,
+        "sign_in.html",
+        session=None,
+        status=status,
+        csrf=token,
+        next_path=_safe_next(next_path),
+        message=message,
+    )
+    response.set_cookie(
+        PRE_SESSION_COOKIE,
+        token,
+        max_age=3600,
+        path="/sign-in",
+        httponly=True,
+        samesite="strict",
+        secure=console.secure(request),
+    )
     return response
 
 
@@ -72,8 +93,13 @@ async def sign_in(request: Request, console: ConsoleDep) -> Response:
     expected = request.cookies.get(PRE_SESSION_COOKIE)
     given = one(form, CSRF_FIELD)
     if not expected or not secrets.compare_digest(expected.encode(), given.encode()):
-        return _form(request, console, next_path, status=403,
-                     message="The form expired or did not come from this page; try again.")
+        return _form(
+            request,
+            console,
+            next_path,
+            status=403,
+            message="The form expired or did not come from this page; try again.",
+        )
     key = one(form, "key")
     if not key.isascii() or not key.isprintable():
         return _form(request, console, next_path, status=401, message="That is not a valid key.")
@@ -81,16 +107,22 @@ async def sign_in(request: Request, console: ConsoleDep) -> Response:
     if answer.status == 401:
         return _form(request, console, next_path, status=401, message="That is not a valid key.")
     if not answer.ok:
-        return _form(request, console, next_path, status=answer.status,
-                     message=f"This key cannot use the console: {answer.detail}")
+        return _form(
+            request,
+            console,
+            next_path,
+            status=answer.status,
+            message=f"This key cannot use the console: {answer.detail}",
+        )
     who = answer.json()
     areas = frozenset(who["areas"]) if who["areas"] is not None else None
     identity = Identity(who["actor"], who["role"], who["key_prefix"], areas)
     token, _session = console.sessions.start(key, identity)
     log.info("console sign-in", extra={"key_prefix": identity.key_prefix, "role": identity.role})
     response = redirect(next_path)
-    response.set_cookie(COOKIE, token, path="/", httponly=True, samesite="strict",
-                        secure=console.secure(request))
+    response.set_cookie(
+        COOKIE, token, path="/", httponly=True, samesite="strict", secure=console.secure(request)
+    )
     response.delete_cookie(PRE_SESSION_COOKIE, path="/sign-in")
     return response
 

@@ -18,7 +18,9 @@ IMPACT_METRICS = ("volume", "policy_unclear_share", "overturn_rate", "qa_disagre
 
 @router.get("/taxonomy")
 async def taxonomy(
-    page: PageDep, version: str | None = None, diff_from: str | None = None,
+    page: PageDep,
+    version: str | None = None,
+    diff_from: str | None = None,
     diff_to: str | None = None,
 ) -> Response:
     """The taxonomy's versions, the clauses of one, and the diff between two."""
@@ -28,16 +30,24 @@ async def taxonomy(
     diff = None
     if diff_from and diff_to:
         diff = await page.optional("/v1/taxonomy/diff", {"from": diff_from, "to": diff_to})
-    return page.render("taxonomy.html", versions=versions, document=document, diff=diff,
-                       version=version, diff_from=diff_from, diff_to=diff_to)
+    return page.render(
+        "taxonomy.html",
+        versions=versions,
+        document=document,
+        diff=diff,
+        version=version,
+        diff_from=diff_from,
+        diff_to=diff_to,
+    )
 
 
 @router.get("/launches")
 async def launches(page: PageDep) -> Response:
     """Launches the key may see, newest first."""
     found = await page.get("/v1/launches", {"limit": 100})
-    return page.render("launches.html", launches=found["launches"],
-                       csv="/csv/v1/launches?limit=100")
+    return page.render(
+        "launches.html", launches=found["launches"], csv="/csv/v1/launches?limit=100"
+    )
 
 
 @router.get("/launches/{launch_id}")
@@ -49,9 +59,15 @@ async def launch(page: PageDep, launch_id: int, metric: str = "volume") -> Respo
     chart = None
     if impact.data is not None:
         chart = _impact_chart(impact.data, found)
-    return page.render("launch.html", launch=found, impact=impact, metric=metric,
-                       metrics=IMPACT_METRICS, chart=chart,
-                       csv=f"/csv/v1/launches/{launch_id}/impact?metric={metric}")
+    return page.render(
+        "launch.html",
+        launch=found,
+        impact=impact,
+        metric=metric,
+        metrics=IMPACT_METRICS,
+        chart=chart,
+        csv=f"/csv/v1/launches/{launch_id}/impact?metric={metric}",
+    )
 
 
 def _impact_chart(impact: dict[str, Any], launch: dict[str, Any]) -> Any:
@@ -64,10 +80,14 @@ def _impact_chart(impact: dict[str, Any], launch: dict[str, Any]) -> Any:
         return None
     stamps = sorted({r["bucket"] for r in rows})
     buckets = [parse_time(b) for b in stamps]
-    series = [charts.Series(name, [values.get(b) for b in stamps]) for name, values in groups.items()]
+    series = [
+        charts.Series(name, [values.get(b) for b in stamps]) for name, values in groups.items()
+    ]
     markers = [(parse_time(launch["launched_at"]), launch["title"])]
     return charts.trend(
-        buckets, series, label=f"{label(str(impact.get('metric', '')))} around the launch",
+        buckets,
+        series,
+        label=f"{label(str(impact.get('metric', '')))} around the launch",
         markers=markers,
     )
 
@@ -83,8 +103,13 @@ async def calibration(page: PageDep) -> Response:
 async def exercise(page: PageDep, exercise_id: int) -> Response:
     """An exercise's results: agreement, accuracy, clauses and the most disputed cases."""
     base = f"/v1/calibration/exercises/{exercise_id}"
-    results, disputed = await page.gather(page.get(f"{base}/results"),
-                                          page.optional(f"{base}/results/disputed"))
-    return page.render("exercise.html", results=results, disputed=disputed,
-                       clauses_csv=f"/csv{base}/results/clauses",
-                       disputed_csv=f"/csv{base}/results/disputed")
+    results, disputed = await page.gather(
+        page.get(f"{base}/results"), page.optional(f"{base}/results/disputed")
+    )
+    return page.render(
+        "exercise.html",
+        results=results,
+        disputed=disputed,
+        clauses_csv=f"/csv{base}/results/clauses",
+        disputed_csv=f"/csv{base}/results/disputed",
+    )

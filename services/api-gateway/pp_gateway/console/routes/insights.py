@@ -20,8 +20,13 @@ CARD_METRICS = (
     "decision_latency",
     "tagging_agreement",
 )
-ADDITIVE = ("volume", "policy_unclear_share", "overturn_rate", "qa_disagreement_rate",
-            "tagging_agreement")
+ADDITIVE = (
+    "volume",
+    "policy_unclear_share",
+    "overturn_rate",
+    "qa_disagreement_rate",
+    "tagging_agreement",
+)
 GROUP_BY = ("region", "language", "product_feature", "queue", "escalation_reason")
 MAX_SERIES = 5
 
@@ -50,11 +55,14 @@ async def overview(
     span = period_of(period)
     scope = {"area": area, **span.params}
     metric = movers if movers in ADDITIVE else "volume"
-    mover_params = {**scope, "metric": metric, "dimension": "clause_id", "limit": 10,
-                    "min_sample": 5}
-    trend_params = [
-        {"metric": m, "interval": span.interval, **scope} for m in CARD_METRICS
-    ]
+    mover_params = {
+        **scope,
+        "metric": metric,
+        "dimension": "clause_id",
+        "limit": 10,
+        "min_sample": 5,
+    }
+    trend_params = [{"metric": m, "interval": span.interval, **scope} for m in CARD_METRICS]
     card, found, breaches, *trends = await page.gather(
         page.get("/v1/insights/cards", scope),
         page.optional("/v1/insights/movers", mover_params),
@@ -83,8 +91,10 @@ async def overview(
 
 def _area_of_breach(breach: dict[str, Any]) -> str | None:
     scope = breach.get("scope") or {}
-    dims = {**{k: v[0] for k, v in (scope.get("filters") or {}).items() if v},
-            **(scope.get("group") or {})}
+    dims = {
+        **{k: v[0] for k, v in (scope.get("filters") or {}).items() if v},
+        **(scope.get("group") or {}),
+    }
     if "area" in dims:
         return str(dims["area"])
     if "clause_id" in dims:
@@ -123,16 +133,23 @@ async def clause(
     )
     series, table = _trend_series(span, trend, group)
     markers = [(parse_time(m["launched_at"]), m["title"]) for m in trend.get("launches", [])]
-    chart = charts.trend(span.buckets(), series, label=f"{label(metric)} of {clause_id}",
-                         markers=markers)
+    chart = charts.trend(
+        span.buckets(), series, label=f"{label(metric)} of {clause_id}", markers=markers
+    )
     enforce_row = next(
         (r for r in (enforce.data or {}).get("rows", []) if r.get("clause_id") == clause_id),
         None,
     )
     pairs = [
-        r for r in (confusion.data or {}).get("rows", [])
-        if clause_id in (r.get("clause_id"), r.get("confused_with"), r.get("applied_clause_id"),
-                         r.get("correct_clause_id"))
+        r
+        for r in (confusion.data or {}).get("rows", [])
+        if clause_id
+        in (
+            r.get("clause_id"),
+            r.get("confused_with"),
+            r.get("applied_clause_id"),
+            r.get("correct_clause_id"),
+        )
     ]
     return page.render(
         "clause.html",
@@ -172,8 +189,10 @@ def _trend_series(
         groups = {}
         for r in rows:
             groups.setdefault(str(r.get(group)), []).append(r)
-    weight = {g: sum(float(r.get("denominator", r.get("value", r.get("count", 0))) or 0)
-                     for r in rs) for g, rs in groups.items()}
+    weight = {
+        g: sum(float(r.get("denominator", r.get("value", r.get("count", 0))) or 0) for r in rs)
+        for g, rs in groups.items()
+    }
     top = sorted(groups, key=lambda g: -weight[g])[:MAX_SERIES]
     series = []
     for name in top:
@@ -183,8 +202,12 @@ def _trend_series(
             charts.Series(
                 name,
                 [_value(c) if c else None for c in cells],
-                [c.get("ci_low") if c else None for c in cells] if trend["kind"] == "rate" else None,
-                [c.get("ci_high") if c else None for c in cells] if trend["kind"] == "rate" else None,
+                [c.get("ci_low") if c else None for c in cells]
+                if trend["kind"] == "rate"
+                else None,
+                [c.get("ci_high") if c else None for c in cells]
+                if trend["kind"] == "rate"
+                else None,
             )
         )
     return series, rows
@@ -197,15 +220,16 @@ async def drilldown(page: PageDep) -> Response:
     answer = await page.api("GET", "/v1/insights/drilldown", raw_query=query)
     if not answer.ok:
         raise Refused(answer.status, answer.detail)
-    return page.render("drilldown.html", drill=answer.json(),
-                       drill_csv=f"/csv/v1/insights/drilldown?{query}")
+    return page.render(
+        "drilldown.html", drill=answer.json(), drill_csv=f"/csv/v1/insights/drilldown?{query}"
+    )
 
 
 @router.get("/csv/v1/{rest:path}")
 async def csv_export(page: PageDep, rest: str) -> Response:
     """A table as the API answers it in CSV, through the same checks as the page."""
     raw: bytes = page.request.scope.get("raw_path") or page.request.url.path.encode()
-    path = raw.decode("ascii", "replace")[len("/csv"):]
+    path = raw.decode("ascii", "replace")[len("/csv") :]
     answer = await page.api("GET", path, raw_query=page.request.url.query, accept=upstream.CSV)
     if not answer.ok:
         raise Refused(answer.status, answer.detail)
