@@ -219,6 +219,9 @@ class TestConsole:
         assert [m["title"] for m in trend["launches"]] == ["Race attacks FAQ, second round"]
         assert len(console.driver.find_elements(By.CSS_SELECTOR, "svg.trend g.launch")) == 1
         assert console.driver.find_elements(By.CSS_SELECTOR, "table[data-table=drilldown]")
+        # The picture of the README: the card's last rows and the trend with its launch.
+        console.driver.execute_script("document.getElementById('trend').scrollIntoView()")
+        console.driver.execute_script("window.scrollBy(0, -120)")
         console.shot("clause", readme=True)
         console.clean()
 

@@ -97,7 +97,8 @@ def main() -> int:
             )
             report: dict[str, dict[str, float]] = {}
             everything: list[float] = []
-            with signed_in(url, group.api_key) as browser:
+            browser = signed_in(url, group.api_key)
+            try:
                 for page in PAGES:
                     server: list[float] = []
                     wall: list[float] = []
@@ -121,6 +122,8 @@ def main() -> int:
                         f"{report[page]['wall_p95_ms']:6.1f} ms",
                         flush=True,
                     )
+            finally:
+                browser.close()
             overall = percentile(everything, 0.95)
             print(f"every page: server p95 {overall:.1f} ms over {len(everything)} requests")
             args.out.parent.mkdir(parents=True, exist_ok=True)
