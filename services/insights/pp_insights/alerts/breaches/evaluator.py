@@ -134,10 +134,11 @@ def fingerprint(rule_id: str, group: dict[str, str]) -> str:
 def drilldown_links(
     base_url: str, spec: RuleSpec, start: datetime, end: datetime
 ) -> Callable[[dict[str, str]], str]:
-    """The drill-down link of each group of a rule's window: the metric and window, the
-    scope's filters on the dimensions it does not group by, then the group's values. What
-    all groups share is encoded once (evaluation makes a link for every group)."""
-    path, params = "/v1/insights/drilldown", [("metric", spec.metric)]
+    """The drill-down link of each group of a rule's window: the console's drill-down page
+    (the API's parameters, shown as a page), with the metric and window, the scope's filters
+    on the dimensions it does not group by, then the group's values. What all groups share is
+    encoded once (evaluation makes a link for every group)."""
+    path, params = "/drilldown", [("metric", spec.metric)]
     if isinstance(ALERT_METRICS[spec.metric], AgreementMetric):
         # Agreement has no drill-down of rollups: its answer over the window is the evidence.
         path, params = "/v1/calibration/production/agreement", [("interval", "all")]

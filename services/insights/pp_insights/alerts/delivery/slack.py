@@ -136,8 +136,11 @@ def render(message: BreachMessage, *, base_url: str) -> tuple[str, list[Block]]:
     if ev.drilldown:
         buttons.append(ButtonElement(text="Drill down", url=ev.drilldown, action_id="drill"))
     buttons.append(
+        # The console's page of the breach (message.breach_url is its API path).
         ButtonElement(
-            text="Breach", url=base_url.rstrip("/") + message.breach_url, action_id="breach"
+            text="Breach",
+            url=f"{base_url.rstrip('/')}/breaches/{message.breach_id}",
+            action_id="breach",
         )
     )
     blocks.append(ActionsBlock(elements=buttons))

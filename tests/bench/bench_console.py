@@ -1,0 +1,146 @@
+"""Console pages' server time: the four services as processes on a private Postgres and
+broker, a demo load of generated events (``policypulse demo``'s), then each page asked for
+``--requests`` times by a signed-in browser session, one at a time. The time is the page's own
+``Server-Timing`` (from its handler's start to its rendered HTML, every API call it makes
+through the gateway's relay included); wall time as the client saw it beside it.
+
+    make bench-console
+    make bench-console BENCH_ARGS="--per-day 20000 --days 28 --requests 40"
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import secrets
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import httpx
+
+from pp_gateway.console import demo
+from pp_shared.testing.apps import running_stack
+from pp_shared.testing.servers import create_database, provide_servers, with_database
+
+PAGES = (
+    "/areas/HATE",
+    "/areas/HATE?period=7d",
+    "/areas/HATE?period=28d",
+    "/clauses/HATE.PROTECTED_ATTR.RACE",
+    "/clauses/HATE.PROTECTED_ATTR.RACE?period=28d&metric=overturn_rate&group_by=region",
+    "/breaches",
+    "/breaches/1",
+    "/rules",
+    "/rules/demo-hate-volume",
+    "/taxonomy",
+    "/launches",
+    "/launches/1",
+    "/calibration",
+    "/calibration/1",
+)
+TIMING = re.compile(r"page;dur=([0-9.]+)")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def signed_in(url: str, key: str) -> httpx.Client:
+    client = httpx.Client(base_url=url, timeout=60)
+    form = client.get("/sign-in").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token is not None
+    answer = client.post("/sign-in", data={"csrf_token": token[1], "key": key, "next": "/"})
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=28)
+    parser.add_argument("--per-day", type=int, default=3000, help="escalations a day")
+    parser.add_argument("--requests", type=int, default=20, help="of each page")
+    parser.add_argument("--out", type=Path, default=Path("bench-results/console.json"))
+    args = parser.parse_args()
+    with provide_servers() as servers, TemporaryDirectory(prefix="pp-bench-console-") as tmp:
+        name = asyncio.run(create_database(servers.database_url))
+        env = {
+            "PP_DATABASE_URL": with_database(servers.database_url, name),
+            "PP_KAFKA_BOOTSTRAP_SERVERS": servers.kafka_bootstrap,
+            "PP_TOPIC_PREFIX": f"bench{secrets.token_hex(4)}.",
+            "PP_KAFKA_SESSION_TIMEOUT_MS": str(servers.session_timeout_ms),
+            # The bench is one client asking as fast as it can; the limits are not measured.
+            "PP_RATE_LIMIT_SCALE": "100",
+        }
+        with running_stack(env, Path(tmp) / "logs") as group:
+            url = group.child("api-gateway").url
+            assert group.api_key is not None
+            plan = demo.DemoPlan(days=args.days, escalations_per_day=args.per_day, seed=5)
+            headers = {"Authorization": f"Bearer {group.api_key}"}
+            started = time.monotonic()
+            with httpx.Client(base_url=url, headers=headers, timeout=300) as api:
+                loaded = demo.load(api, plan, now=datetime.now(UTC), timeout=3600)
+                demo.make_rules(api)
+                demo.make_launch(api, now=datetime.now(UTC), days=min(plan.days, 5))
+                demo.make_exercise(api)
+            print(
+                f"loaded {loaded:,} escalations over {plan.days} days in "
+                f"{time.monotonic() - started:.0f} s",
+                flush=True,
+            )
+            report: dict[str, dict[str, float]] = {}
+            everything: list[float] = []
+            browser = signed_in(url, group.api_key)
+            try:
+                for page in PAGES:
+                    server: list[float] = []
+                    wall: list[float] = []
+                    for _ in range(args.requests):
+                        began = time.perf_counter()
+                        answer = browser.get(page)
+                        wall.append((time.perf_counter() - began) * 1000)
+                        assert answer.status_code == 200, (page, answer.status_code)
+                        found = TIMING.search(answer.headers.get("server-timing", ""))
+                        assert found is not None, page
+                        server.append(float(found[1]))
+                    everything += server
+                    report[page] = {
+                        "server_p50_ms": statistics.median(server),
+                        "server_p95_ms": percentile(server, 0.95),
+                        "wall_p95_ms": percentile(wall, 0.95),
+                    }
+                    print(
+                        f"{page:80} server p50 {report[page]['server_p50_ms']:6.1f} ms  "
+                        f"p95 {report[page]['server_p95_ms']:6.1f} ms  wall p95 "
+                        f"{report[page]['wall_p95_ms']:6.1f} ms",
+                        flush=True,
+                    )
+            finally:
+                browser.close()
+            overall = percentile(everything, 0.95)
+            print(f"every page: server p95 {overall:.1f} ms over {len(everything)} requests")
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(
+                json.dumps(
+                    {
+                        "escalations": loaded,
+                        "days": plan.days,
+                        "requests": args.requests,
+                        "pages": report,
+                        "server_p95_ms": overall,
+                    },
+                    indent=2,
+                )
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
