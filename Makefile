@@ -10,7 +10,7 @@ export UV_NO_CONFIG := 1
 PY := $(VENV)/bin/python
 PROJECT_FILES := pyproject.toml uv.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: install up test lint typecheck unit schemas bench bench-tools bench-floor bench-classifier bench-insights bench-alerts bench-calibration bench-simulation bench-gateway bench-console demo browser-tools clean help
+.PHONY: install up test lint typecheck unit schemas bench bench-tools bench-floor bench-classifier bench-insights bench-alerts bench-calibration bench-simulation bench-gateway bench-console bench-cli demo browser-tools clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -47,8 +47,11 @@ schemas: install
 unit: install
 	$(VENV)/bin/pytest -m "not e2e"
 
+# Two workers (one per core of the machines it runs on), each given whole files: a file's
+# tests share its module fixtures (one running stack). TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 test: lint typecheck browser-tools
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Events, rules, a launch and a calibration exercise for the console, through the public API.
 demo: install
@@ -86,6 +89,10 @@ bench-floor: install bench-tools
 # The gateway's CPU per single POST with keys (an ingest key) and with authentication off.
 bench-gateway: install bench-tools
 	$(PY) tests/bench/bench_gateway.py $(BENCH_ARGS)
+
+# policypulse --help's CPU and what importing each service's settings loads.
+bench-cli: install
+	$(PY) tests/bench/bench_cli.py $(BENCH_ARGS)
 
 bench-insights: install
 	$(PY) tests/bench/bench_insights.py $(BENCH_ARGS)

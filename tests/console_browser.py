@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+
+from pp_shared.testing.tools import apt_install
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -26,15 +27,11 @@ def installed() -> str | None:
         return None
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         return "chromium and chromium-driver are missing (apt-get install chromium chromium-driver)"
-    for command in (
-        ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"],
-        ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"],
-    ):
-        done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-        if done.returncode == 0 and CHROMIUM.exists() and CHROMEDRIVER.exists():
-            return None
-    return f"could not install chromium with apt-get: {done.stderr.strip()[-300:]}"
+    # With its recommended packages (fonts among them), as a desktop install has them.
+    error = apt_install("chromium", "chromium-driver", recommends=True)
+    if not error and CHROMIUM.exists() and CHROMEDRIVER.exists():
+        return None
+    return f"could not install chromium with apt-get: {error[-300:]}"
 
 
 def chromium(downloads: Path) -> webdriver.Chrome:

@@ -17,9 +17,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    # Imported when the command runs: ``policypulse --help`` loads no HTTP client.
+    import httpx
 
 BATCH = 1000
 CLAUSE = "HATE.PROTECTED_ATTR.RACE"
@@ -185,6 +187,8 @@ def run(args: argparse.Namespace) -> int:
     plan = DemoPlan(days=args.days, escalations_per_day=args.per_day, seed=args.seed)
     now = datetime.now(UTC)
     headers = {"Authorization": f"Bearer {key}"}
+    import httpx
+
     with httpx.Client(base_url=args.url, headers=headers, timeout=120) as client:
         sent = load(client, plan, now=now)
         print(f"{sent} escalations over {plan.days} days, counted by insights")
