@@ -121,6 +121,11 @@ def card_of(api: dict[str, Any]) -> dict[tuple[str, str], dict[str, str]]:
     }
 
 
+def window_start(end: datetime, days: int) -> datetime:
+    """The first day bucket of a period of ``days`` ending at ``end`` (the console's)."""
+    return (end - timedelta(days=days)).replace(hour=0)
+
+
 def day_window() -> dict[str, str]:
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     fmt = "%Y-%m-%dT%H:%M:%SZ"
@@ -207,15 +212,20 @@ class TestConsole:
                 **window,
             },
         ).json()
+        # Every day of the period for every region: a day without escalations is 0.
+        days = (end - window_start(end, 7)).days + (1 if end.hour else 0)
+        regions = {r["region"] for r in trend["rows"]}
         rows = console.driver.find_elements(By.CSS_SELECTOR, "table[data-table=trend] tbody tr")
-        assert len(rows) == len(trend["rows"])
+        assert len(rows) == days * len(regions)
         shown = sorted(
-            int(c.get_attribute("data-value") or 0)
+            int(c.get_attribute("data-value") or "x")
             for c in console.driver.find_elements(
                 By.CSS_SELECTOR, "table[data-table=trend] td[data-field=value]"
             )
         )
-        assert shown == sorted(r["value"] for r in trend["rows"])
+        zeros = days * len(regions) - len(trend["rows"])
+        assert shown == sorted([0] * zeros + [r["value"] for r in trend["rows"]])
+        assert console.driver.find_elements(By.CSS_SELECTOR, "tr[data-gap]") == []
         assert [m["title"] for m in trend["launches"]] == ["Race attacks FAQ, second round"]
         assert len(console.driver.find_elements(By.CSS_SELECTOR, "svg.trend g.launch")) == 1
         assert console.driver.find_elements(By.CSS_SELECTOR, "table[data-table=drilldown]")

@@ -186,6 +186,11 @@ class Section:
     error: str | None
 
 
+async def nothing() -> None:
+    """A part of a page's :meth:`Page.gather` that this request does not ask for."""
+    return None
+
+
 def page_of(request: Request, session: SessionDep) -> Page:
     return Page(request, console_of(request), session)
 

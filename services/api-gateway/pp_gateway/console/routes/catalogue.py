@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from pp_gateway.console import charts
 from pp_gateway.console.formats import label, parse_time
-from pp_gateway.console.web import PageDep
+from pp_gateway.console.web import PageDep, nothing, quoted
 
 router = APIRouter()
 IMPACT_METRICS = ("volume", "policy_unclear_share", "overturn_rate", "qa_disagreement_rate")
@@ -24,12 +24,14 @@ async def taxonomy(
     diff_to: str | None = None,
 ) -> Response:
     """The taxonomy's versions, the clauses of one, and the diff between two."""
-    versions = await page.get("/v1/taxonomy/versions")
-    path = f"/v1/taxonomy/versions/{version}" if version else "/v1/taxonomy"
-    document = await page.optional(path)
-    diff = None
-    if diff_from and diff_to:
-        diff = await page.optional("/v1/taxonomy/diff", {"from": diff_from, "to": diff_to})
+    path = f"/v1/taxonomy/versions/{quoted(version)}" if version else "/v1/taxonomy"
+    versions, document, diff = await page.gather(
+        page.get("/v1/taxonomy/versions"),
+        page.optional(path),
+        page.optional("/v1/taxonomy/diff", {"from": diff_from, "to": diff_to})
+        if diff_from and diff_to
+        else nothing(),
+    )
     return page.render(
         "taxonomy.html",
         versions=versions,
@@ -54,8 +56,10 @@ async def launches(page: PageDep) -> Response:
 async def launch(page: PageDep, launch_id: int, metric: str = "volume") -> Response:
     """A launch and its impact on a metric (before and after, against a control)."""
     metric = metric if metric in IMPACT_METRICS else "volume"
-    found = await page.get(f"/v1/launches/{launch_id}")
-    impact = await page.optional(f"/v1/launches/{launch_id}/impact", {"metric": metric})
+    found, impact = await page.gather(
+        page.get(f"/v1/launches/{launch_id}"),
+        page.optional(f"/v1/launches/{launch_id}/impact", {"metric": metric}),
+    )
     chart = None
     if impact.data is not None:
         chart = _impact_chart(impact.data, found)
