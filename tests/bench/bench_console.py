@@ -45,6 +45,9 @@ PAGES = (
     "/launches/1",
     "/calibration",
     "/calibration/1",
+    "/calibration/agreement",
+    "/calibration/agreement?period=28d&group_by=region",
+    "/calibration/agreement/moderators",
 )
 TIMING = re.compile(r"page;dur=([0-9.]+)")
 CALL = re.compile(r'call;desc="([^"]*)";dur=([0-9.]+)')
