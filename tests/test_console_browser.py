@@ -9,6 +9,7 @@ refused. One stack and one browser for the module. Screenshots are written to
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import time
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -121,6 +123,11 @@ def card_of(api: dict[str, Any]) -> dict[tuple[str, str], dict[str, str]]:
     }
 
 
+def window_start(end: datetime, days: int) -> datetime:
+    """The first day bucket of a period of ``days`` ending at ``end`` (the console's)."""
+    return (end - timedelta(days=days)).replace(hour=0)
+
+
 def day_window() -> dict[str, str]:
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     fmt = "%Y-%m-%dT%H:%M:%SZ"
@@ -207,15 +214,20 @@ class TestConsole:
                 **window,
             },
         ).json()
+        # Every day of the period for every region: a day without escalations is 0.
+        days = (end - window_start(end, 7)).days + (1 if end.hour else 0)
+        regions = {r["region"] for r in trend["rows"]}
         rows = console.driver.find_elements(By.CSS_SELECTOR, "table[data-table=trend] tbody tr")
-        assert len(rows) == len(trend["rows"])
+        assert len(rows) == days * len(regions)
         shown = sorted(
-            int(c.get_attribute("data-value") or 0)
+            int(c.get_attribute("data-value") or "x")
             for c in console.driver.find_elements(
                 By.CSS_SELECTOR, "table[data-table=trend] td[data-field=value]"
             )
         )
-        assert shown == sorted(r["value"] for r in trend["rows"])
+        zeros = days * len(regions) - len(trend["rows"])
+        assert shown == sorted([0] * zeros + [r["value"] for r in trend["rows"]])
+        assert console.driver.find_elements(By.CSS_SELECTOR, "tr[data-gap]") == []
         assert [m["title"] for m in trend["launches"]] == ["Race attacks FAQ, second round"]
         assert len(console.driver.find_elements(By.CSS_SELECTOR, "svg.trend g.launch")) == 1
         assert console.driver.find_elements(By.CSS_SELECTOR, "table[data-table=drilldown]")
@@ -341,7 +353,17 @@ class TestConsole:
                 f"/breaches/{target['id']}/ack", data={"note": "forged", "csrf_token": "x" * 43}
             )
             signed_in = browser.get("/areas/HATE")
+            forms = [
+                browser.post("/taxonomy/simulate", data={"draft": "{}", "days": "7"}).status_code,
+                browser.post(
+                    "/taxonomy/simulate",
+                    files={"draft_file": ("d.json", b"{}")},
+                    data={"csrf_token": "x" * 43},
+                ).status_code,
+                browser.post("/launches", data={"title": "forged"}).status_code,
+            ]
         assert (refused.status_code, wrong.status_code, signed_in.status_code) == (403, 403, 200)
+        assert forms == [403, 403, 403]
         assert console.api.get(f"/v1/breaches/{target['id']}").json()["acknowledged_by"] is None
 
     def test_sign_out_and_a_revoked_key_end_the_session(self, console: Console) -> None:
@@ -361,4 +383,127 @@ class TestConsole:
         until(lambda: "/sign-in" in console.driver.current_url, "signed out")
         console.open("/areas/HATE")
         assert "/sign-in" in console.driver.current_url
+        console.clean()
+
+    def test_a_draft_simulated_from_the_taxonomy_page(self, console: Console) -> None:
+        # A draft whose race clause matches a word of most generated texts: they move to it.
+        draft = console.api.get("/v1/taxonomy").json()
+        draft["version"] = "2099.1.0"
+        race = next(c for a in draft["areas"] for c in a["clauses"] if c["id"] == demo.CLAUSE)
+        race["lexicon"]["en"] = [*race["lexicon"]["en"], "policy"]
+        path = console.downloads / "draft.json"
+        path.write_text(json.dumps(draft))
+        console.sign_in(console.hate_key)
+        console.open("/taxonomy")
+        assert console.driver.find_elements(By.ID, "simulate-form") == []  # analysts may not
+        console.sign_in(console.admin_key)
+        console.open("/taxonomy")
+        console.driver.find_element(By.ID, "draft_file").send_keys(str(path))
+        Select(console.driver.find_element(By.ID, "days")).select_by_value("7")
+        console.driver.find_element(By.ID, "simulate").click()
+        until(
+            lambda: console.driver.find_elements(By.CSS_SELECTOR, "dd[data-field=examined]"),
+            "the simulation's outcome",
+        )
+        api = console.api.post("/v1/taxonomy/simulate", params={"days": 7}, json=draft).json()
+        shown = {
+            f: console.driver.find_element(By.CSS_SELECTOR, f"dd[data-field={f}]").get_attribute(
+                "data-value"
+            )
+            for f in ("stored", "declared", "examined", "changed")
+        }
+        assert shown == {f: str(api[f]) for f in ("stored", "declared", "examined", "changed")}
+        assert api["changed"] > 0
+        rows = console.driver.find_elements(
+            By.CSS_SELECTOR, "table[data-table=simulation-clauses] tbody tr[data-clause]"
+        )
+        assert [r.get_attribute("data-clause") for r in rows] == [
+            c["clause_id"] for c in api["clauses"]
+        ]
+        gained = console.driver.find_element(
+            By.CSS_SELECTOR, f"tr[data-clause='{demo.CLAUSE}'] td[data-field=gained]"
+        )
+        shift = next(c for c in api["clauses"] if c["clause_id"] == demo.CLAUSE)
+        assert gained.get_attribute("data-value") == str(shift["gained"])
+        assert shift["gained"] > 0
+        console.driver.find_element(By.CSS_SELECTOR, "a[download='simulation-clauses.csv']").click()
+        saved = until(
+            lambda: [p for p in console.downloads.glob("simulation-clauses*.csv")], "the CSV"
+        )
+        lines = saved[0].read_text().splitlines()
+        assert lines[0] == "clause_id,area,current,draft,gained,lost"
+        assert len(lines) == 1 + len(api["clauses"])
+        console.shot("simulation")
+        console.clean()
+
+    def test_agreement_in_production_with_its_numbers(self, console: Console) -> None:
+        end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        window = {
+            "from": (end - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "to": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        # As an alert on production_kappa links to it, grouped by region.
+        console.sign_in(console.admin_key)
+        console.open(
+            f"/calibration/agreement?interval=all&area=HATE&group_by=region&{urlencode(window)}"
+        )
+        api = console.api.get(
+            "/v1/calibration/production/agreement",
+            params={"interval": "all", "area": "HATE", "group_by": "region", **window},
+        ).json()
+        assert api["rows"]
+        shown = [
+            c.get_attribute("data-value")
+            for c in console.driver.find_elements(
+                By.CSS_SELECTOR, "table[data-table=agreement-total] td[data-field=kappa]"
+            )
+        ]
+        assert shown == [_value(r["kappa"]) for r in api["rows"]]
+        assert len(console.driver.find_elements(By.CSS_SELECTOR, "svg.trend")) == 2
+        console.driver.find_element(By.CSS_SELECTOR, "[aria-labelledby=moderators] a").click()
+        moderators_table = "table[data-table=agreement-moderators]"
+        until(
+            lambda: console.driver.find_elements(By.CSS_SELECTOR, moderators_table),
+            "the moderators' table",
+        )
+        moderators = console.api.get(
+            "/v1/calibration/production/agreement/moderators", params={"area": "HATE", **window}
+        ).json()
+        rows = console.driver.find_elements(
+            By.CSS_SELECTOR, "table[data-table=agreement-moderators] tbody tr"
+        )
+        assert len(rows) == len(moderators["rows"])
+        console.shot("agreement")
+        console.clean()
+        # An analyst sees agreement but not moderators, by link or by URL.
+        console.sign_in(console.hate_key)
+        console.open(f"/calibration/agreement?{urlencode(window)}")
+        assert console.driver.find_elements(By.CSS_SELECTOR, "table[data-table=agreement-total]")
+        assert console.driver.find_elements(By.ID, "moderators") == []
+        console.open(f"/calibration/agreement/moderators?{urlencode(window)}")
+        status = console.driver.find_element(By.CSS_SELECTOR, "[data-status]")
+        assert status.get_attribute("data-status") == "403"
+        log(console.driver, "browser")
+
+    def test_a_launch_recorded_from_the_launches_page(self, console: Console) -> None:
+        console.sign_in(console.hate_key)
+        console.open("/launches")
+        assert console.driver.find_elements(By.ID, "launch-form") == []  # analysts may not
+        console.sign_in(console.admin_key)
+        console.open("/launches")
+        find = console.driver.find_element
+        find(By.NAME, "title").send_keys("Dehumanisation FAQ")
+        at = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:00")
+        console.driver.execute_script(
+            "arguments[0].value = arguments[1]", find(By.NAME, "launched_at"), at
+        )
+        Select(find(By.NAME, "area")).select_by_visible_text("HATE")
+        find(By.NAME, "clause_ids").send_keys("HATE.DEHUMANISATION")
+        find(By.ID, "record-launch").click()
+        until(lambda: "/launches/" in console.driver.current_url, "the launch's page")
+        number = int(console.driver.current_url.rsplit("/", 1)[1].split("?")[0])
+        made = console.api.get(f"/v1/launches/{number}").json()
+        assert (made["title"], made["recorded_by"]) == ("Dehumanisation FAQ", "tests")
+        assert made["launched_at"] == f"{at}:00Z"
+        assert made["scope"]["clause_ids"] == ["HATE.DEHUMANISATION"]
         console.clean()

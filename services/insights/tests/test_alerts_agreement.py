@@ -87,7 +87,7 @@ class TestEvaluation:
             interval_low, interval_high = o.evidence["interval"]
             assert interval_low < expected[region] < interval_high
             link = urlsplit(o.evidence["drilldown"])
-            assert link.path == "/v1/calibration/production/agreement"
+            assert link.path == "/calibration/agreement"
             assert dict(parse_qsl(link.query)) == {
                 "interval": "all",
                 "from": "2026-11-20T00:00:00Z",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import Undefined
 
@@ -18,6 +19,8 @@ METRIC_LABELS = {
     "production_agreement": "Production agreement",
 }
 RATE_KINDS = frozenset({"rate"})
+AGREEMENT_PAGE = "/calibration/agreement"
+"""The console's page of agreement in production (alerts on production_kappa link to it)."""
 NOTHING = "\u2013"
 """What a cell shows where the API has no value (an en dash)."""
 
@@ -110,6 +113,20 @@ def raw(value: Any) -> str:
     return str(value)
 
 
+def querystring(pairs: Any) -> str:
+    """``(name, value)`` pairs as more of a query string: ``&name=value`` each, encoded."""
+    return "".join(f"&{urlencode([(str(k), str(v))])}" for k, v in pairs)
+
+
+def drill_link(link: Any) -> str:
+    """Where a breach's drill-down link opens in this console: the agreement page for
+    production_kappa, the drill-down page for the other metrics (the link's query as given)."""
+    path, _, query = str(link).partition("?")
+    if path.endswith(AGREEMENT_PAGE):
+        return f"{AGREEMENT_PAGE}?{query}"
+    return f"/drilldown?{query}"
+
+
 FILTERS = {
     "num": num,
     "pct": pct,
@@ -119,4 +136,7 @@ FILTERS = {
     "when": when,
     "label": label,
     "raw": raw,
+    "iso": iso,
+    "querystring": querystring,
+    "drill_link": drill_link,
 }

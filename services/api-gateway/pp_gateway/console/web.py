@@ -109,11 +109,15 @@ class Page:
     console: Console
     session: Session
     started: float = field(default_factory=time.perf_counter)
+    calls: list[tuple[str, float]] = field(default_factory=list)
 
     def timing(self) -> dict[str, str]:
-        """The page's server time so far, as a ``Server-Timing`` header (the console bench
-        reads it)."""
-        return {"server-timing": f"page;dur={(time.perf_counter() - self.started) * 1000:.1f}"}
+        """The page's server time so far, then each API call's (``call``, its method and path
+        as the description, in the order they ended), as a ``Server-Timing`` header (the
+        console bench reads it)."""
+        entries = [f"page;dur={(time.perf_counter() - self.started) * 1000:.1f}"]
+        entries += [f'call;desc="{what}";dur={ms:.1f}' for what, ms in self.calls]
+        return {"server-timing": ", ".join(entries)}
 
     async def api(
         self,
@@ -129,6 +133,7 @@ class Page:
         key ends the session."""
         query = raw_query if raw_query is not None else upstream.query_string(params)
         client = self.request.client
+        began = time.perf_counter()
         answer = await upstream.call(
             self.request.app,
             method,
@@ -139,6 +144,7 @@ class Page:
             accept=accept,
             client=(client.host, client.port) if client else None,
         )
+        self.calls.append((f"{method} {path}", (time.perf_counter() - began) * 1000))
         if answer.status == 401:
             self.console.sessions.end(self.request.cookies.get(COOKIE))
             raise SignInNeeded(self.request.url.path, ended=True)
@@ -178,6 +184,11 @@ class Page:
 class Section:
     data: Any
     error: str | None
+
+
+async def nothing() -> None:
+    """A part of a page's :meth:`Page.gather` that this request does not ask for."""
+    return None
 
 
 def page_of(request: Request, session: SessionDep) -> Page:

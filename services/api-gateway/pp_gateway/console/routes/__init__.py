@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter
 
-from pp_gateway.console.routes import alerts, auth, catalogue, insights
+from pp_gateway.console.routes import agreement, alerts, auth, catalogue, insights, simulation
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, insights, alerts, catalogue):
+# agreement before catalogue: /calibration/agreement is not an exercise's number.
+for module in (auth, insights, alerts, agreement, catalogue, simulation):
     router.include_router(module.router)

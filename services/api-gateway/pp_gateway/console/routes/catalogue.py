@@ -3,16 +3,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter
+import orjson
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from pp_gateway.console import charts
 from pp_gateway.console.formats import label, parse_time
-from pp_gateway.console.web import PageDep
+from pp_gateway.console.routes.simulation import WINDOWS
+from pp_gateway.console.web import (
+    PageDep,
+    check_csrf,
+    form_of,
+    nothing,
+    one,
+    quoted,
+    redirect,
+)
 
 router = APIRouter()
+LAUNCH_FIELDS = (
+    "title",
+    "description",
+    "launched_at",
+    "area",
+    "clause_ids",
+    "regions",
+    "languages",
+)
 IMPACT_METRICS = ("volume", "policy_unclear_share", "overturn_rate", "qa_disagreement_rate")
 
 
@@ -24,12 +44,14 @@ async def taxonomy(
     diff_to: str | None = None,
 ) -> Response:
     """The taxonomy's versions, the clauses of one, and the diff between two."""
-    versions = await page.get("/v1/taxonomy/versions")
-    path = f"/v1/taxonomy/versions/{version}" if version else "/v1/taxonomy"
-    document = await page.optional(path)
-    diff = None
-    if diff_from and diff_to:
-        diff = await page.optional("/v1/taxonomy/diff", {"from": diff_from, "to": diff_to})
+    path = f"/v1/taxonomy/versions/{quoted(version)}" if version else "/v1/taxonomy"
+    versions, document, diff = await page.gather(
+        page.get("/v1/taxonomy/versions"),
+        page.optional(path),
+        page.optional("/v1/taxonomy/diff", {"from": diff_from, "to": diff_to})
+        if diff_from and diff_to
+        else nothing(),
+    )
     return page.render(
         "taxonomy.html",
         versions=versions,
@@ -38,24 +60,73 @@ async def taxonomy(
         version=version,
         diff_from=diff_from,
         diff_to=diff_to,
+        windows=WINDOWS,
     )
 
 
 @router.get("/launches")
 async def launches(page: PageDep) -> Response:
-    """Launches the key may see, newest first."""
+    """Launches the key may see, newest first; a form to record one for authors."""
+    return await _launches(page, {})
+
+
+async def _launches(
+    page: PageDep, form: dict[str, str], *, error: str | None = None, status: int = 200
+) -> Response:
     found = await page.get("/v1/launches", {"limit": 100})
     return page.render(
-        "launches.html", launches=found["launches"], csv="/csv/v1/launches?limit=100"
+        "launches.html",
+        launches=found["launches"],
+        csv="/csv/v1/launches?limit=100",
+        form=form,
+        error=error,
+        status=status,
     )
+
+
+def _listed(text: str) -> list[str]:
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def launch_of(form: Mapping[str, list[str]]) -> dict[str, Any]:
+    """The launch a form describes, in the API's shape (the API validates it). The time is
+    UTC: a ``datetime-local`` field has no zone."""
+    at = one(form, "launched_at")
+    scope: dict[str, Any] = {}
+    if area := one(form, "area"):
+        scope["area"] = area
+    for name in ("clause_ids", "regions", "languages"):
+        if values := _listed(one(form, name)):
+            scope[name] = values
+    return {
+        "title": one(form, "title"),
+        "description": one(form, "description"),
+        "launched_at": f"{at}:00Z" if len(at) == 16 else at,
+        "scope": scope,
+    }
+
+
+@router.post("/launches")
+async def record_launch(page: PageDep, request: Request) -> Response:
+    """Record the form's launch (roles that may author; the API decides)."""
+    form = await form_of(request)
+    check_csrf(request, page.session, form)
+    body = launch_of(form)
+    answer = await page.api("POST", "/v1/launches", body=orjson.dumps(body))
+    if not answer.ok:
+        kept = {k: one(form, k) for k in LAUNCH_FIELDS}
+        return await _launches(page, kept, error=answer.detail, status=answer.status)
+    return redirect(f"/launches/{int(answer.json()['id'])}")
 
 
 @router.get("/launches/{launch_id}")
 async def launch(page: PageDep, launch_id: int, metric: str = "volume") -> Response:
     """A launch and its impact on a metric (before and after, against a control)."""
     metric = metric if metric in IMPACT_METRICS else "volume"
-    found = await page.get(f"/v1/launches/{launch_id}")
-    impact = await page.optional(f"/v1/launches/{launch_id}/impact", {"metric": metric})
+    found, impact = await page.gather(
+        page.get(f"/v1/launches/{launch_id}"),
+        page.optional(f"/v1/launches/{launch_id}/impact", {"metric": metric}),
+    )
     chart = None
     if impact.data is not None:
         chart = _impact_chart(impact.data, found)

@@ -7,9 +7,17 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from pp_gateway.console import charts, upstream
+from pp_gateway.console import charts, trendgrid, upstream
 from pp_gateway.console.formats import label, parse_time
-from pp_gateway.console.web import PageDep, Period, Refused, area_of, period_of, quoted
+from pp_gateway.console.web import (
+    PERIODS,
+    PageDep,
+    Period,
+    Refused,
+    area_of,
+    period_of,
+    quoted,
+)
 
 router = APIRouter()
 CARD_METRICS = (
@@ -29,17 +37,14 @@ ADDITIVE = (
 )
 GROUP_BY = ("region", "language", "product_feature", "queue", "escalation_reason")
 MAX_SERIES = 5
+SIDE_SPAN = PERIODS["7d"]
+"""The longest period of a clause page's enforceability and confusion sections."""
 
 
-def _value(row: dict[str, Any]) -> float | None:
-    """A trend row's value: the median for latency."""
-    value = row.get("value", row.get("p50"))
-    return None if value is None else float(value)
-
-
-def _series_by_bucket(period: Period, rows: list[dict[str, Any]]) -> list[float | None]:
-    by = {parse_time(r["bucket"]): _value(r) for r in rows}
-    return [by.get(b) for b in period.buckets()]
+def _series_by_bucket(period: Period, trend: dict[str, Any]) -> list[float | None]:
+    """A sparkline's values: counts are 0 where the trend has no row, other metrics a gap."""
+    drawn = trendgrid.grid(period.buckets(), trend["rows"], kind=trend["kind"], top=1)
+    return drawn.series[0].values
 
 
 def _csv(path: str, params: upstream.Params) -> str:
@@ -69,9 +74,7 @@ async def overview(
         page.optional("/v1/breaches", {"state": "firing", "limit": 200}),
         *(page.get("/v1/insights/trends", p) for p in trend_params),
     )
-    sparks = {
-        m: _series_by_bucket(span, t["rows"]) for m, t in zip(CARD_METRICS, trends, strict=True)
-    }
+    sparks = {m: _series_by_bucket(span, t) for m, t in zip(CARD_METRICS, trends, strict=True)}
     firing = [b for b in (breaches.data or {}).get("breaches", []) if _area_of_breach(b) == area]
     return page.render(
         "overview.html",
@@ -123,7 +126,11 @@ async def clause(
         trend_params["group_by"] = group
     drill_metric = metric if metric in ADDITIVE else "volume"
     drill_params = {**scope, "metric": drill_metric, "examples": 3, "limit": 5}
-    area_scope = {"area": area, **span.params}
+    # Enforceability and confusion read every QA review of the area with its decision from
+    # the event log: over 28 days that takes insights most of a second (docs/console.md), so
+    # they cover the page's period up to its last week, and say so.
+    side = span if PERIODS[span.name] <= SIDE_SPAN else period_of("7d")
+    area_scope = {"area": area, **side.params}
     card, trend, drill, enforce, confusion = await page.gather(
         page.get("/v1/insights/cards", scope),
         page.get("/v1/insights/trends", trend_params),
@@ -131,10 +138,17 @@ async def clause(
         page.optional("/v1/insights/enforceability", {**area_scope, "min_sample": 1}),
         page.optional("/v1/insights/confusion", {**area_scope, "limit": 200}),
     )
-    series, table = _trend_series(span, trend, group)
+    drawn = trendgrid.grid(
+        span.buckets(),
+        trend["rows"],
+        kind=trend["kind"],
+        group=group,
+        name=label(metric),
+        top=MAX_SERIES,
+    )
     markers = [(parse_time(m["launched_at"]), m["title"]) for m in trend.get("launches", [])]
     chart = charts.trend(
-        span.buckets(), series, label=f"{label(metric)} of {clause_id}", markers=markers
+        span.buckets(), drawn.series, label=f"{label(metric)} of {clause_id}", markers=markers
     )
     enforce_row = next(
         (r for r in (enforce.data or {}).get("rows", []) if r.get("clause_id") == clause_id),
@@ -143,13 +157,7 @@ async def clause(
     pairs = [
         r
         for r in (confusion.data or {}).get("rows", [])
-        if clause_id
-        in (
-            r.get("clause_id"),
-            r.get("confused_with"),
-            r.get("applied_clause_id"),
-            r.get("correct_clause_id"),
-        )
+        if clause_id in (r.get("from_clause"), r.get("to_clause"))
     ]
     return page.render(
         "clause.html",
@@ -163,10 +171,11 @@ async def clause(
         groups=GROUP_BY,
         chart=chart,
         trend=trend,
-        trend_table=table,
-        trend_columns=[c for c in (table[0] if table else {}) if c not in ("bucket", group)],
+        trend_table=drawn.table,
+        trend_columns=drawn.columns,
         drill=drill,
         drill_metric=drill_metric,
+        side=side,
         enforce=enforce,
         enforce_row=enforce_row,
         confusion=confusion,
@@ -176,41 +185,6 @@ async def clause(
         drill_csv=_csv("/v1/insights/drilldown", drill_params),
         confusion_csv=_csv("/v1/insights/confusion", {**area_scope, "limit": 200}),
     )
-
-
-def _trend_series(
-    span: Period, trend: dict[str, Any], group: str
-) -> tuple[list[charts.Series], list[dict[str, Any]]]:
-    """The chart's lines (the largest groups) and the table of every row."""
-    rows: list[dict[str, Any]] = trend["rows"]
-    if not group:
-        groups: dict[str, list[dict[str, Any]]] = {label(trend["metric"]): rows}
-    else:
-        groups = {}
-        for r in rows:
-            groups.setdefault(str(r.get(group)), []).append(r)
-    weight = {
-        g: sum(float(r.get("denominator", r.get("value", r.get("count", 0))) or 0) for r in rs)
-        for g, rs in groups.items()
-    }
-    top = sorted(groups, key=lambda g: -weight[g])[:MAX_SERIES]
-    series = []
-    for name in top:
-        by = {parse_time(r["bucket"]): r for r in groups[name]}
-        cells = [by.get(b) for b in span.buckets()]
-        series.append(
-            charts.Series(
-                name,
-                [_value(c) if c else None for c in cells],
-                [c.get("ci_low") if c else None for c in cells]
-                if trend["kind"] == "rate"
-                else None,
-                [c.get("ci_high") if c else None for c in cells]
-                if trend["kind"] == "rate"
-                else None,
-            )
-        )
-    return series, rows
 
 
 @router.get("/drilldown")

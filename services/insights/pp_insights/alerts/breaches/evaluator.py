@@ -141,7 +141,7 @@ def drilldown_links(
     path, params = "/drilldown", [("metric", spec.metric)]
     if isinstance(ALERT_METRICS[spec.metric], AgreementMetric):
         # Agreement has no drill-down of rollups: its answer over the window is the evidence.
-        path, params = "/v1/calibration/production/agreement", [("interval", "all")]
+        path, params = "/calibration/agreement", [("interval", "all")]
     params += [("from", iso(start)), ("to", iso(end))]
     for dim, values in sorted(spec.scope.items()):
         if dim not in spec.group_by:
