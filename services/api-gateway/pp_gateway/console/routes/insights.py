@@ -10,7 +10,6 @@ from starlette.responses import Response
 from pp_gateway.console import charts, trendgrid, upstream
 from pp_gateway.console.formats import label, parse_time
 from pp_gateway.console.web import (
-    PERIODS,
     PageDep,
     Period,
     Refused,
@@ -37,8 +36,6 @@ ADDITIVE = (
 )
 GROUP_BY = ("region", "language", "product_feature", "queue", "escalation_reason")
 MAX_SERIES = 5
-SIDE_SPAN = PERIODS["7d"]
-"""The longest period of a clause page's enforceability and confusion sections."""
 
 
 def _series_by_bucket(period: Period, trend: dict[str, Any]) -> list[float | None]:
@@ -126,11 +123,7 @@ async def clause(
         trend_params["group_by"] = group
     drill_metric = metric if metric in ADDITIVE else "volume"
     drill_params = {**scope, "metric": drill_metric, "examples": 3, "limit": 5}
-    # Enforceability and confusion read every QA review of the area with its decision from
-    # the event log: over 28 days that takes insights most of a second (docs/console.md), so
-    # they cover the page's period up to its last week, and say so.
-    side = span if PERIODS[span.name] <= SIDE_SPAN else period_of("7d")
-    area_scope = {"area": area, **side.params}
+    area_scope = {"area": area, **span.params}
     card, trend, drill, enforce, confusion = await page.gather(
         page.get("/v1/insights/cards", scope),
         page.get("/v1/insights/trends", trend_params),
@@ -175,7 +168,7 @@ async def clause(
         trend_columns=drawn.columns,
         drill=drill,
         drill_metric=drill_metric,
-        side=side,
+        side=span,
         enforce=enforce,
         enforce_row=enforce_row,
         confusion=confusion,
