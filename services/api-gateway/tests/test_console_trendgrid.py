@@ -107,3 +107,17 @@ def test_the_line_drawn_for_a_gap_lifts_the_pen() -> None:
     path = str(svg).split('<path d="', 1)[1].split('"', 1)[0]
     assert path.count("M") == 2
     assert "L" not in path
+
+
+def test_the_table_may_list_only_the_drawn_groups() -> None:
+    rows = [
+        {"bucket": _at(0), "region": region, "value": weight}
+        for region, weight in (("DE", 9), ("FR", 5), ("IT", 1))
+    ]
+    drawn = trendgrid.grid(DAY[:1], rows, kind="count", group="region", top=2)
+    assert [s.name for s in drawn.series] == ["DE", "FR"]
+    listed = trendgrid.grid(
+        DAY[:1], rows, kind="count", group="region", top=2, listed_groups=["FR", "DE", "XX"]
+    )
+    assert [(r["region"], r["value"]) for r in listed.table] == [("DE", 9), ("FR", 5)]
+    assert len(drawn.table) == 3  # every group by default

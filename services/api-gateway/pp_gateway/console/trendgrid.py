@@ -51,10 +51,12 @@ def grid(
     columns: Sequence[str] = (),
     name: str = "",
     top: int = 5,
+    listed_groups: Sequence[str] | None = None,
 ) -> Grid:
     """``rows`` of a trend answer of ``kind`` (grouped by ``group`` when given) over
     ``buckets``. ``columns`` are the value columns to list (those of the rows when empty);
-    ``name`` names the one line of an ungrouped trend."""
+    ``name`` names the one line of an ungrouped trend; ``listed_groups``: the groups the
+    table lists (every group when None)."""
     by_group: dict[str, dict[datetime, dict[str, Any]]] = {}
     for r in rows:
         key = str(r.get(group)) if group else name
@@ -79,8 +81,9 @@ def grid(
             )
         )
     table = []
+    shown = sorted(groups if listed_groups is None else set(listed_groups) & set(groups))
     for b in buckets:
-        for g in sorted(groups):
+        for g in shown:
             found = by_group[g].get(b)
             row: dict[str, Any] = {"bucket": b, "gap": False}
             if group:

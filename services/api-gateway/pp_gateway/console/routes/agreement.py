@@ -104,6 +104,8 @@ async def agreement(page: PageDep, group_by: str = "") -> Response:
         group=group,
         name="QA disagreement rate",
     )
+    # The table gives the charts' numbers (the groups they draw); every group is in the CSV.
+    drawn = {s.name for s in (*kappa.series, *disagreement.series)}
     table = trendgrid.grid(
         buckets,
         [{**r, **r.get("group", {})} for r in trend["rows"]],
@@ -111,6 +113,7 @@ async def agreement(page: PageDep, group_by: str = "") -> Response:
         group=group,
         columns=COLUMNS,
         name="all",
+        listed_groups=sorted(drawn) if group else None,
     )
     kept = [f"{k}={v}" for k, v in scope]
     return page.render(
