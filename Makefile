@@ -10,14 +10,15 @@ export UV_NO_CONFIG := 1
 PY := $(VENV)/bin/python
 PROJECT_FILES := pyproject.toml uv.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: install up test lint typecheck unit schemas bench bench-tools bench-floor bench-classifier bench-insights bench-alerts bench-calibration bench-simulation bench-gateway clean help
+.PHONY: install up test lint typecheck unit schemas bench bench-tools bench-floor bench-classifier bench-insights bench-alerts bench-calibration bench-simulation bench-gateway bench-console bench-cli demo browser-tools clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make up     install (first time) and run all four services on the embedded stack"
 	@echo "make test   install, then lint, type-check and run the whole test suite"
 	@echo "make lint | typecheck | unit | schemas | clean"
-	@echo "make bench | bench-floor | bench-classifier | bench-insights | bench-alerts | bench-calibration | bench-simulation | bench-gateway   benchmarks (BENCH_ARGS=--help for options)"
+	@echo "make demo   load a few days of generated events into a running 'make up' (PP_API_KEY: the key it printed)"
+	@echo "make bench | bench-floor | bench-classifier | bench-insights | bench-alerts | bench-calibration | bench-simulation | bench-gateway | bench-console   benchmarks (BENCH_ARGS=--help for options)"
 
 $(VENV)/.installed: $(PROJECT_FILES)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,8 +47,26 @@ schemas: install
 unit: install
 	$(VENV)/bin/pytest -m "not e2e"
 
-test: lint typecheck
-	$(VENV)/bin/pytest
+# Two workers (one per core of the machines it runs on), each given whole files: a file's
+# tests share its module fixtures (one running stack). TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+test: lint typecheck browser-tools
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
+
+# Events, rules, a launch and a calibration exercise for the console, through the public API.
+demo: install
+	$(VENV)/bin/policypulse demo $(DEMO_ARGS)
+
+# The console's browser tests drive Debian's chromium with its chromedriver. As root on
+# Debian or Ubuntu they are installed from the distribution; elsewhere the tests say so and
+# are skipped.
+browser-tools:
+	@{ test -x /usr/bin/chromium && test -x /usr/bin/chromedriver; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium and chromium-driver with apt-get"; \
+	    { apt-get install -y -qq chromium chromium-driver || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }; } \
+	      || echo "could not install chromium: the console's browser tests will be skipped"; \
+	  else echo "chromium is not installed (apt-get install chromium chromium-driver): the console's browser tests will be skipped"; fi; }
 
 bench: install bench-tools
 	$(PY) tests/bench/bench_pipeline.py $(BENCH_ARGS)
@@ -71,6 +90,10 @@ bench-floor: install bench-tools
 bench-gateway: install bench-tools
 	$(PY) tests/bench/bench_gateway.py $(BENCH_ARGS)
 
+# policypulse --help's CPU and what importing each service's settings loads.
+bench-cli: install
+	$(PY) tests/bench/bench_cli.py $(BENCH_ARGS)
+
 bench-insights: install
 	$(PY) tests/bench/bench_insights.py $(BENCH_ARGS)
 
@@ -90,6 +113,10 @@ bench-classifier: install
 bench-simulation: install
 	$(PY) tests/bench/bench_simulation.py $(BENCH_ARGS)
 
+# Console pages' server time (Server-Timing) on a demo load: p50 and p95 per page.
+bench-console: install
+	$(PY) tests/bench/bench_console.py $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) .policypulse .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .policypulse test-artifacts .pytest_cache .mypy_cache .ruff_cache
 

@@ -6,7 +6,6 @@ nothing; every refusal is in the audit log, and no key is."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,9 +20,12 @@ pytestmark = pytest.mark.e2e
 DAY = {"from": "2026-11-20T00:00:00Z", "to": "2026-11-21T00:00:00Z"}
 
 
-@pytest.fixture
-def stack(service_env: dict[str, str], tmp_path: Path) -> Iterator[ServiceGroup]:
-    with running_stack(service_env, tmp_path / "logs") as group:
+@pytest.fixture(scope="module")
+def stack(
+    module_service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceGroup]:
+    # One stack for the module: only the first test writes data.
+    with running_stack(module_service_env, tmp_path_factory.mktemp("logs")) as group:
         yield group
 
 

@@ -40,7 +40,7 @@ from pp_shared.testing.servers import Servers
 pytestmark = pytest.mark.fuzz
 
 FUZZ_API = Path(__file__).with_name("fuzz_api.py")
-RUN_TIMEOUT = 150.0
+RUN_TIMEOUT = 300.0
 """Longest one service's fuzzing may take; past it the script is killed and the test fails."""
 SERVER_TIMEOUT = 30.0
 """Longest a service may take to start (its lifespan) or to stop serving."""

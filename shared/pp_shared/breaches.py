@@ -43,6 +43,10 @@ class BreachEvidence(BaseModel):
     )
     numerator: int | None = None
     denominator: int | None = None
+    interval: list[float] | None = Field(
+        default=None,
+        description="The value's 95% interval, where the metric has one (production_kappa).",
+    )
     op: str | None = None
     threshold: float | None = None
     baseline: float | None = None

@@ -1,13 +1,13 @@
 """The API commands of ``policypulse`` without a stack: the command line itself (help,
-version, how fast it answers), reading event files, and the bearer key on the wire (checked
-by a real HTTP server that records what it receives)."""
+version and what it loads; how fast it answers: ``make bench-cli``), reading event files,
+and the bearer key on the wire (checked by a real HTTP server that records what it
+receives)."""
 
 from __future__ import annotations
 
 import http.server
 import json
 import os
-import resource
 import subprocess
 import sys
 import threading
@@ -54,13 +54,6 @@ class TestCommandLine:
         assert "classifier" in shown.stdout
         assert "taxonomy" in shown.stdout
 
-    def test_help_answers_within_0_3_s_of_cpu(self) -> None:
-        # CPU time of the process (user + system), not wall time: the machine is shared, and
-        # a neighbour's load stretches wall time without making the command slower.
-        run("--help")  # warm the file cache
-        best = min(_cpu_seconds("--help") for _ in range(3))
-        assert best < 0.3, f"policypulse --help took {best:.3f} s of CPU"
-
     def test_version(self) -> None:
         shown = run("--version")
         assert (shown.returncode, shown.stdout) == (0, "policypulse 0.1.0\n")
@@ -77,13 +70,6 @@ class TestCommandLine:
         shown = run("insights", "movers", "--metric", "volume")
         assert shown.returncode == 2
         assert "Missing option '--dimension'" in shown.stderr
-
-
-def _cpu_seconds(*args: str) -> float:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    assert run(*args).returncode == 0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 class TestEventFiles:

@@ -33,10 +33,11 @@ class FakeSystem:
 
     def run(self, command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
         self.commands.append(command)
-        if command[1] == "install" and command[-1] not in self.failing:
+        verb = command[3]  # after apt-get -o DPkg::Lock::Timeout=...
+        if verb == "install" and command[-1] not in self.failing:
             self.installed.add("promtool")
             return subprocess.CompletedProcess(command, 0, "", "")
-        if command[1] == "update":
+        if verb == "update":
             return subprocess.CompletedProcess(command, 0, "", "")
         return subprocess.CompletedProcess(command, 100, "", "E: Unable to locate package")
 
@@ -52,8 +53,9 @@ class TestDebianTool:
         system = FakeSystem(monkeypatch, uid=0, apt=True)
         assert tools.debian_tool("promtool", "prometheus") == "/usr/bin/promtool"
         assert system.commands == [
-            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "prometheus"]
-        ]
+            ["apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", "-qq",
+             "--no-install-recommends", "prometheus"]
+        ]  # fmt: skip
 
     def test_without_root_the_test_is_skipped(self, monkeypatch: pytest.MonkeyPatch) -> None:
         system = FakeSystem(monkeypatch, uid=1000, apt=True)
@@ -69,7 +71,7 @@ class TestDebianTool:
         with pytest.raises(pytest.skip.Exception, match="Unable to locate package"):
             tools.debian_tool("promtool", "prometheus")
         # Once more after refreshing the package lists, then never again in this session.
-        assert [c[1] for c in system.commands] == ["install", "update", "install"]
+        assert [c[3] for c in system.commands] == ["install", "update", "install"]
         with pytest.raises(pytest.skip.Exception):
             tools.debian_tool("promtool", "prometheus")
         assert len(system.commands) == 3

@@ -131,6 +131,7 @@ async def revoke_key(
     if row is None:
         raise NotFound(f"no key with prefix {prefix}")
     request.app.state.gate.guard.forget(prefix)
+    request.app.state.console.sessions.end_key(prefix)
     return Response(status_code=204)
 
 

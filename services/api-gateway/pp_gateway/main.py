@@ -1,5 +1,6 @@
 """The gateway app: checks every /v1 request (key, role, areas, rate), relays it to the
-service that owns its route, and answers its own routes (keys, audit)."""
+service that owns its route, answers its own routes (keys, audit), and serves the console
+(``pp_gateway.console``) at ``/``."""
 
 from __future__ import annotations
 
@@ -13,11 +14,15 @@ from typing import Any
 import aiohttp
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
+from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from pp_gateway import api
 from pp_gateway.access import SERVICES, RouteTable
 from pp_gateway.audit.writer import AuditWriter
+from pp_gateway.console import routes as console_routes
+from pp_gateway.console.web import HERE as CONSOLE_DIR
+from pp_gateway.console.web import Console, Refused, SignInNeeded, handled
 from pp_gateway.gate import ROUTE_KEY, Gate
 from pp_gateway.guard import Guard
 from pp_gateway.keys.service import KeyChecker
@@ -134,6 +139,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     app.include_router(ops_router(checks))
     app.include_router(api.router)
+    app.state.console = Console(secure_cookies=settings.console_secure_cookies)
+    app.include_router(console_routes.router)
+    app.mount("/static", StaticFiles(directory=CONSOLE_DIR / "static"), name="console-static")
+    app.add_exception_handler(SignInNeeded, handled)
+    app.add_exception_handler(Refused, handled)
     install_openapi(app)
     urls = {name: getattr(settings, f"{name}_url") for name in SERVICES}
     merged = MergedOpenApi(app.openapi, urls)

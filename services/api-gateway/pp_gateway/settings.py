@@ -44,3 +44,8 @@ class GatewaySettings(BaseSettings):
         default_factory=list,
         description="Origins allowed to call the API from a browser (CORS); none by default.",
     )
+    console_secure_cookies: bool = Field(
+        default=False,
+        description="Mark the console's cookies Secure even when the request came over plain "
+        "HTTP (behind a proxy that ends TLS); requests over https get Secure cookies anyway.",
+    )

@@ -6,8 +6,10 @@ bucket and dimensions of the escalation they belong to (its creation hour and it
 dimensions), not in the hour they happened: an appeal resolved today changes the overturn
 rate of the week the escalation was created.
 
-Inter-rater agreement (Krippendorff's alpha, Fleiss' kappa) is not here yet: it is computed
-over calibration responses, which no event carries so far.
+Agreement in production (Cohen's kappa, moderator against QA reviewer) is not additive: it
+needs each group's table of clause pairs, not summed counters. It is a metric of alert rules
+only (``ALERT_METRICS``), read from ``calibration.production``; exercises' agreement
+(Krippendorff's alpha, Fleiss' kappa) is in ``calibration``.
 """
 
 from __future__ import annotations
@@ -126,6 +128,7 @@ class Kind(StrEnum):
     COUNT = "count"
     RATE = "rate"
     QUANTILES = "quantiles"
+    AGREEMENT = "agreement"
 
 
 @dataclass(frozen=True)
@@ -226,3 +229,28 @@ METRICS: dict[str, Metric] = {
         ),
     )
 }
+
+
+@dataclass(frozen=True)
+class AgreementMetric:
+    """Cohen's kappa of the moderator's clause against the QA reviewer's over the reviews
+    paired in a window (``calibration.production``); its sample is the number of pairs."""
+
+    name: str
+    description: str
+    unit: str = "kappa"
+    kind: Kind = Kind.AGREEMENT
+
+
+PRODUCTION_KAPPA = AgreementMetric(
+    name="production_kappa",
+    description=(
+        "Cohen's kappa, moderator's clause against the QA reviewer's, over the paired QA"
+        " reviews of the window; sample: the pairs."
+    ),
+)
+
+AlertMetric = Metric | AgreementMetric
+
+ALERT_METRICS: dict[str, AlertMetric] = {**METRICS, PRODUCTION_KAPPA.name: PRODUCTION_KAPPA}
+"""What an alert rule may watch: every metric, and agreement in production."""

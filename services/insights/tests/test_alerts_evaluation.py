@@ -98,7 +98,7 @@ class TestDelivery:
         ]
         assert [e["url"] for e in rendered[2]["elements"]] == [
             "http://gw/v1/insights/drilldown?metric=overturn_rate",
-            "http://gw/v1/breaches/7",
+            "http://gw/breaches/7",
         ]
         assert rendered[3]["elements"][0]["text"] == "breach 7 · rule r v2"
 

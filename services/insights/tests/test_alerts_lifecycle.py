@@ -180,7 +180,7 @@ async def breaches(r: RunningApp, **params: Any) -> list[dict[str, Any]]:
 
 
 DRILLDOWN = (
-    "http://127.0.0.1:8080/v1/insights/drilldown?metric=policy_unclear_share"
+    "http://127.0.0.1:8080/drilldown?metric=policy_unclear_share"
     "&from=2026-11-20T00%3A00%3A00Z&to=2026-11-20T01%3A00%3A00Z"
     "&area=HATE&clause_id=HATE.SLURS&region=DE"
 )

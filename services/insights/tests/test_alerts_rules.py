@@ -80,7 +80,7 @@ class TestValidation:
             (
                 "/body/metric",
                 "unknown metric; one of decision_latency, overturn_rate, policy_unclear_share,"
-                " qa_disagreement_rate, tagging_agreement, volume",
+                " production_kappa, qa_disagreement_rate, tagging_agreement, volume",
             ),
             (
                 "/body/scope/country",

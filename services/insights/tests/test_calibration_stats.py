@@ -63,6 +63,34 @@ class TestHandComputed:
             (reference.kappa_low, reference.kappa_upp), abs=1e-12
         )
 
+    def test_cohens_kappa_equals_statsmodels_on_random_tables(self) -> None:
+        # The formulas are statsmodels' (its results object left out): equal on 500 tables of
+        # 2 to 6 labels, sparse and dense, perfect agreement and worse than chance among them.
+        rng = np.random.default_rng(3)
+        compared = 0
+        for size in range(2, 7):
+            for _ in range(100):
+                table = rng.poisson(rng.uniform(0.2, 20), size=(size, size))
+                table[rng.random((size, size)) < 0.3] = 0
+                if rng.random() < 0.1:
+                    table = np.diag(np.diag(table))
+                ours = stats.cohens_kappa(table)
+                if ours is None:
+                    continue
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    reference = cohens_kappa(table)
+                assert ours.value == pytest.approx(float(reference.kappa), abs=1e-12)
+                low = float(reference.kappa_low)
+                high = float(reference.kappa_upp)
+                if not np.isfinite(low):  # a variance of zero rounded below it
+                    low = high = float(reference.kappa)
+                # A variance of zero may round to +-1e-17 either side: its root, 3e-9.
+                assert (ours.interval.low, ours.interval.high) == pytest.approx(
+                    (low, high), abs=1e-7
+                )
+                compared += 1
+        assert compared > 450
+
 
 def random_design(seed: int, cases: int = 40, labels: int = 4) -> stats.Counts:
     rng = np.random.default_rng(seed)

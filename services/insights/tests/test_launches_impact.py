@@ -133,8 +133,10 @@ class TestInjectedEffect:
         assert did.split(",")[4:8] == [
             str(answer["did"][k]) for k in ("effect", "ci_low", "ci_high", "p_value")
         ]
-        # Two groups x two periods and changes, three estimates, 2 x 56 buckets, a verdict.
-        assert len(lines) == 1 + 6 + 3 + 112 + 1
+        assert "call,did,,significant,true,,,,,,,," in lines
+        # Two groups x two periods and changes, three estimates, 2 x 56 buckets, the call and
+        # the verdict.
+        assert len(lines) == 1 + 6 + 3 + 112 + 1 + 1
 
 
 class TestNoEffect:
@@ -152,20 +154,27 @@ class TestNoEffect:
             )
         for i in range(0, len(events), 4000):
             await fold_events(pool, events[i : i + 4000])
-        significant = {"did": 0, "its": 0}
+        significant = {"call": 0, "did": 0, "its": 0}
         for clause in clauses:
             answer = await _impact(api, await _launch(api, clause))
             # Launches of other clauses do not overlap; a control can move by chance.
             assert [w for w in answer["warnings"] if not w.startswith("the control moved")] == []
-            for name in significant:
+            for name in ("did", "its"):
                 assert answer[name]["p_value"] is not None
                 significant[name] += answer[name]["significant"]
-        # The verdict leads with the difference-in-differences: at most 1 of 20 significant.
-        assert significant["did"] <= 1, significant
+            # A control exists: the launch's call is the difference-in-differences'.
+            did_significant = answer["did"]["significant"]
+            assert answer["call"] == {"estimate": "did", "significant": did_significant}
+            significant["call"] += answer["call"]["significant"]
+            assert answer["verdict"].startswith(
+                "No change distinguishable" if not answer["call"]["significant"] else "The "
+            )
+        # The launch's call: not significant in at least 19 of 20 seeds (here: 20 of 20).
+        assert significant["call"] == significant["did"] == 0, significant
         # The time series alone is a test of size 5% (47 of 1000 in TestFalsePositiveRate):
-        # 2 of 20 happen by chance in one run of 20 out of four (P(X >= 2), X ~ Bin(20, 0.05)).
-        # Here: 2 of 20.
-        assert significant["its"] <= 2, significant
+        # 2 or more of 20 happen by chance in one run of 20 out of four
+        # (P(X >= 2) = 0.26, X ~ Bin(20, 0.05)); the verdict names the disagreement.
+        assert significant["its"] == 2, significant
 
 
 class TestCommonShock:

@@ -140,7 +140,7 @@ def running_stack(env: dict[str, str], log_dir: Path) -> Iterator[ServiceGroup]:
         out=lambda _msg: None,
     )
     try:
-        group.start(timeout=60)
+        group.start(timeout=120)
         group.api_key = make_api_key(group.env)
         yield group
     finally:

@@ -43,15 +43,29 @@ def topic_prefix() -> str:
     return f"t{uuid.uuid4().hex[:10]}."
 
 
-@pytest.fixture
-def service_env(servers: Servers, database_url: str, topic_prefix: str) -> dict[str, str]:
-    """``PP_*`` variables that point a service at this test's database and topics."""
+def _env(servers: Servers, database_url: str, topic_prefix: str) -> dict[str, str]:
     return {
         "PP_DATABASE_URL": database_url,
         "PP_KAFKA_BOOTSTRAP_SERVERS": servers.kafka_bootstrap,
         "PP_TOPIC_PREFIX": topic_prefix,
         "PP_KAFKA_SESSION_TIMEOUT_MS": str(servers.session_timeout_ms),
     }
+
+
+@pytest.fixture
+def service_env(servers: Servers, database_url: str, topic_prefix: str) -> dict[str, str]:
+    """``PP_*`` variables that point a service at this test's database and topics."""
+    return _env(servers, database_url, topic_prefix)
+
+
+@pytest.fixture(scope="module")
+async def module_service_env(servers: Servers) -> AsyncIterator[dict[str, str]]:
+    """``PP_*`` variables of one database and topic namespace for a whole module: for the
+    end-to-end tests of a module that share one running stack (each test then keeps to data
+    of its own, by ids, areas or ranges)."""
+    name = await create_database(servers.database_url)
+    yield _env(servers, with_database(servers.database_url, name), f"t{uuid.uuid4().hex[:10]}.")
+    await drop_database(servers.database_url, name)
 
 
 async def eventually(

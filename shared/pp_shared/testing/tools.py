@@ -27,7 +27,7 @@ def debian_tool(binary: str, package: str) -> str:
         )
     with _INSTALL_LOCK:
         if package not in _FAILED and shutil.which(binary) is None:
-            error = _apt_install(package)
+            error = apt_install(package)
             if error:
                 _FAILED[package] = error
     found = shutil.which(binary)
@@ -36,15 +36,21 @@ def debian_tool(binary: str, package: str) -> str:
     return found
 
 
-def _apt_install(package: str) -> str:
-    """Install ``package`` (without its recommended extras); the error output, if it failed."""
+APT_GET = ["apt-get", "-o", "DPkg::Lock::Timeout=300"]
+"""apt-get waiting for another install's lock (two test workers may install at once)."""
+
+
+def apt_install(*packages: str, recommends: bool = False) -> str:
+    """Install ``packages`` (with their recommended extras only if asked); the error output,
+    if it failed."""
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]
+    extras = [] if recommends else ["--no-install-recommends"]
+    install = [*APT_GET, "install", "-y", "-qq", *extras, *packages]
     attempt = subprocess.run(install, env=env, capture_output=True, text=True, check=False)
     if attempt.returncode != 0:
         # The package lists may be missing (a fresh container) or stale.
         update = subprocess.run(
-            ["apt-get", "update", "-qq"], env=env, capture_output=True, text=True, check=False
+            [*APT_GET, "update", "-qq"], env=env, capture_output=True, text=True, check=False
         )
         if update.returncode != 0:
             return update.stderr.strip()[-500:]

@@ -34,6 +34,8 @@ class Evidence(TypedDict, total=False):
     """Link to the drill-down of the group's metric over the window."""
     numerator: int
     denominator: int
+    interval: list[float]
+    """The value's 95% interval, where the metric has one (``production_kappa``)."""
     op: str
     threshold: float | None
     baseline: float | None

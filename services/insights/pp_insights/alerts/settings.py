@@ -67,5 +67,6 @@ class AlertSettings(BaseSettings):
     )
     alert_link_base_url: str = Field(
         default="http://127.0.0.1:8080",
-        description="Public base URL of the gateway, for drill-down links in messages.",
+        description="Public base URL of the console (the gateway), for the drill-down and "
+        "breach pages that messages link to.",
     )

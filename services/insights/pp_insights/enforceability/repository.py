@@ -26,32 +26,18 @@ async def qa_confusion(
 ) -> list[asyncpg.Record]:
     """QA reviews of escalations created in ``[start, end)``, counted per escalation area,
     clause the reviewed decision applied (``none`` without one) and clause QA says was right
-    (NULL when QA agreed or named none). A review whose decision is not in the log is left
-    out. QA reviews and decisions are read from the event log, which keeps their bodies."""
-    args: list[Any] = [start, end, NO_CLAUSE]
-    areas_sql = _area_filter(areas, args, "f.area")
+    (NULL when QA agreed or named none). A review whose decision has not arrived is left out.
+    Read from ``qa_review_facts``, one row per review that the facts refresh writes with the
+    reviewed decision's latest version (021), by its ``created_at`` index."""
+    args: list[Any] = [start, end]
+    areas_sql = _area_filter(areas, args, "area")
     sql = f"""
-        WITH f AS (
-            SELECT escalation_id, area FROM insights.escalation_facts f
-            WHERE created_at >= $1 AND created_at < $2 AND qa_reviews > 0{areas_sql}
-        ),
-        decisions AS (
-            SELECT DISTINCT ON (e.escalation_id, e.body ->> 'decision_id')
-                   e.escalation_id, e.body ->> 'decision_id' AS decision_id,
-                   coalesce(e.body ->> 'clause_id', $3) AS applied
-            FROM f JOIN insights.event_log e
-              ON e.escalation_id = f.escalation_id AND e.event_type = 'decision.made'
-            ORDER BY e.escalation_id, e.body ->> 'decision_id', e.occurred_at DESC, e.event_id DESC
-        )
-        SELECT f.area, d.applied AS from_clause,
-               CASE WHEN NOT (q.body ->> 'agrees')::boolean
-                    THEN q.body ->> 'correct_clause_id' END AS to_clause,
+        SELECT area, moderator_clause AS from_clause,
+               CASE WHEN NOT agrees THEN reviewer_clause END AS to_clause,
                count(*) AS reviews
-        FROM f
-        JOIN insights.event_log q
-          ON q.escalation_id = f.escalation_id AND q.event_type = 'qa.reviewed'
-        JOIN decisions d
-          ON d.escalation_id = q.escalation_id AND d.decision_id = q.body ->> 'decision_id'
+        FROM insights.qa_review_facts
+        WHERE created_at >= $1 AND created_at < $2
+          AND moderator_clause IS NOT NULL{areas_sql}
         GROUP BY 1, 2, 3
     """  # noqa: S608 - the only interpolation is a fixed condition
     return list(await conn.fetch(sql, *args))

@@ -22,6 +22,7 @@ from pp_insights.launches import estimators as est
 from pp_insights.launches import repository
 from pp_insights.launches.impact_schemas import (
     BeforeAfter,
+    Call,
     Comparison,
     ControlOut,
     DidOut,
@@ -342,6 +343,7 @@ def _answer(
         before_after=Comparison(treated=t_ba, control=c_ba),
         did=did,
         its=its,
+        call=Call.of(did, its),
         verdict="",
         warnings=[],
         series=_series_rows(metric, treated, "treated") + _series_rows(metric, controls, "control"),

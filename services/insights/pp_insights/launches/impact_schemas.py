@@ -4,7 +4,7 @@ interrupted time series, a verdict and warnings; every number also as CSV rows."
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -77,6 +77,23 @@ class ItsOut(EstimateOut):
     maxlags: int | None
 
 
+class Call(BaseModel):
+    """The launch's call: the estimate the verdict leads with and whether it is significant
+    at 95%. The difference-in-differences when there is one (it separates the launch from
+    what moved everywhere), else the time series' level change; neither: no call."""
+
+    estimate: Literal["did", "its"] | None
+    significant: bool | None
+
+    @staticmethod
+    def of(did: EstimateOut, its: EstimateOut) -> Call:
+        if did.effect is not None:
+            return Call(estimate="did", significant=did.significant)
+        if its.effect is not None:
+            return Call(estimate="its", significant=its.significant)
+        return Call(estimate=None, significant=None)
+
+
 class ControlOut(BaseModel):
     named: bool = Field(description="True when the caller named it, else the default.")
     filters: dict[str, list[str]] = Field(description="Dimensions it keeps.")
@@ -108,6 +125,7 @@ class ImpactAnswer(BaseModel):
     before_after: Comparison
     did: DidOut
     its: ItsOut
+    call: Call
     verdict: str
     warnings: list[str]
     series: list[SeriesRow]
@@ -149,6 +167,10 @@ class ImpactAnswer(BaseModel):
                  "statistic": "value", "value": s.value, "numerator": s.numerator,
                  "denominator": s.denominator}
             )  # fmt: skip
+        rows.append(
+            {"section": "call", "group": self.call.estimate, "statistic": "significant",
+             "value": self.call.significant}
+        )  # fmt: skip
         rows.append({"section": "verdict", "statistic": "verdict", "value": self.verdict})
         rows += [{"section": "warning", "statistic": "warning", "value": w} for w in self.warnings]
         return rows

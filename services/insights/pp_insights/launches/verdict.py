@@ -74,7 +74,7 @@ def verdict(answer: ImpactAnswer) -> str:
     treated = answer.before_after.treated
     sample = f"n={treated.after.sample} {SAMPLE_NOUNS.get(answer.metric, 'escalations')}"
     did, its = answer.did, answer.its
-    lead = did if did.effect is not None else its
+    lead = did if answer.call.estimate == "did" else its
     method = "difference-in-differences" if lead is did else "level change at the launch"
     if lead.effect is None:
         return (

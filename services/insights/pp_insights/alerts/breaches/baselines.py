@@ -17,7 +17,7 @@ from pp_insights.alerts.rules.spec import (
     StatisticalCondition,
     parse_duration,
 )
-from pp_insights.metrics_def import METRICS, CountMetric
+from pp_insights.metrics_def import ALERT_METRICS, CountMetric
 
 Span = tuple[datetime, datetime]
 """Hours ``[start, end)``."""
@@ -33,7 +33,7 @@ def baseline_windows(spec: RuleSpec, start: datetime, end: datetime) -> list[Spa
         return [(start - offset, end - offset)]
     if not isinstance(cond, StatisticalCondition):
         return []
-    if isinstance(METRICS[spec.metric], CountMetric):
+    if isinstance(ALERT_METRICS[spec.metric], CountMetric):
         season = parse_duration(cond.season)
         return [(start - k * season, end - k * season) for k in range(1, cond.seasons + 1)]
     if cond.baseline_rate is None:

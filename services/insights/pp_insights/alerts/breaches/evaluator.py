@@ -36,10 +36,12 @@ from pp_insights.alerts.rules.spec import (
     StaticCondition,
     StatisticalCondition,
 )
+from pp_insights.calibration.production.service import kappa_by_group
 from pp_insights.metrics_def import (
-    METRICS,
+    ALERT_METRICS,
+    AgreementMetric,
+    AlertMetric,
     CountMetric,
-    Metric,
     QuantileMetric,
     RateMetric,
 )
@@ -51,6 +53,8 @@ class Sums:
 
     counters: dict[str, int]
     hist: list[int] = field(default_factory=list)
+    agreement: tuple[float | None, float | None, float | None] | None = None
+    """Agreement metrics: kappa and its 95% interval (``counters`` holds the pairs)."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,13 @@ class Observation:
     evidence: Evidence
 
 
-def _counters_of(metric: Metric) -> list[str]:
+PAIRS = "pairs"
+"""The sample of an agreement metric: the reviews that pair two clauses."""
+
+
+def _counters_of(metric: AlertMetric) -> list[str]:
+    if isinstance(metric, AgreementMetric):
+        return [PAIRS]
     if isinstance(metric, CountMetric):
         return [metric.counter.value]
     if isinstance(metric, RateMetric):
@@ -71,8 +81,12 @@ def _counters_of(metric: Metric) -> list[str]:
     return [metric.sample.value]
 
 
-def _value(metric: Metric, sums: Sums | None, quantile: float) -> tuple[float | None, int]:
+def _value(metric: AlertMetric, sums: Sums | None, quantile: float) -> tuple[float | None, int]:
     """The metric's value and sample size over a window (None without a sample)."""
+    if isinstance(metric, AgreementMetric):
+        if sums is None or sums.agreement is None:
+            return None, 0
+        return sums.agreement[0], sums.counters[PAIRS]
     if isinstance(metric, CountMetric):
         count = sums.counters[metric.counter.value] if sums else 0
         return float(count), count
@@ -87,8 +101,16 @@ def _value(metric: Metric, sums: Sums | None, quantile: float) -> tuple[float | 
 
 
 async def _window(
-    conn: asyncpg.Connection, spec: RuleSpec, metric: Metric, start: datetime, end: datetime
+    conn: asyncpg.Connection, spec: RuleSpec, metric: AlertMetric, start: datetime, end: datetime
 ) -> dict[GroupKey, Sums]:
+    if isinstance(metric, AgreementMetric):
+        rows = await kappa_by_group(
+            conn, start=start, end=end, group_by=spec.group_by, filters=spec.scope
+        )
+        return {
+            key: Sums({PAIRS: r.pairs}, agreement=(r.kappa, r.kappa_low, r.kappa_high))
+            for key, r in rows.items()
+        }
     window = RollupWindow(start, end, spec.scope, spec.group_by)
     counters = await sum_window(conn, window, counters=_counters_of(metric))
     hists: dict[GroupKey, list[int]] = {}
@@ -112,15 +134,19 @@ def fingerprint(rule_id: str, group: dict[str, str]) -> str:
 def drilldown_links(
     base_url: str, spec: RuleSpec, start: datetime, end: datetime
 ) -> Callable[[dict[str, str]], str]:
-    """The drill-down link of each group of a rule's window: the metric and window, the
-    scope's filters on the dimensions it does not group by, then the group's values. What
-    all groups share is encoded once (evaluation makes a link for every group)."""
-    params: list[tuple[str, str]] = [("metric", spec.metric), ("from", iso(start))]
-    params.append(("to", iso(end)))
+    """The drill-down link of each group of a rule's window: the console's drill-down page
+    (the API's parameters, shown as a page), with the metric and window, the scope's filters
+    on the dimensions it does not group by, then the group's values. What all groups share is
+    encoded once (evaluation makes a link for every group)."""
+    path, params = "/drilldown", [("metric", spec.metric)]
+    if isinstance(ALERT_METRICS[spec.metric], AgreementMetric):
+        # Agreement has no drill-down of rollups: its answer over the window is the evidence.
+        path, params = "/calibration/agreement", [("interval", "all")]
+    params += [("from", iso(start)), ("to", iso(end))]
     for dim, values in sorted(spec.scope.items()):
         if dim not in spec.group_by:
             params += [(dim, v) for v in values]
-    shared = f"{base_url.rstrip('/')}/v1/insights/drilldown?{urlencode(params)}"
+    shared = f"{base_url.rstrip('/')}{path}?{urlencode(params)}"
 
     def link(group: dict[str, str]) -> str:
         return f"{shared}&{urlencode(sorted(group.items()))}" if group else shared
@@ -144,7 +170,7 @@ async def observe(
 ) -> list[Observation]:
     """Evaluate one rule at ``now`` for every group with data in its window, and for
     ``extra_groups`` (those with an open breach, which must be able to resolve)."""
-    metric = METRICS[spec.metric]
+    metric = ALERT_METRICS[spec.metric]
     end = window_end(now)
     start = end - spec.window_delta
     current = await _window(conn, spec, metric, start, end)
@@ -178,6 +204,10 @@ async def observe(
         if isinstance(metric, RateMetric) and sums is not None:
             evidence["numerator"] = sums.counters[metric.numerator.value]
             evidence["denominator"] = sums.counters[metric.denominator.value]
+        if sums is not None and sums.agreement is not None:
+            _, low, high = sums.agreement
+            if low is not None and high is not None:
+                evidence["interval"] = [round(low, 6), round(high, 6)]
         if coverage is not None:
             evidence["baseline_coverage"] = coverage.fraction
         complete = coverage is None or coverage.complete
@@ -221,7 +251,7 @@ def _bonferroni(observations: list[Observation], alpha: float) -> list[Observati
 
 def _judge(
     spec: RuleSpec,
-    metric: Metric,
+    metric: AlertMetric,
     value: float | None,
     sample: int,
     key: GroupKey,

@@ -71,6 +71,9 @@ def _number(value: float | None, *, count: bool) -> str:
 def _comparison(ev: BreachEvidence, *, count: bool) -> str:
     value, threshold = _number(ev.value, count=count), _number(ev.threshold, count=count)
     text = f"{value} (n={ev.sample})"
+    if ev.interval is not None:
+        low, high = (_number(v, count=count) for v in ev.interval)
+        text = f"{value} (95% CI {low} to {high}, n={ev.sample})"
     if ev.factor is not None:
         text += f" vs baseline {_number(ev.baseline, count=count)} (x{ev.factor} = {threshold})"
     elif "threshold" in ev.model_fields_set:
@@ -133,8 +136,11 @@ def render(message: BreachMessage, *, base_url: str) -> tuple[str, list[Block]]:
     if ev.drilldown:
         buttons.append(ButtonElement(text="Drill down", url=ev.drilldown, action_id="drill"))
     buttons.append(
+        # The console's page of the breach (message.breach_url is its API path).
         ButtonElement(
-            text="Breach", url=base_url.rstrip("/") + message.breach_url, action_id="breach"
+            text="Breach",
+            url=f"{base_url.rstrip('/')}/breaches/{message.breach_id}",
+            action_id="breach",
         )
     )
     blocks.append(ActionsBlock(elements=buttons))

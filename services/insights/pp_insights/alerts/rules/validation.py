@@ -20,7 +20,7 @@ from pp_insights.alerts.rules.spec import (
     format_duration,
     parse_duration,
 )
-from pp_insights.metrics_def import DIMENSIONS, METRICS, Dimension, Kind
+from pp_insights.metrics_def import ALERT_METRICS, DIMENSIONS, Dimension, Kind
 from pp_shared.problems import InvalidInput, field_errors
 
 
@@ -63,9 +63,9 @@ def _semantic_errors(
     spec: RuleSpec, allowed_hosts: list[str], allow_http: bool
 ) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    metric = METRICS.get(spec.metric)
+    metric = ALERT_METRICS.get(spec.metric)
     if metric is None:
-        out.append(("/metric", f"unknown metric; one of {', '.join(sorted(METRICS))}"))
+        out.append(("/metric", f"unknown metric; one of {', '.join(sorted(ALERT_METRICS))}"))
     for dim, values in spec.scope.items():
         if dim not in DIMENSIONS:
             out.append((f"/scope/{dim}", f"unknown dimension; one of {', '.join(DIMENSIONS)}"))
@@ -111,13 +111,16 @@ def _semantic_errors(
         if reach > MAX_LOOKBACK:
             out.append(("/condition", f"reaches back {reach.days} days, more than 400"))
     if metric is not None and isinstance(cond, StatisticalCondition):
-        if metric.kind is Kind.QUANTILES:
+        if metric.kind in (Kind.QUANTILES, Kind.AGREEMENT):
             out.append(("/condition/kind", "statistical tests apply to rate and count metrics"))
         if metric.kind is Kind.COUNT and cond.baseline_rate is not None:
             out.append(("/condition/baseline_rate", "only rate metrics have a baseline rate"))
     rate_static = metric is not None and metric.kind is Kind.RATE
     if rate_static and isinstance(cond, StaticCondition) and not 0 <= cond.threshold <= 1:
         out.append(("/condition/threshold", "a rate threshold lies between 0 and 1"))
+    agreement = metric is not None and metric.kind is Kind.AGREEMENT
+    if agreement and isinstance(cond, StaticCondition) and not -1 <= cond.threshold <= 1:
+        out.append(("/condition/threshold", "a kappa threshold lies between -1 and 1"))
     names = [c.name for c in spec.channels]
     for i, channel in enumerate(spec.channels):
         if names.index(channel.name) != i:

@@ -161,6 +161,26 @@ def _row(key: Key, group_by: Sequence[str], records: Sequence[Any]) -> Agreement
     )
 
 
+async def kappa_by_group(
+    conn: asyncpg.Connection,
+    *,
+    start: datetime,
+    end: datetime,
+    group_by: Sequence[str],
+    filters: Mapping[str, Sequence[str]],
+) -> dict[tuple[str, ...], AgreementRow]:
+    """Each group's agreement over the hours ``[start, end)`` (whole hours, as alert rules
+    read them), keyed by its values of ``group_by``: what a rule on ``production_kappa``
+    judges."""
+    found = await repository.pair_counts(
+        conn, start=start, end=end, interval=None, group_by=group_by, filters=filters
+    )
+    return {
+        tuple(key[1:]): _row(key, group_by, records)
+        for key, records in _grouped(found, group_by).items()
+    }
+
+
 async def clause_agreement(
     pool: asyncpg.Pool, *, start: datetime, end: datetime, filters: Mapping[str, Sequence[str]]
 ) -> ClauseAgreementAnswer:
