@@ -10,7 +10,7 @@ export UV_NO_CONFIG := 1
 PY := $(VENV)/bin/python
 PROJECT_FILES := pyproject.toml uv.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 
-.PHONY: install up test lint typecheck unit schemas bench bench-tools bench-floor bench-classifier bench-insights bench-alerts bench-calibration bench-simulation bench-gateway bench-console bench-cli demo browser-tools clean help
+.PHONY: install up seed-model test lint typecheck unit schemas bench bench-tools bench-floor bench-classifier bench-insights bench-alerts bench-calibration bench-simulation bench-gateway bench-console bench-cli demo browser-tools clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -29,8 +29,14 @@ $(VENV)/.installed: $(PROJECT_FILES)
 
 install: $(VENV)/.installed
 
-up: install
+up: install seed-model
 	$(VENV)/bin/policypulse up
+
+# The classifier's seed model, trained once per machine (about 40 s of CPU) and kept in
+# PP_SEED_MODEL_CACHE: a classifier on a fresh database then loads it instead of training it
+# within the readiness waits of `policypulse up` and of the end-to-end tests.
+seed-model: install
+	$(PY) -m pp_classifier.training.seed_cache
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -50,7 +56,7 @@ unit: install
 # Two workers (one per core of the machines it runs on), each given whole files: a file's
 # tests share its module fixtures (one running stack). TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
-test: lint typecheck browser-tools
+test: lint typecheck browser-tools seed-model
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Events, rules, a launch and a calibration exercise for the console, through the public API.

@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         # Listed here for --help; run by the branch above (``policypulse NAME --help``).
         sub.add_parser(name, help=text, add_help=False)
     up = sub.add_parser("up", help="run all four services on the embedded (or configured) stack")
-    up.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for readiness")
+    # A fresh classifier trains its seed model before it is ready: about 40 s of CPU, more
+    # wall time while the other services start on the same cores.
+    up.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for readiness")
     up.add_argument("--no-restart", action="store_true", help="do not restart crashed services")
     up.set_defaults(func=cmd_up)
     for ep in entry_points(group="policypulse.commands"):

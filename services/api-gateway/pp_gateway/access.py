@@ -122,6 +122,8 @@ def _routes() -> tuple[Route, ...]:
         ("GET", "/v1/models/retrain/jobs", "classifier", p.READ, s.UNRESTRICTED),
         ("GET", "/v1/models/retrain/jobs/{job_id}", "classifier", p.READ, s.UNRESTRICTED),
         ("POST", "/v1/taxonomy/simulate", "classifier", p.AUTHOR, s.UNRESTRICTED),
+        # Tags of any area for any text: restricted keys cannot be kept to theirs.
+        ("POST", "/v1/tag", "classifier", p.READ, s.UNRESTRICTED),
         ("GET", "/v1/classifier/dead-letters", "classifier", p.READ, s.UNRESTRICTED),
         (
             "GET",

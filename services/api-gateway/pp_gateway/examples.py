@@ -117,6 +117,12 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/taxonomy/versions"): {"application/json": _TAXONOMY},
     ("POST", "/v1/models/retrain"): {"application/json": {}},
     ("POST", "/v1/taxonomy/simulate"): {"application/json": _TAXONOMY},
+    ("POST", "/v1/tag"): {
+        "application/json": {
+            "texts": ["Landlords, don't rent to them, keep them out of our neighbourhood."],
+            "language": "en",
+        }
+    },
     ("POST", "/v1/launches"): {
         "application/json": {
             "title": "Reclaimed-slur FAQ",

@@ -17,6 +17,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from pp_classifier.settings import ClassifierSettings
+from pp_classifier.tagging import requests as tagging_requests
+from pp_classifier.tagging.requests import TagResponse
 from pp_classifier.taxonomy import service as taxonomy_service
 from pp_classifier.taxonomy import simulation
 from pp_classifier.taxonomy.document import Taxonomy, TaxonomyDiff
@@ -201,6 +203,7 @@ async def simulate_draft(
         end=end,
         max_texts=params.max_texts or settings.simulate_max_texts,
         examples=params.examples,
+        restricted=replica.restricted,
     )
     if NDJSON in (accept or ""):
         return StreamingResponse(_progress_lines(pool, run), media_type=NDJSON)
@@ -307,6 +310,16 @@ async def get_artifact(pool: PoolDep, version: str) -> Response:
     return Response(
         await training_service.get_artifact(pool, version), media_type="application/octet-stream"
     )
+
+
+tag_router = APIRouter(prefix="/v1/tag", tags=["tagging"])
+
+
+@tag_router.post("")
+async def tag_texts(replica: ReplicaDep, body: tagging_requests.TagRequest) -> TagResponse:
+    """Tag 1 to 100 texts now: each tag with its method, confidence and lexicon entry or model."""
+    layers = replica.layers
+    return await asyncio.to_thread(tagging_requests.tag_request, body, layers=layers)
 
 
 DEAD_LETTERS = DeadLetterStore("classifier")

@@ -94,6 +94,7 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
     attach_ops(app)
     app.include_router(api.router)
     app.include_router(api.models_router)
+    app.include_router(api.tag_router)
     app.include_router(api.dead_letter_routes)
     install_openapi(
         app,

@@ -1,4 +1,6 @@
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, field_validator
 
 from pp_shared.settings import ServiceSettings
 
@@ -62,3 +64,21 @@ class ClassifierSettings(ServiceSettings):
         description="A draft simulation re-tags at most this many escalations of its window;"
         " a larger window is sampled (by a hash of the escalation id) and says so.",
     )
+    seed_model_cache: Path | None = Field(
+        default=Path.home() / ".cache" / "policypulse" / "seed-models",
+        description="A folder where a trained seed model is kept, by version, so the next"
+        " fresh install on this machine loads it instead of training it again (about 40 s of"
+        " CPU); empty: always train.",
+    )
+    restricted_terms_file: Path | None = Field(
+        default=None,
+        description="A JSON file outside the repository mapping lexicon placeholders such as"
+        " [slur:race] to their spellings; read at start, never logged. Without it placeholder"
+        " entries match nothing.",
+    )
+
+    @field_validator("seed_model_cache", "restricted_terms_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        # PP_SEED_MODEL_CACHE= (empty) means no folder, not the working directory.
+        return None if value == "" else value

@@ -1,22 +1,24 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
+from pp_classifier.settings import ClassifierSettings
 from pp_classifier.tagging.text import normalise
 from pp_classifier.taxonomy.document import load_taxonomy
+from pp_classifier.training import candidates
 from pp_classifier.training.candidates import (
     Candidate,
     DecisionLabel,
-    held_out,
     judge,
     train_candidate,
     training_set,
 )
 from pp_classifier.training.features import FeatureSpec
-from pp_classifier.training.model import TrainingParams
-from pp_classifier.training.seed_data import seed_training_data
+from pp_classifier.training.model import ClauseModel, TrainingParams, held_out
+from pp_classifier.training.seed_data import functional_examples, seed_training_data
 
 SEED = load_taxonomy()
 IN_TRAINING = "my cousin says the factory keeps everyone's papers until the debt is paid"
@@ -95,3 +97,54 @@ class TestJudge:
     def test_a_model_of_another_taxonomy_is_replaced(self, seed: Candidate) -> None:
         verdict = judge(seed, seed.model, taxonomy_version="2026.12.0")
         assert (verdict.promote, verdict.reason) == (True, "taxonomy changed from 2026.11.0")
+
+
+class TestTemplateSplit:
+    def test_a_template_group_is_held_out_whole(self) -> None:
+        # At 30 % some packaged template groups fall in the evaluation share: every case of
+        # those groups is held out, and no text of theirs is trained on.
+        data = training_set(SEED, [], holdout_percent=30, decision_weight=1)
+        held_groups = {
+            e.group for e in functional_examples() if e.group is not None and held_out(e.group, 30)
+        }
+        held_texts = {normalise(e.text) for e in functional_examples() if e.group in held_groups}
+        assert held_groups
+        assert held_texts <= {normalise(t) for t in data.test_texts}
+        assert not held_texts & {normalise(t) for t in data.train_texts}
+
+
+class TestSeedModelCache:
+    def test_a_cached_seed_model_is_loaded_instead_of_trained(
+        self, seed: Candidate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(candidates, "training_params", lambda settings: PARAMS)
+        monkeypatch.setattr(candidates, "_SEED_CACHE", {})
+
+        def no_training(*args: object, **kwargs: object) -> ClauseModel:
+            raise AssertionError("trained")
+
+        monkeypatch.setattr(candidates, "train_model", no_training)
+        candidates._store_seed(tmp_path, seed.model)
+        assert [p.name for p in tmp_path.iterdir()] == [f"{seed.model.version}.npz"]
+        settings = ClassifierSettings.model_construct()
+        loaded = candidates.seed_candidate(SEED, settings, cache=tmp_path)
+        assert loaded.model.version == seed.model.version
+        assert loaded.evaluation.clauses.macro_f1 == seed.evaluation.clauses.macro_f1
+
+    def test_an_unreadable_cached_model_is_trained_again(
+        self, seed: Candidate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(candidates, "training_params", lambda settings: PARAMS)
+        monkeypatch.setattr(candidates, "_SEED_CACHE", {})
+
+        def no_training(*args: object, **kwargs: object) -> ClauseModel:
+            raise AssertionError("trained")
+
+        monkeypatch.setattr(candidates, "train_model", no_training)
+        (tmp_path / f"{seed.model.version}.npz").write_bytes(b"not a model")
+        with pytest.raises(AssertionError, match="trained"):
+            candidates.seed_candidate(SEED, ClassifierSettings.model_construct(), cache=tmp_path)
+
+    def test_an_empty_setting_means_no_cache(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("PP_SEED_MODEL_CACHE", "")
+        assert ClassifierSettings().seed_model_cache is None

@@ -7,7 +7,7 @@ import orjson
 from pp_classifier.main import create_app
 from pp_classifier.settings import ClassifierSettings
 from pp_classifier.tagging.text import normalise
-from pp_classifier.training.candidates import held_out
+from pp_classifier.training.model import held_out
 from pp_classifier.training.service import Replica
 from pp_shared.events import TaggedEvent, TagMethod
 from pp_shared.testing.apps import produce, read_topic, running_app
@@ -19,9 +19,8 @@ from pp_shared.topics import Topic, topic_name
 # No lexicon term of the seed taxonomy occurs in it, and its hash puts it in the training
 # share (checked below), so only the model can answer, and it can learn the answer.
 TEXT = "my cousin says the factory keeps everyone's papers until the debt is paid"
-# Debt bondage: the moderator's clause is right, and learning it improves the held-out
-# macro-F1 (0.4185 -> 0.4291), so the candidate is promoted. (Labelled INA.SCAMS instead,
-# the candidate scores 0.4182 and is rejected.)
+# Debt bondage: the moderator's clause is right, and learning it does not lower the held-out
+# macro-F1, so the candidate is promoted (asserted below).
 CLAUSE = "HEX.FORCED_LABOUR"
 
 

@@ -16,10 +16,18 @@ def register(sub: Any) -> None:
 
     ev = cmds.add_parser(
         "eval",
-        help="precision, recall, F1, support, confusion matrix and throughput on labelled rows",
+        help="precision, recall, F1, support, confusion matrix and throughput on labelled rows;"
+        " or, with --functional, a HateCheck-style report",
     )
-    _common(ev)
-    ev.add_argument("--label-column", required=True, help="column holding each row's label")
+    _common(ev, data_required=False)
+    ev.add_argument(
+        "--functional",
+        type=Path,
+        metavar="FILE.csv",
+        help="a HateCheck or Multilingual HateCheck file: accuracy per functionality and per"
+        " target group, hate F1 per language (replaces --data and the columns)",
+    )
+    ev.add_argument("--label-column", help="column holding each row's label")
     ev.add_argument(
         "--label-map",
         type=Path,
@@ -34,7 +42,8 @@ def register(sub: Any) -> None:
     ev.add_argument(
         "--include-seen",
         action="store_true",
-        help="also score rows whose text the model was trained on (left out by default)",
+        help="also score rows whose text the model was trained on (left out by default); with"
+        " --functional, also cases of template groups the seed data holds",
     )
     ev.add_argument("--json", type=Path, help="also write the report as JSON to this file")
     ev.set_defaults(func=_eval)
@@ -45,9 +54,11 @@ def register(sub: Any) -> None:
     tag.set_defaults(func=_tag)
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, type=Path, help="CSV file with a header row")
-    parser.add_argument("--text-column", required=True, help="column holding the text")
+def _common(parser: argparse.ArgumentParser, *, data_required: bool = True) -> None:
+    parser.add_argument(
+        "--data", required=data_required, type=Path, help="CSV file with a header row"
+    )
+    parser.add_argument("--text-column", required=data_required, help="column holding the text")
     parser.add_argument(
         "--taxonomy", type=Path, help="taxonomy file (default: the packaged latest version)"
     )
@@ -59,6 +70,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    if args.functional is not None:
+        from pp_classifier.cli.functional_eval import run_functional
+
+        return run_functional(args)
     from pp_classifier.cli.offline_tagging import run_eval
 
     return run_eval(args)

@@ -37,11 +37,11 @@ class CliError(Exception):
     """A problem with the user's input, reported in one line."""
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
     print(f"policypulse classifier: {message}", file=sys.stderr, flush=True)
 
 
-def _taxonomy(args: argparse.Namespace) -> Taxonomy:
+def taxonomy_of(args: argparse.Namespace) -> Taxonomy:
     try:
         return load_taxonomy(args.taxonomy) if args.taxonomy else load_taxonomy()
     except TaxonomyLoadError as exc:
@@ -63,14 +63,16 @@ def build_tagger(
             raise CliError(f"cannot read {model_file}: {exc.strerror}") from exc
         except ModelError as exc:
             raise CliError(f"{model_file}: {exc}") from exc
-        _say(f"model {model.version} (taxonomy {model.taxonomy_version}) loaded")
+        say(f"model {model.version} (taxonomy {model.taxonomy_version}) loaded")
         return LayeredTagger(rules, model, clauses=taxonomy.clause_ids())
     started = time.perf_counter()
     # The service's default settings, without reading the environment: as a fresh install.
-    candidate = seed_candidate(taxonomy, ClassifierSettings.model_construct())
-    _say(
-        f"seed model {candidate.model.version} ready, trained on"
-        f" {len(candidate.data.train_texts)} texts in {time.perf_counter() - started:.1f} s"
+    defaults = ClassifierSettings.model_construct()
+    candidate = seed_candidate(taxonomy, defaults, cache=defaults.seed_model_cache)
+    say(
+        f"seed model {candidate.model.version} ({len(candidate.data.train_texts)} training"
+        f" texts) ready in {time.perf_counter() - started:.1f} s (trained, or loaded from"
+        f" {defaults.seed_model_cache})"
     )
     return LayeredTagger(rules, candidate.model, clauses=taxonomy.clause_ids())
 
@@ -96,12 +98,23 @@ def run_eval(args: argparse.Namespace) -> int:
     try:
         return _run_eval(args)
     except (CliError, ModelError) as exc:
-        _say(str(exc))
+        say(str(exc))
         return 2
 
 
 def _run_eval(args: argparse.Namespace) -> int:
-    taxonomy = _taxonomy(args)
+    missing = [
+        option
+        for option, value in (
+            ("--data", args.data),
+            ("--text-column", args.text_column),
+            ("--label-column", args.label_column),
+        )
+        if value is None
+    ]
+    if missing:
+        raise CliError(f"eval needs {', '.join(missing)} (or --functional FILE.csv)")
+    taxonomy = taxonomy_of(args)
     mapping = read_label_map(args.label_map) if args.label_map else None
     texts: list[str] = []
     labels: list[str] = []
@@ -213,12 +226,12 @@ def run_tag(args: argparse.Namespace) -> int:
     try:
         return _run_tag(args)
     except CliError as exc:
-        _say(str(exc))
+        say(str(exc))
         return 2
 
 
 def _run_tag(args: argparse.Namespace) -> int:
-    taxonomy = _taxonomy(args)
+    taxonomy = taxonomy_of(args)
     rows = read_rows(args.data, [args.text_column])
     next_row = _peek(rows)  # a wrong column fails before the model is trained
     tagger = build_tagger(taxonomy, model_file=args.model)
@@ -237,9 +250,7 @@ def _run_tag(args: argparse.Namespace) -> int:
         if args.output:
             output.close()
     seconds = time.perf_counter() - started
-    _say(
-        f"tagged {written} rows in {seconds:.2f} s" + (f" to {args.output}" if args.output else "")
-    )
+    say(f"tagged {written} rows in {seconds:.2f} s" + (f" to {args.output}" if args.output else ""))
     return 0
 
 

@@ -62,21 +62,41 @@ class LayeredTagger:
         )
 
     def _combine(self, hits: list[RuleHit], prediction: Prediction | None) -> tuple[Tag, ...]:
-        best: dict[str, float] = {}
+        return tuple(tag for tag, _ in self._explained(hits, prediction))
+
+    def _explained(
+        self, hits: list[RuleHit], prediction: Prediction | None
+    ) -> list[tuple[Tag, RuleHit | None]]:
+        """The tags, best first, each with the lexicon entry that made it (None for the
+        model's tag and for ``unclassified``)."""
+        best: dict[str, RuleHit] = {}
         for hit in hits:
-            if hit.score > best.get(hit.clause_id, -1.0):
-                best[hit.clause_id] = hit.score
+            seen = best.get(hit.clause_id)
+            if seen is None or hit.score > seen.score:
+                best[hit.clause_id] = hit
         # sorted() is stable: equal scores keep the order the clauses appeared in the text.
-        ranked = sorted(best.items(), key=lambda item: -item[1])
-        tags = [self._tag(clause, TagMethod.RULE, score) for clause, score in ranked]
+        ranked = sorted(best.values(), key=lambda hit: -hit.score)
+        tags: list[tuple[Tag, RuleHit | None]] = [
+            (self._tag(hit.clause_id, TagMethod.RULE, hit.score), hit) for hit in ranked
+        ]
         if (
             prediction is not None
             and prediction.clause_id != UNCLASSIFIED
             and prediction.clause_id not in best
             and (self._clauses is None or prediction.clause_id in self._clauses)
         ):
-            tags.append(self._tag(prediction.clause_id, TagMethod.MODEL, prediction.confidence))
-        return tuple(tags[: self.max_tags]) or self._unclassified
+            model_tag = self._tag(prediction.clause_id, TagMethod.MODEL, prediction.confidence)
+            tags.append((model_tag, None))
+        return tags[: self.max_tags] or [(self._unclassified[0], None)]
+
+    def explain_texts(self, texts: Sequence[str]) -> list[list[tuple[Tag, RuleHit | None]]]:
+        """As :meth:`tag_texts`, each tag with the lexicon entry that made it, if a rule did."""
+        normalised = [normalise(text) for text in texts]
+        predictions = self.model_predictions(normalised)
+        return [
+            self._explained(self.rules.match_normalised(text), p)
+            for text, p in zip(normalised, predictions, strict=True)
+        ]
 
     def tag_texts(self, texts: Sequence[str]) -> list[tuple[Tag, ...]]:
         """The tags of each text, best first; ``unclassified`` when no layer names a clause."""

@@ -21,6 +21,7 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
 from pp_classifier.tagging.layers import LayeredTagger
+from pp_classifier.tagging.restricted import RestrictedTerms
 from pp_classifier.tagging.rules import RuleTagger
 from pp_classifier.tagging.text import normalise
 from pp_classifier.taxonomy import repository
@@ -89,9 +90,13 @@ def _top_clauses(
     return [(a[0].clause_id, b[0].clause_id) for a, b in zip(now, then, strict=True)]
 
 
-def draft_tagger(draft: Taxonomy, current: LayeredTagger) -> LayeredTagger:
-    """The draft's rules with the current model; the model's clauses the draft lacks drop."""
-    return LayeredTagger(RuleTagger.from_taxonomy(draft), current.model, clauses=draft.clause_ids())
+def draft_tagger(
+    draft: Taxonomy, current: LayeredTagger, restricted: RestrictedTerms | None = None
+) -> LayeredTagger:
+    """The draft's rules (with the deployment's restricted terms) and the current model; the
+    model's clauses the draft lacks drop."""
+    rules = RuleTagger.from_taxonomy(draft, restricted_terms=restricted)
+    return LayeredTagger(rules, current.model, clauses=draft.clause_ids())
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,7 @@ class Run:
     end: datetime
     max_texts: int
     examples: int
+    restricted: RestrictedTerms | None = None
 
 
 async def simulate(
@@ -119,7 +125,7 @@ async def simulate(
         )
     kept = [r for r in rows if not r["declared"]]
     current = run.current
-    tagger = await asyncio.to_thread(draft_tagger, run.draft, current)
+    tagger = await asyncio.to_thread(draft_tagger, run.draft, current, run.restricted)
     before: Counter[str] = Counter()
     after: Counter[str] = Counter()
     moves: dict[tuple[str, str], list[str]] = {}

@@ -3,30 +3,44 @@
 Every model, the seed model included, learns from the same kind of set: the packaged seed
 examples plus the texts moderators labelled through their decisions, one label per
 normalised text (a moderator's label replaces a seed label; a later decision replaces an
-earlier one). A stable hash of the normalised text keeps ``holdout_percent`` of the texts
-out of every model's training, so a candidate and the active model are compared on texts
-that neither has seen, and a text never moves between training and evaluation as the data
-grows.
+earlier one). A stable hash of the normalised text (of the template group, for a templated
+test case) keeps ``holdout_percent`` of the texts out of every model's training, so a
+candidate and the active model are compared on texts that neither has seen, and a text
+never moves between training and evaluation as the data grows.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pp_classifier.settings import ClassifierSettings
 from pp_classifier.tagging.text import normalise
 from pp_classifier.taxonomy.document import Taxonomy
 from pp_classifier.training.evaluation import Evaluation, LevelReport, evaluate
-from pp_classifier.training.fit import train_model
-from pp_classifier.training.model import ClauseModel, TrainingParams, text_digest
+from pp_classifier.training.fit import model_version, train_model
+from pp_classifier.training.model import ClauseModel, ModelError, TrainingParams, held_out
 from pp_classifier.training.seed_data import seed_training_data
 from pp_shared.events import NO_CLAUSE
+
+log = logging.getLogger(__name__)
 
 # Model versions start with what the model learnt from: "seed-<hash>", "retrained-<hash>".
 SEED_NAME = "seed"
 RETRAINED_NAME = "retrained"
+
+
+# Chosen on held-out template groups (README, "Model"): C 3 regularises more than 10, which
+# learnt the templates' wording; square-root class balance (see TrainingParams).
+SEED_C = 3.0
+BALANCE_POWER = 0.5
+# Two folds for temperature scaling: three fits of half, half and all the data, where three
+# folds cost four (about 50 s of CPU on 20,000 texts, over the start-up budget).
+CALIBRATION_FOLDS = 2
 
 
 def training_params(settings: ClassifierSettings) -> TrainingParams:
@@ -36,7 +50,13 @@ def training_params(settings: ClassifierSettings) -> TrainingParams:
     hundreds of Davidson tweets for one, and unweighted the model learns mostly that one
     (held-out clause macro-F1 0.13 unweighted, 0.42 balanced; see the README).
     """
-    return TrainingParams(threshold=settings.model_threshold, balanced=settings.model_balanced)
+    return TrainingParams(
+        c=SEED_C,
+        threshold=settings.model_threshold,
+        balanced=settings.model_balanced,
+        balance_power=BALANCE_POWER,
+        calibration_folds=CALIBRATION_FOLDS,
+    )
 
 
 # Macro-F1 differences below this are floating-point noise, not a worse model.
@@ -45,10 +65,12 @@ F1_TOLERANCE = 1e-9
 
 @dataclass(frozen=True, slots=True)
 class DecisionLabel:
-    """A moderator's clause (or ``none``) for an escalation text."""
+    """A moderator's clause (or ``none``) for an escalation text; ``from_qa`` when a QA
+    reviewer corrected the moderator and this is the reviewer's clause."""
 
     text: str
     label: str
+    from_qa: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,11 +83,8 @@ class TrainingSet:
     # is not in the taxonomy the model is trained for.
     decisions: int
     unknown_clauses: int
-
-
-def held_out(normalised: str, percent: int) -> bool:
-    """Whether a text belongs to the evaluation share; the same answer on every run."""
-    return text_digest(normalised) % 100 < percent
+    # Of ``decisions``, those whose label is a QA reviewer's correction.
+    qa_labels: int = 0
 
 
 def training_set(
@@ -78,32 +97,49 @@ def training_set(
     """Seed examples and decision labels for ``taxonomy``, split into training and held-out
     texts; decision labels in the training share count ``decision_weight`` times."""
     known = set(taxonomy.clause_ids()) | {NO_CLAUSE}
-    by_text: dict[str, tuple[str, str, bool]] = {}
+    # normalised text -> (text, label, source, held out); source 0 seed, 1 decision, 2 QA
+    by_text: dict[str, tuple[str, str, int, bool]] = {}
     for example in seed_training_data(taxonomy):
-        by_text.setdefault(normalise(example.text), (example.text, example.label, False))
+        key = normalise(example.text)
+        evaluation = held_out(example.group or key, holdout_percent)
+        seen = by_text.get(key)
+        if seen is None:
+            by_text[key] = (example.text, example.label, 0, evaluation)
+        elif evaluation and not seen[3]:
+            # A text of a held-out template group is never trained on, whichever group
+            # (or standalone example) it also appears in.
+            by_text[key] = (*seen[:3], True)
     unknown = 0
     for decision in decisions:
         if decision.label not in known:
             unknown += 1
             continue
-        by_text[normalise(decision.text)] = (decision.text, decision.label, True)
+        key = normalise(decision.text)
+        seen = by_text.get(key)
+        by_text[key] = (
+            decision.text,
+            decision.label,
+            2 if decision.from_qa else 1,
+            held_out(key, holdout_percent) or (seen is not None and seen[3]),
+        )
     train_texts: list[str] = []
     train_labels: list[str] = []
     test_texts: list[str] = []
     test_labels: list[str] = []
-    used = 0
-    for key, (text, label, from_decision) in by_text.items():
+    used = qa = 0
+    for key, (text, label, source, evaluation) in by_text.items():
         if not key:
             continue
-        used += from_decision
-        if held_out(key, holdout_percent):
+        used += source > 0
+        qa += source == 2
+        if evaluation:
             test_texts.append(text)
             test_labels.append(label)
         else:
-            repeat = decision_weight if from_decision else 1
+            repeat = decision_weight if source else 1
             train_texts.extend([text] * repeat)
             train_labels.extend([label] * repeat)
-    return TrainingSet(train_texts, train_labels, test_texts, test_labels, used, unknown)
+    return TrainingSet(train_texts, train_labels, test_texts, test_labels, used, unknown, qa)
 
 
 @dataclass(frozen=True)
@@ -141,24 +177,75 @@ def train_candidate(
 _SEED_CACHE: dict[tuple[str, TrainingParams, int, int], Candidate] = {}
 
 
-def seed_candidate(taxonomy: Taxonomy, settings: ClassifierSettings) -> Candidate:
+def seed_candidate(
+    taxonomy: Taxonomy, settings: ClassifierSettings, *, cache: Path | None = None
+) -> Candidate:
     """The seed model of ``taxonomy`` for these settings (no decision labels), trained once
-    per process."""
+    per process; with ``cache`` (a folder), also once per machine: a model trained before is
+    loaded from there when its version, derived from the same data and parameters, matches."""
     params = training_params(settings)
     holdout_percent = settings.holdout_percent
     decision_weight = settings.decision_label_weight
     key = (taxonomy.version, params, holdout_percent, decision_weight)
     cached = _SEED_CACHE.get(key)
     if cached is None:
-        cached = train_candidate(
-            taxonomy,
-            [],
-            params=params,
-            holdout_percent=holdout_percent,
-            decision_weight=decision_weight,
+        data = training_set(
+            taxonomy, [], holdout_percent=holdout_percent, decision_weight=decision_weight
         )
+        model = _cached_seed(cache, data, taxonomy, params) if cache is not None else None
+        if model is None:
+            model = train_model(
+                data.train_texts,
+                data.train_labels,
+                taxonomy_version=taxonomy.version,
+                clause_order=taxonomy.clause_ids(),
+                name=SEED_NAME,
+                params=params,
+            )
+            if cache is not None:
+                _store_seed(cache, model)
+        cached = Candidate(model, evaluate(model, data.test_texts, data.test_labels), data)
         _SEED_CACHE[key] = cached
     return cached
+
+
+def _cached_seed(
+    cache: Path, data: TrainingSet, taxonomy: Taxonomy, params: TrainingParams
+) -> ClauseModel | None:
+    version = model_version(
+        data.train_texts,
+        data.train_labels,
+        taxonomy_version=taxonomy.version,
+        name=SEED_NAME,
+        params=params,
+    )
+    path = cache / f"{version}.npz"
+    if not path.is_file():
+        return None
+    try:
+        model = ClauseModel.from_bytes(path.read_bytes())
+    except (OSError, ModelError):
+        log.warning("cached seed model unreadable; training it", extra={"path": str(path)})
+        return None
+    if model.version != version:
+        log.warning("cached seed model of another version; training it", extra={"path": str(path)})
+        return None
+    return model
+
+
+def _store_seed(cache: Path, model: ClauseModel) -> None:
+    """Keep a trained seed model for the next start; a folder that cannot be written only
+    costs the next start a training (logged)."""
+    path = cache / f"{model.version}.npz"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.partial")
+        partial.write_bytes(model.to_bytes())
+        partial.replace(path)
+    except OSError as exc:
+        log.warning(
+            "seed model not cached", extra={"path": str(path), "error": exc.strerror or str(exc)}
+        )
 
 
 @dataclass(frozen=True)
@@ -207,6 +294,7 @@ def evaluation_json(candidate: Candidate, verdict: Verdict | None = None) -> dic
         "held_out_texts": evaluation.texts,
         "training_texts": len(candidate.data.train_texts),
         "decision_labels": candidate.data.decisions,
+        "qa_labels": candidate.data.qa_labels,
         "unknown_clause_labels": candidate.data.unknown_clauses,
         "clauses": _level_json(evaluation.clauses),
         "areas": _level_json(evaluation.areas),

@@ -51,6 +51,36 @@ async def store_labels(
     )
 
 
+async def store_qa_labels(
+    conn: asyncpg.Connection, rows: Sequence[tuple[str, str, bool, str | None, datetime]]
+) -> None:
+    """Record QA reviews (escalation_id, decision_id, agrees, correct clause, reviewed_at); a
+    later review replaces an earlier one, a replay of an older one changes nothing."""
+    if not rows:
+        return
+    latest: dict[str, tuple[str, str, bool, str | None, datetime]] = {}
+    for row in rows:
+        seen = latest.get(row[0])
+        if seen is None or row[4] > seen[4]:
+            latest[row[0]] = row
+    ordered = sorted(latest.values(), key=lambda r: r[0])
+    cols = list(zip(*ordered, strict=True))
+    await conn.execute(
+        """
+        INSERT INTO classifier.qa_labels AS q
+            (escalation_id, decision_id, agrees, clause_id, reviewed_at)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::boolean[], $4::text[],
+                             $5::timestamptz[])
+        ON CONFLICT (escalation_id) DO UPDATE
+            SET decision_id = EXCLUDED.decision_id, agrees = EXCLUDED.agrees,
+                clause_id = EXCLUDED.clause_id, reviewed_at = EXCLUDED.reviewed_at,
+                stored_at = clock_timestamp()
+            WHERE EXCLUDED.reviewed_at > q.reviewed_at
+        """,
+        *cols,
+    )
+
+
 _MODEL_SUMMARY = (
     "version, taxonomy_version, status, reason, metadata, evaluation, training_texts,"
     " decision_labels, labels_through, trained_at, promoted_at"
@@ -175,15 +205,28 @@ async def lock_models(conn: asyncpg.Connection) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _PROMOTION_LOCK)
 
 
+# An escalation's label: a QA correction (a reviewer disagreed and named the clause) before
+# the decision's clause. ``greatest`` skips NULLs: a pair is complete when its last part came.
+_LABELLED = """
+    FROM classifier.texts t
+    LEFT JOIN classifier.labels l USING (escalation_id)
+    LEFT JOIN classifier.qa_labels q
+        ON q.escalation_id = t.escalation_id AND NOT q.agrees AND q.clause_id IS NOT NULL
+    WHERE l.escalation_id IS NOT NULL OR q.escalation_id IS NOT NULL
+"""
+
+
 async def labelled_examples_with_time(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     """Every escalation with both a text and a label, oldest first, with when the pair was
-    complete."""
+    complete and whether the label is a QA correction."""
     return list(
         await conn.fetch(
-            "SELECT t.escalation_id, t.text, t.language, l.clause_id,"
-            " greatest(t.stored_at, l.stored_at) AS stored_at"
-            " FROM classifier.texts t JOIN classifier.labels l USING (escalation_id)"
-            " ORDER BY stored_at, t.escalation_id"
+            "SELECT t.escalation_id, t.text, t.language,"
+            " coalesce(q.clause_id, l.clause_id) AS clause_id,"
+            " q.clause_id IS NOT NULL AS from_qa,"
+            " greatest(t.stored_at, l.stored_at, q.stored_at) AS stored_at"
+            + _LABELLED
+            + " ORDER BY stored_at, t.escalation_id"
         )
     )
 
@@ -191,8 +234,8 @@ async def labelled_examples_with_time(conn: asyncpg.Connection) -> list[asyncpg.
 async def examples_since(conn: asyncpg.Connection, since: datetime | None) -> int:
     """Labelled texts completed (text and label both stored) after ``since``."""
     n: int = await conn.fetchval(
-        "SELECT count(*) FROM classifier.labels l JOIN classifier.texts t USING (escalation_id)"
-        " WHERE $1::timestamptz IS NULL OR greatest(t.stored_at, l.stored_at) > $1",
+        "SELECT count(*)" + _LABELLED + " AND ($1::timestamptz IS NULL"
+        " OR greatest(t.stored_at, l.stored_at, q.stored_at) > $1)",
         since,
     )
     return n

@@ -25,6 +25,8 @@ from pydantic import BaseModel
 from pp_classifier.metrics import MODEL_TRAININGS, TRAINING_SECONDS
 from pp_classifier.settings import ClassifierSettings
 from pp_classifier.tagging.layers import Layers, build_layers
+from pp_classifier.tagging.restricted import RestrictedTerms, load_restricted_terms
+from pp_classifier.tagging.restricted import describe as describe_restricted
 from pp_classifier.tagging.rules import RuleTagger
 from pp_classifier.taxonomy import service as taxonomy_service
 from pp_classifier.taxonomy.document import Taxonomy
@@ -40,7 +42,7 @@ from pp_classifier.training.candidates import (
     training_params,
 )
 from pp_classifier.training.model import ClauseModel, ModelError
-from pp_shared.events import NO_CLAUSE, DecisionMade, EscalationCreated, Event
+from pp_shared.events import NO_CLAUSE, DecisionMade, EscalationCreated, Event, QaReviewed
 from pp_shared.problems import NotFound
 
 log = logging.getLogger(__name__)
@@ -52,8 +54,9 @@ def storable(text: str) -> str:
 
 
 async def store_examples(conn: asyncpg.Connection, events: Sequence[Event]) -> None:
-    """Keep what retraining learns from: the first text of each escalation, and each
-    decision's clause (``none`` for a decision that found no violation) as its label."""
+    """Keep what retraining learns from: the first text of each escalation, each decision's
+    clause (``none`` for a decision that found no violation) as its label, and QA reviews,
+    whose corrections take precedence over the decision's clause."""
     await repository.store_texts(
         conn,
         [
@@ -68,6 +71,14 @@ async def store_examples(conn: asyncpg.Connection, events: Sequence[Event]) -> N
             (e.escalation_id, e.clause_id or NO_CLAUSE, e.decision_id, e.occurred_at)
             for e in events
             if isinstance(e, DecisionMade)
+        ],
+    )
+    await repository.store_qa_labels(
+        conn,
+        [
+            (e.escalation_id, e.decision_id, e.agrees, e.correct_clause_id, e.occurred_at)
+            for e in events
+            if isinstance(e, QaReviewed)
         ],
     )
 
@@ -142,6 +153,12 @@ class Replica:
         self.settings = settings
         self.model: ClauseModel | None = None
         self._layers: Layers | None = None
+        # Read once, here: a file that cannot be used stops the start, naming the file only.
+        self.restricted: RestrictedTerms = load_restricted_terms(settings.restricted_terms_file)
+
+    def rules_for(self, taxonomy: Taxonomy) -> RuleTagger:
+        """The rules of ``taxonomy`` with this deployment's restricted terms."""
+        return RuleTagger.from_taxonomy(taxonomy, restricted_terms=self.restricted)
 
     @property
     def layers(self) -> Layers:
@@ -152,7 +169,7 @@ class Replica:
 
     async def start(self, pool: asyncpg.Pool, taxonomy: Taxonomy) -> None:
         """Rules for ``taxonomy``; the active model, trained first on a fresh install."""
-        rules = await asyncio.to_thread(RuleTagger.from_taxonomy, taxonomy)
+        rules = await asyncio.to_thread(self.rules_for, taxonomy)
         if self.settings.model_enabled:
             self.model = await self._load_active(pool)
             if self.model is None:
@@ -161,7 +178,11 @@ class Replica:
         self._layers = build_layers(taxonomy, rules, self.model)
         log.info(
             "classifier layers ready",
-            extra={**rules.describe(), "model_version": self.layers.tagger.model_version},
+            extra={
+                **rules.describe(),
+                **describe_restricted(self.restricted),
+                "model_version": self.layers.tagger.model_version,
+            },
         )
 
     async def _load_active(self, pool: asyncpg.Pool) -> ClauseModel | None:
@@ -177,7 +198,9 @@ class Replica:
 
     async def _store_seed(self, pool: asyncpg.Pool, taxonomy: Taxonomy) -> None:
         started = time.perf_counter()
-        candidate = await asyncio.to_thread(seed_candidate, taxonomy, self.settings)
+        candidate = await asyncio.to_thread(
+            seed_candidate, taxonomy, self.settings, cache=self.settings.seed_model_cache
+        )
         TRAINING_SECONDS.observe(time.perf_counter() - started)
         async with pool.acquire() as conn, conn.transaction():
             await repository.lock_models(conn)
@@ -232,7 +255,7 @@ class Replica:
         taxonomy, rules = self._layers.taxonomy, self._layers.tagger.rules
         if latest is not None and latest != taxonomy.version:
             taxonomy = await taxonomy_service.get(pool, latest)
-            rules = await asyncio.to_thread(RuleTagger.from_taxonomy, taxonomy)
+            rules = await asyncio.to_thread(self.rules_for, taxonomy)
             log.info("taxonomy version switched", extra={"version": latest})
         model = self.model
         if (
@@ -278,7 +301,7 @@ class Replica:
         taxonomy = self.layers.taxonomy
         async with pool.acquire() as conn:
             rows = await repository.labelled_examples_with_time(conn)
-        decisions = [DecisionLabel(r["text"], r["clause_id"]) for r in rows]
+        decisions = [DecisionLabel(r["text"], r["clause_id"], r["from_qa"]) for r in rows]
         labels_through = max((r["stored_at"] for r in rows), default=None)
         started = time.perf_counter()
         if decisions:
@@ -327,6 +350,7 @@ class Replica:
                 "outcome": outcome,
                 "reason": verdict.reason,
                 "decision_labels": candidate.data.decisions,
+                "qa_labels": candidate.data.qa_labels,
                 "seconds": round(seconds, 3),
             },
         )

@@ -1,0 +1,105 @@
+"""A QA reviewer's correction is a label, and it wins over the decision it corrects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from pp_classifier.main import create_app
+from pp_classifier.settings import ClassifierSettings
+from pp_classifier.tagging.text import normalise
+from pp_classifier.training.model import held_out
+from pp_classifier.training.service import Replica
+from pp_shared.events import TaggedEvent, TagMethod
+from pp_shared.testing.apps import produce, read_topic, running_app
+from pp_shared.testing.plugin import eventually
+from pp_shared.testing.samples import decision, escalation, qa_review
+from pp_shared.testing.servers import Servers
+from pp_shared.topics import Topic, topic_name
+
+# No lexicon term of the seed taxonomy occurs in it, and its hash puts it in the training
+# share (checked below), so only the model answers it, and it can learn the answer.
+TEXT = "my cousin says the factory keeps everyone's papers until the debt is paid"
+# The moderator said scam; the QA reviewer corrected it to debt bondage.
+DECIDED = "INA.SCAMS"
+CORRECTED = "HEX.FORCED_LABOUR"
+
+
+class TestQaCorrections:
+    # Two trainings of about 40 CPU seconds each (the seed model at start, then the
+    # retrained one): 530 s in one run on a two-core machine shared with other test suites,
+    # over the suite's 300 s default.
+    @pytest.mark.timeout(900)
+    async def test_a_qa_correction_changes_the_next_models_answer(
+        self, servers: Servers, settings: ClassifierSettings, topic_prefix: str
+    ) -> None:
+        settings = settings.model_copy(
+            update={
+                "taxonomy_refresh_seconds": 0.1,
+                "retrain_check_seconds": 0.1,
+                "retrain_min_new_labels": 1,
+            }
+        )
+        assert not held_out(normalise(TEXT), settings.holdout_percent)
+        validated = topic_name(Topic.EVENTS_VALIDATED, topic_prefix)
+        tagged_topic = topic_name(Topic.EVENTS_TAGGED, topic_prefix)
+
+        def esc(n: int) -> tuple[bytes, bytes]:
+            body = escalation(
+                event_id=f"e{n}",
+                escalation_id=f"esc-{n}",
+                suggested_clause_id=None,
+                text_excerpt=TEXT,
+                language="en",
+            )
+            return f"esc-{n}".encode(), orjson.dumps(body)
+
+        app = create_app(settings)
+        async with running_app(app) as client:
+            replica: Replica = app.state.replica
+            # The decision and its correction arrive in one batch, before any retraining.
+            label = decision(event_id="d1", escalation_id="esc-1", clause_id=DECIDED)
+            review = qa_review(
+                event_id="q1",
+                escalation_id="esc-1",
+                decision_id=label["decision_id"],
+                agrees=False,
+                correct_clause_id=CORRECTED,
+            )
+            await produce(
+                servers.kafka_bootstrap,
+                validated,
+                [esc(1), (b"esc-1", orjson.dumps(label)), (b"esc-1", orjson.dumps(review))],
+            )
+            (first, *_) = await read_topic(servers.kafka_bootstrap, tagged_topic, expect=3)
+            before = TaggedEvent.model_validate_json(first.value or b"").tags[0]
+            assert before.clause_id != CORRECTED
+
+            async def models() -> list[dict[str, Any]]:
+                listed: list[dict[str, Any]] = (await client.get("/v1/models")).json()
+                return listed
+
+            listed = await eventually(
+                models, lambda ms: any(m["decision_labels"] == 1 for m in ms), timeout=240
+            )
+            (retrained,) = [m for m in listed if m["decision_labels"] == 1]
+
+            async def serving() -> str | None:
+                return replica.model.version if replica.model else None
+
+            await eventually(serving, lambda v: v == retrained["version"])
+            await produce(servers.kafka_bootstrap, validated, [esc(2)])
+            out = await read_topic(servers.kafka_bootstrap, tagged_topic, expect=4)
+
+        after = {
+            t.event.event_id: t.tags
+            for t in (TaggedEvent.model_validate_json(r.value or b"") for r in out)
+            if t.tags
+        }["e2"][0]
+        assert retrained["status"] == "active"
+        assert (after.clause_id, after.method) == (CORRECTED, TagMethod.MODEL)
+        assert after.model_version == retrained["version"]
+        assert retrained["evaluation"]["qa_labels"] == 1
+        assert retrained["evaluation"]["decision_labels"] == 1
