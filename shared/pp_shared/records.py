@@ -249,7 +249,11 @@ class Statement:
         self, conn: asyncpg.Connection, rows: Iterable[Mapping[str, object]]
     ) -> None:
         """The statement once per row of parameters (one round trip for all)."""
-        await conn.executemany(self.sql, [self.args(row) for row in rows])
+        args = [self.args(row) for row in rows]
+        if len(args) == 1:
+            await conn.execute(self.sql, *args[0])  # cheaper than a batch of one
+        else:
+            await conn.executemany(self.sql, args)
 
 
 class Record(SQLModel):
@@ -294,20 +298,26 @@ class Record(SQLModel):
 
 
 class Columns(Generic[RecordModel]):
-    """Where a record table's columns are in the rows of a statement that selects them whole
-    (``select(Model)``, ``select(A, B)`` joined, ``RETURNING *``): from ``start``, in the
-    table's order; ``end`` is where the next table's begin."""
+    """Where a record table's columns are in the rows of a statement that selects them
+    (``select(Model)``, ``select(A, B)`` joined, or ``select(*Columns(...).columns)``): from
+    ``start``, in the table's order; ``end`` is where the next table's begin. Columns that
+    ``omit`` some (what an answer does not show) read values, not table objects."""
 
-    def __init__(self, model: type[RecordModel], start: int = 0) -> None:
+    def __init__(
+        self, model: type[RecordModel], start: int = 0, *, omit: Iterable[str] = ()
+    ) -> None:
         table = getattr(model, "__table__", None)
         assert isinstance(table, Table), f"{model.__name__} is not a table"
+        left_out = set(omit)
         self.model = model
-        self.names = [c.key for c in table.columns]
+        self.columns = [c for c in table.columns if c.key not in left_out]
+        self.names = [c.key for c in self.columns]
+        self.whole = not left_out
         self.start = start
         self.end = start + len(self.names)
         self._conversions = [
             (name, convert)
-            for name, c in zip(self.names, table.columns, strict=True)
+            for name, c in zip(self.names, self.columns, strict=True)
             if (convert := _result_conversion(c.type)) is not None
         ]
 
@@ -321,7 +331,12 @@ class Columns(Generic[RecordModel]):
 
     def load(self, row: Row) -> RecordModel:
         """The table object of the row."""
+        assert self.whole, "a table object is read from all its columns"
         return self.model(**self.values(row))
+
+    def values_optional(self, row: Row) -> dict[str, object] | None:
+        """The values, or None where an outer join found no row (its key is null)."""
+        return None if row[self.start] is None else self.values(row)
 
     def load_optional(self, row: Row) -> RecordModel | None:
         """The table object, or None where an outer join found no row (its key is null)."""

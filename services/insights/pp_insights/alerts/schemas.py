@@ -3,6 +3,7 @@ from the rows of ``tables``. Instants are UTC to the second; a rule's secrets ar
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Annotated, Self
 
@@ -16,11 +17,7 @@ from pp_insights.alerts.rules.spec import RuleSpec
 from pp_insights.alerts.tables import (
     AlertRule,
     AlertRuleVersion,
-    Breach,
-    BreachEvent,
     ChannelStatus,
-    DeliveryAttempt,
-    OutboxRow,
     RuleStatus,
 )
 from pp_shared.types import MULTI_LINE, SINGLE_LINE
@@ -296,19 +293,17 @@ class DeliveryView(BaseModel):
     attempt_log: list[AttemptView]
 
     @classmethod
-    def of(cls, row: OutboxRow, attempts: list[DeliveryAttempt]) -> DeliveryView:
-        return cls(
-            id=row.id,
-            channel=row.channel,
-            channel_type=row.channel_type,
-            transition=row.transition,
-            state=row.state,
-            attempts=row.attempts,
-            created_at=row.created_at,
-            next_attempt_at=row.next_attempt_at if row.state == "pending" else None,
-            delivered_at=row.delivered_at,
-            last_error=row.last_error,
-            attempt_log=[AttemptView.of(a) for a in attempts],
+    def of(
+        cls, row: Mapping[str, object], attempts: Sequence[Mapping[str, object]]
+    ) -> DeliveryView:
+        """From the values of an ``OutboxRow`` and of its ``DeliveryAttempt``s."""
+        return cls.model_validate(
+            {
+                **row,
+                "id": row["outbox_id"],
+                "next_attempt_at": row["next_attempt_at"] if row["state"] == "pending" else None,
+                "attempt_log": [AttemptView.model_validate(a) for a in attempts],
+            }
         )
 
 
@@ -321,13 +316,15 @@ class BreachDetail(BreachView):
     @classmethod
     def of_breach(
         cls,
-        breach: Breach,
-        events: list[BreachEvent],
-        deliveries: list[tuple[OutboxRow, list[DeliveryAttempt]]],
+        breach: BreachView,
+        events: Sequence[Mapping[str, object]],
+        deliveries: Sequence[tuple[Mapping[str, object], Sequence[Mapping[str, object]]]],
     ) -> BreachDetail:
+        """From the breach's view and the values of its ``BreachEvent``s, ``OutboxRow``s and
+        ``DeliveryAttempt``s."""
         # The breach's fields, checked once by BreachView; the detail adds what it holds.
         return cls.model_construct(
-            **dict(BreachView.of(breach)),
-            timeline=[TimelineEntry.of(e) for e in events],
+            **dict(breach),
+            timeline=[TimelineEntry.model_validate(e) for e in events],
             deliveries=[DeliveryView.of(row, attempts) for row, attempts in deliveries],
         )

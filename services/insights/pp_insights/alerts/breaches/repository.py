@@ -128,15 +128,19 @@ async def lock_breach(
     return _BREACH.load(row), spec
 
 
+Values = dict[str, object]
+
+
 async def breach_with_timeline(
     conn: asyncpg.Connection, breach_id: int
-) -> tuple[Breach, list[BreachEvent]] | None:
-    """The breach and the entries of its timeline, oldest first."""
+) -> tuple[Values, list[Values]] | None:
+    """The breach and the entries of its timeline, oldest first, as the values of their
+    columns (what the answer validates)."""
     rows = await _WITH_TIMELINE.fetch(conn, {"breach_id": breach_id})
     if not rows:
         return None
-    events = [e for row in rows if (e := _EVENT_AFTER_BREACH.load_optional(row)) is not None]
-    return _BREACH.load(rows[0]), events
+    events = [e for row in rows if (e := _EVENT_AFTER_BREACH.values_optional(row)) is not None]
+    return _BREACH.values(rows[0]), events
 
 
 async def insert_breach(conn: asyncpg.Connection, breach: Breach) -> None:

@@ -12,7 +12,7 @@ import asyncpg
 
 from pp_insights.alerts.areas import areas_param, sees_breach
 from pp_insights.alerts.breaches import repository as repo
-from pp_insights.alerts.breaches.lifecycle import Changes, announce, announce_channels
+from pp_insights.alerts.breaches.lifecycle import Changes, announce
 from pp_insights.alerts.clock import iso
 from pp_insights.alerts.delivery.repository import deliveries_of_breach
 from pp_insights.alerts.documents import TimelineDetail
@@ -57,12 +57,12 @@ async def _detail(conn: asyncpg.Connection, breach_id: int, caller: Identity) ->
     found = await repo.breach_with_timeline(conn, breach_id)
     if found is None:
         raise NotFound(f"no breach {breach_id}")
-    breach, timeline = found
+    breach = BreachView.model_validate(found[0])
     if caller.scoped and not sees_breach(
         caller, breach.scope, await latest_rule_spec(conn, breach.rule_id)
     ):
         raise NotFound(f"no breach {breach_id}")
-    return BreachDetail.of_breach(breach, timeline, await deliveries_of_breach(conn, breach_id))
+    return BreachDetail.of_breach(breach, found[1], await deliveries_of_breach(conn, breach_id))
 
 
 async def _open_breach(
@@ -98,14 +98,12 @@ async def acknowledge(
             breach, kind="acknowledged", at=now, actor=actor,
             detail={"note": note} if note else {},
         )  # fmt: skip
-        # Acknowledgements and silences are breach changes too: the topic hears of them.
-        announce(changes, spec=spec, breach=breach, transition="acknowledged", at=now, notify=False)
-        if breach.state == "firing" and breach.firing_notified:
-            # Slack bot messages show the acknowledgement in place; JSON webhooks hear it.
-            announce_channels(
-                changes, spec=spec, breach=breach, transition="acknowledged", at=now,
-                types=ACK_CHANNEL_TYPES,
-            )  # fmt: skip
+        # Acknowledgements and silences are breach changes too: the topic hears of them; of
+        # an announced firing, Slack bot messages show it in place and JSON webhooks hear it.
+        announce(
+            changes, spec=spec, breach=breach, transition="acknowledged", at=now,
+            notify=breach.state == "firing" and breach.firing_notified, types=ACK_CHANNEL_TYPES,
+        )  # fmt: skip
         await _write(conn, changes)
         return await _detail(conn, breach_id, caller)
 

@@ -13,6 +13,7 @@ from typing import cast
 
 import asyncpg
 from sqlalchemy import bindparam, func, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlmodel import col, select
 
@@ -21,7 +22,9 @@ from pp_insights.alerts.tables import ChannelStatus, DeliveryAttempt, OutboxRow,
 from pp_shared.records import Columns, Statement
 
 _OUTBOX = Columns(OutboxRow)
-_ATTEMPT_AFTER_OUTBOX = Columns(DeliveryAttempt, _OUTBOX.end)
+_OUTBOX_SHOWN = Columns(OutboxRow, omit={"payload"})
+"""An outbox row as a breach's deliveries show it: what was sent is the breach's."""
+_ATTEMPT_AFTER_OUTBOX = Columns(DeliveryAttempt, _OUTBOX_SHOWN.end)
 _CLAIM_DUE = Statement(
     text(
         f"""
@@ -50,7 +53,8 @@ _DELIVERED_PROGRESS = Statement(
     .limit(1)
 )
 _DELIVERIES = Statement(
-    select(OutboxRow, DeliveryAttempt)
+    sa_select(*_OUTBOX_SHOWN.columns, DeliveryAttempt)
+    .select_from(OutboxRow)
     .outerjoin(DeliveryAttempt, col(DeliveryAttempt.outbox_id) == col(OutboxRow.outbox_id))
     .where(col(OutboxRow.breach_id) == bindparam("breach_id"))
     .order_by(col(OutboxRow.outbox_id), col(DeliveryAttempt.attempt_id))
@@ -97,16 +101,20 @@ async def delivered_progress(
     return cast(DeliveryProgress | None, progress)
 
 
+Values = dict[str, object]
+
+
 async def deliveries_of_breach(
     conn: asyncpg.Connection, breach_id: int
-) -> list[tuple[OutboxRow, list[DeliveryAttempt]]]:
-    """Every outbox row of a breach with its attempts, both in the order they were made."""
-    out: dict[object, tuple[OutboxRow, list[DeliveryAttempt]]] = {}
+) -> list[tuple[Values, list[Values]]]:
+    """Every outbox row of a breach (but its payload) with its attempts, both in the order
+    they were made, as the values of their columns (what the answer validates)."""
+    out: dict[object, tuple[Values, list[Values]]] = {}
     for row in await _DELIVERIES.fetch(conn, {"breach_id": breach_id}):
         entry = out.get(row[0])
         if entry is None:
-            entry = out[row[0]] = (_OUTBOX.load(row), [])
-        attempt = _ATTEMPT_AFTER_OUTBOX.load_optional(row)
+            entry = out[row[0]] = (_OUTBOX_SHOWN.values(row), [])
+        attempt = _ATTEMPT_AFTER_OUTBOX.values_optional(row)
         if attempt is not None:
             entry[1].append(attempt)
     return list(out.values())
