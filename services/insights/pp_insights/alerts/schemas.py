@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SkipValidation
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, GetCoreSchemaHandler
+from pydantic_core import core_schema
 
 from pp_insights.alerts.breaches.baselines import Coverage
 from pp_insights.alerts.clock import Instant
@@ -22,11 +23,29 @@ from pp_insights.alerts.tables import (
 )
 from pp_shared.types import MULTI_LINE, SINGLE_LINE
 
+
+class _Stored:
+    """A JSON document of a row as an answer shows it: not validated, written as the JSON
+    it is, documented as its type. (``SkipValidation`` writes it through a Python function
+    per field, which doubles the cost of writing a page of breaches.)"""
+
+    def __get_pydantic_core_schema__(
+        self, source: object, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        stored = handler(source)
+        return core_schema.json_or_python_schema(
+            json_schema=stored,
+            python_schema=core_schema.any_schema(),
+            # Documented as SkipValidation documents it.
+            metadata={"pydantic_js_annotation_functions": [lambda _, h: h(stored)]},
+        )
+
+
 # Answers are built from rows, whose JSON documents were checked when they were written:
 # they are shown as they are stored (keys a later version adds included), not checked again.
-EvidenceDoc = SkipValidation[Evidence]
-ScopeDoc = SkipValidation[BreachScope]
-DetailDoc = SkipValidation[TimelineDetail]
+EvidenceDoc = Annotated[Evidence, _Stored()]
+ScopeDoc = Annotated[BreachScope, _Stored()]
+DetailDoc = Annotated[TimelineDetail, _Stored()]
 
 # --- requests ------------------------------------------------------------------------------
 
