@@ -1,27 +1,32 @@
-"""Record-style tables through SQLModel: an async session over the service's Postgres.
+"""Record-style tables through SQLModel: records on the asyncpg pool, or an async session.
 
-Data layer rule. Tables of records that people and the API create, read and change one at a
-time (alert rules and their versions, breaches and their timeline, outbox rows; API keys,
-audit entries and the like) are SQLModel classes mapping the tables that the SQL migrations
-create, used through the sessions below: the SQLAlchemy asyncio engine on the asyncpg driver,
-from the service's ``database_url``. The schema stays in the migrations (never
-``create_all``). The hot paths (intake, event logs, facts, rollups), and statements that are
-set-based or whose exact SQL is the point (sums over rollups, claiming a queue row with
-``FOR UPDATE SKIP LOCKED``), stay hand-written SQL: on the asyncpg pool when they stand
-alone, as ``text()`` in the session when they belong to its transaction (:func:`entities`).
-A statement through the session costs a few hundred microseconds of CPU more than the same
-one on asyncpg (measured by ``tests/bench/bench_alerts.py``), nothing next to a person's
-request but too much per event.
+Data layer rule (docs/architecture.md). Tables of records that people and the API create,
+read and change one at a time (alert rules and their versions, breaches and their timeline,
+outbox rows; API keys, audit entries, launches and the like) are SQLModel classes mapping the
+tables that the SQL migrations create: the class is the one definition of its row, the schema
+stays in the migrations (never ``create_all``). The hot paths (intake, event logs, facts,
+rollups) and set-based statements (sums over rollups) stay hand-written SQL on the asyncpg
+pool. Statements over record tables run one of two ways, one per wing:
 
-Records on the pool. Where that cost counts (alerting: every evaluation pass writes the
-breaches of every rule, and its API answers at asyncpg's cost, measured by the same
-benchmark), the tables are :class:`Record` classes and every statement over them is a
-:class:`Statement`: built with SQLAlchemy over the tables, compiled once to the SQL that the
-service's asyncpg pool runs, with the columns' own conversions (``TypeDecorator``) applied to
-parameters and results. Rows are read with :class:`Columns` (as table objects, or as the
-values an answer model validates) and changes are written by the statements that name them;
-there is no session, no identity map and no flush. A wing is on one way or the other, never
-both.
+- **Records on the pool**, for a wing whose record statements run on a measured path (a loop
+  every minute, an API with a benchmark; alerting): the tables are :class:`Record` classes
+  and every statement over them is a :class:`Statement`, built with SQLAlchemy over the
+  tables once, at import, and compiled to the SQL that the service's asyncpg pool runs, with
+  the columns' own conversions (``TypeDecorator``) applied to parameters and results. Rows
+  are read with :class:`Columns` (as table objects where code changes them, as the values an
+  answer model validates where they are only shown); each change is written by the statement
+  that names it: no session, no identity map, no flush. Statements whose exact SQL is the
+  point (claiming a queue row with ``FOR UPDATE SKIP LOCKED``) are ``text()`` in a
+  :class:`Statement`. A compiled statement costs what the hand-written one does on asyncpg
+  (``tests/bench/bench_alerts.py``).
+- **Sessions** (:class:`Records`: the SQLAlchemy asyncio engine on the asyncpg driver, from the
+  service's ``database_url``), for wings whose record statements a person's request makes a
+  few at a time (launches, calibration, keys and audit, retraining jobs); hand-written SQL
+  that belongs to a session's transaction is ``text()`` in it (:func:`entities`). A statement
+  through the session costs a few hundred microseconds of CPU more than on asyncpg (the same
+  benchmark): nothing next to a person's request, too much per event or per evaluation.
+
+A wing is on one way or the other, never both.
 """
 
 from __future__ import annotations
