@@ -185,9 +185,10 @@ class GatewayIdentity:
         return identity
 
 
-def caller(request: Request) -> Identity:
+async def caller(request: Request) -> Identity:
     """The caller of a request (FastAPI dependency): the verified identity the middleware
-    stored, or :data:`INTERNAL` where the middleware is not installed."""
+    stored, or :data:`INTERNAL` where the middleware is not installed. A coroutine: FastAPI
+    runs a plain function dependency in a worker thread, a hop that costs more than this."""
     identity = request.scope.get("state", {}).get(_STATE_KEY)
     return identity if isinstance(identity, Identity) else INTERNAL
 
@@ -195,7 +196,7 @@ def caller(request: Request) -> Identity:
 CallerDep = Annotated[Identity, Depends(caller)]
 
 
-def actor(identity: CallerDep) -> str:
+async def actor(identity: CallerDep) -> str:
     """Who does what a request does: the owner of the caller's key (``api`` for the internal
     caller)."""
     return identity.actor

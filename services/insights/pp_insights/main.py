@@ -69,7 +69,7 @@ def create_app(settings: InsightsSettings | None = None) -> FastAPI:
                 dead_letters=dead_letters.DEAD_LETTERS,
                 dead_letter_topic=Topic.INSIGHTS_DEAD_LETTER,
             )
-            async with alerts_running(pool, records, producer, settings):
+            async with alerts_running(pool, producer, settings):
                 yield
         finally:
             await runtime.close()

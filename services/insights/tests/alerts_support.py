@@ -205,7 +205,7 @@ class RunningApp:
 async def alerts_app(
     settings: AlertTestSettings, clock: ManualClock, *, migrate: bool = True
 ) -> AsyncIterator[RunningApp]:
-    """An app with the lifespan insights gives alerting (pool, migrations, records, producer,
+    """An app with the lifespan insights gives alerting (pool, migrations, producer,
     ``alerts_running``) and the alerts router, on a manual clock; with
     ``settings.gateway_secret`` set, it answers signed callers only, as insights does
     (``pp_shared.testing.identity.SignedAs`` signs a client's requests)."""
@@ -221,8 +221,7 @@ async def alerts_app(
                 await facts.finish_pending_rebuilds(pool)
             await ensure_topics(settings, [Topic.BREACHES])
             producer = await runtime.open_producer()
-            records = runtime.open_records()
-            async with alerts_running(pool, records, producer, settings, clock=clock) as alerts:
+            async with alerts_running(pool, producer, settings, clock=clock) as alerts:
                 app.state.alerts = alerts
                 # The tasks' first runs happen at start; tests begin once they are over,
                 # so that nothing a test writes is seen by a run it did not ask for.

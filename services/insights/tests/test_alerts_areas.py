@@ -178,9 +178,8 @@ class TestRules:
 
 async def breach_ids(running: RunningApp) -> dict[str, int]:
     """Breaches of every rule: HATE.SLURS and VBDA.THREATS both at 60% policy-unclear."""
-    pool, records = running.runtime.pool, running.runtime.records
+    pool = running.runtime.pool
     assert pool is not None
-    assert records is not None
     await fold(
         pool,
         escalations(HOUR, clause="HATE.SLURS", region="DE", total=10, unclear=6)
@@ -190,7 +189,6 @@ async def breach_ids(running: RunningApp) -> dict[str, int]:
     assert isinstance(settings, AlertTestSettings)
     await evaluate_all(
         pool,
-        records,
         now=hour_at("2026-11-20T11:30:00Z"),  # the hour of the data is complete
         settings=settings,
     )

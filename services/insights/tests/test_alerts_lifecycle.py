@@ -21,7 +21,6 @@ from pp_insights.alerts.delivery.notifiers import Notifiers
 from pp_shared.breaches import BreachMessage
 from pp_shared.db import Pool
 from pp_shared.embedded import free_port
-from pp_shared.records import Records
 from pp_shared.testing.apps import read_topic
 from pp_shared.testing.identity import SECRET as GATEWAY
 from pp_shared.testing.identity import SignedAs, analyst, policy_admin
@@ -129,11 +128,6 @@ def pool_of(r: RunningApp) -> Pool:
     return r.runtime.pool
 
 
-def records_of(r: RunningApp) -> Records:
-    assert r.runtime.records is not None
-    return r.runtime.records
-
-
 def settings_of(r: RunningApp) -> AlertTestSettings:
     assert isinstance(r.runtime.settings, AlertTestSettings)
     return r.runtime.settings
@@ -141,7 +135,7 @@ def settings_of(r: RunningApp) -> AlertTestSettings:
 
 async def evaluate_at(r: RunningApp, clock: ManualClock, when: Any) -> None:
     clock.set(when)
-    await evaluate_all(pool_of(r), records_of(r), now=clock(), settings=settings_of(r))
+    await evaluate_all(pool_of(r), now=clock(), settings=settings_of(r))
 
 
 async def fold_baseline(pool: Pool) -> None:
@@ -788,7 +782,7 @@ class TestBadConfiguration:
         async with alerts_app(settings, clock) as r:
             assert (await r.client.post("/v1/rules", json=rule)).status_code == 201
             await fold_hour(pool_of(r), SPIKE, unclear=10)
-            await evaluate_all(pool_of(r), records_of(r), now=clock(), settings=settings)
+            await evaluate_all(pool_of(r), now=clock(), settings=settings)
             assert await r.alerts.sender.deliver_due() == 3  # topic x2, address
             assert await _outbox_states(pool_of(r)) == [
                 ("named", "failed", 1),

@@ -43,6 +43,8 @@ async def _pool(request: Request) -> asyncpg.Pool:
 
 
 async def _records(request: Request) -> Records:
+    # The session of the wings whose records go through it (launches); alerting's records
+    # are statements on the pool.
     return runtime_of(request).open_records()
 
 
@@ -75,16 +77,13 @@ RuleBody = Annotated[
 @router.post("/v1/rules", status_code=201)
 async def create_rule(
     body: RuleBody,
-    records: RecordsDep,
     pool: PoolDep,
     settings: SettingsDep,
     now: NowDep,
     caller: CallerDep,
 ) -> RuleView:
     """Create a threshold rule (version 1)."""
-    return await rules.create_rule(
-        records, pool, body=body, caller=caller, now=now, settings=settings
-    )
+    return await rules.create_rule(pool, body=body, caller=caller, now=now, settings=settings)
 
 
 @router.post("/v1/rules/preview")
@@ -96,22 +95,21 @@ async def preview_rule(
 
 
 @router.get("/v1/rules")
-async def list_rules(records: RecordsDep, caller: CallerDep) -> RuleList:
+async def list_rules(pool: PoolDep, caller: CallerDep) -> RuleList:
     """Every rule that is not deleted, with its channels' health."""
-    return await rules.list_rules(records, caller=caller)
+    return await rules.list_rules(pool, caller=caller)
 
 
 @router.get("/v1/rules/{rule_id}")
-async def get_rule(rule_id: str, records: RecordsDep, caller: CallerDep) -> RuleView:
+async def get_rule(rule_id: str, pool: PoolDep, caller: CallerDep) -> RuleView:
     """One rule, its current version and its channels' health."""
-    return await rules.get_rule(records, rule_id=rule_id, caller=caller)
+    return await rules.get_rule(pool, rule_id=rule_id, caller=caller)
 
 
 @router.put("/v1/rules/{rule_id}")
 async def replace_rule(
     rule_id: str,
     body: RuleBody,
-    records: RecordsDep,
     pool: PoolDep,
     settings: SettingsDep,
     now: NowDep,
@@ -119,28 +117,26 @@ async def replace_rule(
 ) -> RuleView:
     """Replace a rule: a new version."""
     return await rules.replace_rule(
-        records, pool, rule_id=rule_id, body=body, caller=caller, now=now, settings=settings
+        pool, rule_id=rule_id, body=body, caller=caller, now=now, settings=settings
     )
 
 
 @router.delete("/v1/rules/{rule_id}", status_code=204)
-async def delete_rule(
-    rule_id: str, records: RecordsDep, now: NowDep, caller: CallerDep
-) -> Response:
+async def delete_rule(rule_id: str, pool: PoolDep, now: NowDep, caller: CallerDep) -> Response:
     """Delete a rule (kept as a last, deleted version); its open breaches resolve."""
-    await rules.delete_rule(records, rule_id=rule_id, caller=caller, now=now)
+    await rules.delete_rule(pool, rule_id=rule_id, caller=caller, now=now)
     return Response(status_code=204)
 
 
 @router.get("/v1/rules/{rule_id}/versions")
-async def rule_versions(rule_id: str, records: RecordsDep, caller: CallerDep) -> RuleVersions:
+async def rule_versions(rule_id: str, pool: PoolDep, caller: CallerDep) -> RuleVersions:
     """Every version of a rule: who changed what, when."""
-    return await rules.rule_versions(records, rule_id=rule_id, caller=caller)
+    return await rules.rule_versions(pool, rule_id=rule_id, caller=caller)
 
 
 @router.get("/v1/breaches")
 async def list_breaches(
-    records: RecordsDep,
+    pool: PoolDep,
     caller: CallerDep,
     state: Annotated[list[BreachState], Query()] = [],  # noqa: B006 - FastAPI copies defaults
     rule_id: str | None = None,
@@ -149,50 +145,46 @@ async def list_breaches(
 ) -> BreachPage:
     """Breaches, newest first, by state and rule."""
     return await breaches.list_breaches(
-        records, states=[s.value for s in state], rule_id=rule_id, before=before, limit=limit,
+        pool, states=[s.value for s in state], rule_id=rule_id, before=before, limit=limit,
         caller=caller,
     )  # fmt: skip
 
 
 @router.get("/v1/breaches/{breach_id}")
-async def get_breach(breach_id: DbId, records: RecordsDep, caller: CallerDep) -> BreachDetail:
+async def get_breach(breach_id: DbId, pool: PoolDep, caller: CallerDep) -> BreachDetail:
     """A breach with its evidence, timeline and delivery state."""
-    return await breaches.breach_detail(records, breach_id=breach_id, caller=caller)
+    return await breaches.breach_detail(pool, breach_id=breach_id, caller=caller)
 
 
 @router.post("/v1/breaches/{breach_id}/ack")
 async def acknowledge(
     breach_id: DbId,
-    records: RecordsDep,
+    pool: PoolDep,
     now: NowDep,
     caller: CallerDep,
     body: AckIn | None = None,
 ) -> BreachDetail:
     """Acknowledge an open breach."""
     note = body.note if body else None
-    return await breaches.acknowledge(
-        records, breach_id=breach_id, caller=caller, now=now, note=note
-    )
+    return await breaches.acknowledge(pool, breach_id=breach_id, caller=caller, now=now, note=note)
 
 
 @router.post("/v1/breaches/{breach_id}/silence")
 async def silence(
-    breach_id: DbId, body: SilenceIn, records: RecordsDep, now: NowDep, caller: CallerDep
+    breach_id: DbId, body: SilenceIn, pool: PoolDep, now: NowDep, caller: CallerDep
 ) -> BreachDetail:
     """Silence an open breach's notifications until a time (or for a duration), with a reason."""
     return await breaches.silence(
-        records, breach_id=breach_id, caller=caller, now=now, until=_until(body, now),
+        pool, breach_id=breach_id, caller=caller, now=now, until=_until(body, now),
         reason=body.reason,
     )  # fmt: skip
 
 
 @router.delete("/v1/breaches/{breach_id}/silence")
-async def unsilence(
-    breach_id: DbId, records: RecordsDep, now: NowDep, caller: CallerDep
-) -> BreachDetail:
+async def unsilence(breach_id: DbId, pool: PoolDep, now: NowDep, caller: CallerDep) -> BreachDetail:
     """Lift a breach's silence."""
     return await breaches.silence(
-        records, breach_id=breach_id, caller=caller, now=now, until=None, reason=""
+        pool, breach_id=breach_id, caller=caller, now=now, until=None, reason=""
     )
 
 

@@ -15,8 +15,6 @@ gateway forwards, ``pp_shared.identity``; an unrestricted caller sees everything
 
 from __future__ import annotations
 
-import orjson
-
 from pp_insights.alerts.documents import BreachScope
 from pp_insights.alerts.rules.spec import RuleSpec
 from pp_shared.identity import Identity
@@ -64,9 +62,8 @@ def require_within(caller: Identity, spec: RuleSpec) -> None:
     )
 
 
-def areas_param(caller: Identity) -> str | None:
-    """The caller's areas as the JSON array the breach statements compare with (None:
-    unrestricted)."""
+def areas_param(caller: Identity) -> list[str] | None:
+    """The caller's areas as the breach statements compare with them (None: unrestricted)."""
     if caller.areas is None:
         return None
-    return orjson.dumps(sorted(caller.areas)).decode()
+    return sorted(caller.areas)

@@ -19,7 +19,6 @@ from pp_insights.alerts.delivery.notifiers import Notifiers
 from pp_insights.alerts.delivery.sender import OutboxSender
 from pp_insights.alerts.rules.seed import seed_rules
 from pp_insights.alerts.settings import AlertSettings
-from pp_shared.records import Records
 from pp_shared.topics import Topic, topic_name
 
 log = logging.getLogger(__name__)
@@ -61,7 +60,6 @@ async def _every(
 @contextlib.asynccontextmanager
 async def alerts_running(
     pool: asyncpg.Pool,
-    records: Records,
     producer: AIOKafkaProducer | None,
     settings: AlertSettings,
     *,
@@ -70,17 +68,17 @@ async def alerts_running(
 ) -> AsyncIterator[Alerts]:
     """Seed the rules, then evaluate every ``alert_evaluation_interval_seconds`` and deliver
     the outbox until the block ends; both tasks are cancelled and awaited on the way out.
-    Evaluation reads the rollups from ``pool``; rules, breaches and the outbox are
-    ``records``."""
-    await seed_rules(records, settings=settings, now=clock())
+    Rules, breaches and the outbox are records on ``pool``, where evaluation reads the
+    rollups."""
+    await seed_rules(pool, settings=settings, now=clock())
     topic = topic_name(Topic.BREACHES, getattr(settings, "topic_prefix", ""))
     notifiers = Notifiers(settings, producer, topic)
-    sender = OutboxSender(records, notifiers, settings, clock=clock, rng=rng)
+    sender = OutboxSender(pool, notifiers, settings, clock=clock, rng=rng)
     wake = asyncio.Event()
     passes: dict[str, int] = {"evaluate": 0, "send": 0}
 
     async def evaluate() -> int:
-        evaluated = await evaluate_all(pool, records, now=clock(), settings=settings)
+        evaluated = await evaluate_all(pool, now=clock(), settings=settings)
         if evaluated:
             wake.set()  # new outbox rows go out now, not at the next sender tick
         return evaluated

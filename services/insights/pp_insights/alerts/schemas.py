@@ -3,10 +3,12 @@ from the rows of ``tables``. Instants are UTC to the second; a rule's secrets ar
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SkipValidation
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, GetCoreSchemaHandler
+from pydantic_core import core_schema
 
 from pp_insights.alerts.breaches.baselines import Coverage
 from pp_insights.alerts.clock import Instant
@@ -16,20 +18,34 @@ from pp_insights.alerts.rules.spec import RuleSpec
 from pp_insights.alerts.tables import (
     AlertRule,
     AlertRuleVersion,
-    Breach,
-    BreachEvent,
     ChannelStatus,
-    DeliveryAttempt,
-    OutboxRow,
     RuleStatus,
 )
 from pp_shared.types import MULTI_LINE, SINGLE_LINE
 
+
+class _Stored:
+    """A JSON document of a row as an answer shows it: not validated, written as the JSON
+    it is, documented as its type. (``SkipValidation`` writes it through a Python function
+    per field, which doubles the cost of writing a page of breaches.)"""
+
+    def __get_pydantic_core_schema__(
+        self, source: object, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        stored = handler(source)
+        return core_schema.json_or_python_schema(
+            json_schema=stored,
+            python_schema=core_schema.any_schema(),
+            # Documented as SkipValidation documents it.
+            metadata={"pydantic_js_annotation_functions": [lambda _, h: h(stored)]},
+        )
+
+
 # Answers are built from rows, whose JSON documents were checked when they were written:
 # they are shown as they are stored (keys a later version adds included), not checked again.
-EvidenceDoc = SkipValidation[Evidence]
-ScopeDoc = SkipValidation[BreachScope]
-DetailDoc = SkipValidation[TimelineDetail]
+EvidenceDoc = Annotated[Evidence, _Stored()]
+ScopeDoc = Annotated[BreachScope, _Stored()]
+DetailDoc = Annotated[TimelineDetail, _Stored()]
 
 # --- requests ------------------------------------------------------------------------------
 
@@ -296,19 +312,17 @@ class DeliveryView(BaseModel):
     attempt_log: list[AttemptView]
 
     @classmethod
-    def of(cls, row: OutboxRow, attempts: list[DeliveryAttempt]) -> DeliveryView:
-        return cls(
-            id=row.id,
-            channel=row.channel,
-            channel_type=row.channel_type,
-            transition=row.transition,
-            state=row.state,
-            attempts=row.attempts,
-            created_at=row.created_at,
-            next_attempt_at=row.next_attempt_at if row.state == "pending" else None,
-            delivered_at=row.delivered_at,
-            last_error=row.last_error,
-            attempt_log=[AttemptView.of(a) for a in attempts],
+    def of(
+        cls, row: Mapping[str, object], attempts: Sequence[Mapping[str, object]]
+    ) -> DeliveryView:
+        """From the values of an ``OutboxRow`` and of its ``DeliveryAttempt``s."""
+        return cls.model_validate(
+            {
+                **row,
+                "id": row["outbox_id"],
+                "next_attempt_at": row["next_attempt_at"] if row["state"] == "pending" else None,
+                "attempt_log": [AttemptView.model_validate(a) for a in attempts],
+            }
         )
 
 
@@ -321,13 +335,15 @@ class BreachDetail(BreachView):
     @classmethod
     def of_breach(
         cls,
-        breach: Breach,
-        events: list[BreachEvent],
-        deliveries: list[tuple[OutboxRow, list[DeliveryAttempt]]],
+        breach: BreachView,
+        events: Sequence[Mapping[str, object]],
+        deliveries: Sequence[tuple[Mapping[str, object], Sequence[Mapping[str, object]]]],
     ) -> BreachDetail:
+        """From the breach's view and the values of its ``BreachEvent``s, ``OutboxRow``s and
+        ``DeliveryAttempt``s."""
         # The breach's fields, checked once by BreachView; the detail adds what it holds.
         return cls.model_construct(
-            **dict(BreachView.of(breach)),
-            timeline=[TimelineEntry.of(e) for e in events],
+            **dict(breach),
+            timeline=[TimelineEntry.model_validate(e) for e in events],
             deliveries=[DeliveryView.of(row, attempts) for row, attempts in deliveries],
         )

@@ -24,6 +24,7 @@ from pp_insights.alerts.documents import (
 )
 from pp_insights.alerts.rules.spec import RuleSpec
 from pp_shared.breaches import BreachMessage
+from pp_shared.records import Record
 
 SCHEMA = {"schema": "insights"}
 
@@ -77,7 +78,7 @@ def _json(*, default: str | None = None) -> Column[object]:
     return Column(JSONB(), nullable=False, server_default=default)
 
 
-class AlertRule(SQLModel, table=True):
+class AlertRule(Record, table=True):
     """The current version of each rule, deleted ones included."""
 
     __tablename__: ClassVar[str] = "alert_rules"
@@ -92,7 +93,7 @@ class AlertRule(SQLModel, table=True):
     updated_by: str
 
 
-class AlertRuleVersion(SQLModel, table=True):
+class AlertRuleVersion(Record, table=True):
     """Every version of every rule."""
 
     __tablename__: ClassVar[str] = "alert_rule_versions"
@@ -106,7 +107,7 @@ class AlertRuleVersion(SQLModel, table=True):
     changed_by: str
 
 
-class ChannelStatus(SQLModel, table=True):
+class ChannelStatus(Record, table=True):
     """The health of a rule's channel as the sender last saw it."""
 
     __tablename__: ClassVar[str] = "alert_channel_status"
@@ -120,7 +121,7 @@ class ChannelStatus(SQLModel, table=True):
     failures: int = 0
 
 
-class RuleStatus(SQLModel, table=True):
+class RuleStatus(Record, table=True):
     """A rule's last evaluation: when, which version, how many groups per outcome; or the
     error that stopped the last one."""
 
@@ -135,7 +136,7 @@ class RuleStatus(SQLModel, table=True):
     error_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
 
 
-class Breach(SQLModel, table=True):
+class Breach(Record, table=True):
     """A rule's breach for one group: pending, firing, then resolved. At most one per rule and
     group is open (a partial unique index)."""
 
@@ -172,7 +173,7 @@ class Breach(SQLModel, table=True):
         return self.breach_id
 
 
-class BreachEvent(SQLModel, table=True):
+class BreachEvent(Record, table=True):
     """One entry of a breach's timeline."""
 
     __tablename__: ClassVar[str] = "breach_events"
@@ -188,7 +189,7 @@ class BreachEvent(SQLModel, table=True):
     detail: TimelineDetail = Field(sa_column=_json())
 
 
-class OutboxRow(SQLModel, table=True):
+class OutboxRow(Record, table=True):
     """One message to deliver: a breach change for one channel (``_topic`` for the topic),
     written in the transaction of the change."""
 
@@ -219,7 +220,7 @@ class OutboxRow(SQLModel, table=True):
         return self.outbox_id
 
 
-class DeliveryAttempt(SQLModel, table=True):
+class DeliveryAttempt(Record, table=True):
     """One attempt to deliver an outbox row."""
 
     __tablename__: ClassVar[str] = "alert_delivery_attempts"

@@ -18,13 +18,12 @@ from pp_insights.alerts.breaches.lifecycle import Changes, new_breach, observed,
 from pp_insights.alerts.rules import repository as rule_repo
 from pp_insights.alerts.settings import AlertSettings
 from pp_insights.alerts.tables import AlertRule, Breach
-from pp_shared.records import AsyncSession, Records
 
 log = logging.getLogger(__name__)
 
 
 async def evaluate_rule(
-    session: AsyncSession,
+    conn: asyncpg.Connection,
     rollups: asyncpg.Connection,
     rule: AlertRule,
     open_breaches: list[Breach],
@@ -32,7 +31,7 @@ async def evaluate_rule(
     now: datetime,
     settings: AlertSettings,
 ) -> list[Observation]:
-    """Evaluate one rule over ``rollups`` and move its open breaches along, in the session's
+    """Evaluate one rule over ``rollups`` and move its open breaches along, in ``conn``'s
     transaction (which holds the rule: ``repository.lock_rule``)."""
     spec = rule.spec
     open_rows = {b.fingerprint: b for b in open_breaches}
@@ -57,39 +56,36 @@ async def evaluate_rule(
             observed(changes, spec, breach, obs, version=rule.version, now=now)
         elif obs.breaching:
             breach = new_breach(rule, obs, fp, now)
-            await repo.insert_breach(session, breach)
+            await repo.insert_breach(conn, breach)
             opened(changes, spec, breach, now)
     await repo.write_changes(
-        session, breaches=changes.breaches.values(), events=changes.events, outbox=changes.outbox
+        conn, breaches=changes.breaches.values(), events=changes.events, outbox=changes.outbox
     )
     return observations
 
 
-async def evaluate_all(
-    pool: asyncpg.Pool, records: Records, *, now: datetime, settings: AlertSettings
-) -> int:
+async def evaluate_all(pool: asyncpg.Pool, *, now: datetime, settings: AlertSettings) -> int:
     """Evaluate every enabled rule at ``now``, each in its own transaction (one bad rule does
     not stop the others); resolve breaches of deleted or disabled rules. Returns the number
     of rules evaluated."""
     started = time.perf_counter()
-    async with records.reading() as session:
-        rules = await rule_repo.enabled_rules(session)
     evaluated = 0
-    async with pool.acquire() as rollups, records.session() as session:
+    async with pool.acquire() as rollups, pool.acquire() as conn:
+        rules = await rule_repo.enabled_rules(conn)
         for rule in rules:
             try:
-                async with session.begin():
-                    open_breaches = await repo.lock_rule(session, rule.rule_id)
+                async with conn.transaction():
+                    open_breaches = await repo.lock_rule(conn, rule.rule_id)
                     if open_breaches is None:
                         continue
                     observations = await evaluate_rule(
-                        session, rollups, rule, open_breaches, now=now, settings=settings
+                        conn, rollups, rule, open_breaches, now=now, settings=settings
                     )
                     outcomes = Counter(o.reason for o in observations)
                     for reason, groups in outcomes.items():
                         m.EVALUATIONS.labels(reason).inc(groups)
                     await rule_repo.record_rule_status(
-                        session, rule_id=rule.rule_id, at=now, version=rule.version,
+                        conn, rule_id=rule.rule_id, at=now, version=rule.version,
                         outcomes=dict(outcomes), error=None,
                     )  # fmt: skip
                 evaluated += 1
@@ -100,18 +96,18 @@ async def evaluate_all(
                     extra={"rule_id": rule.rule_id, "error": type(exc).__name__},
                 )
                 # Shown on the rule: the author sees why it stopped without reading logs.
-                async with session.begin():
+                async with conn.transaction():
                     await rule_repo.record_rule_status(
-                        session, rule_id=rule.rule_id, at=now, version=rule.version,
+                        conn, rule_id=rule.rule_id, at=now, version=rule.version,
                         outcomes=None, error=type(exc).__name__,
                     )  # fmt: skip
-        async with session.begin():
+        async with conn.transaction():
             changes = Changes()
-            for breach in await repo.orphaned_open_breaches(session):
-                spec = await rule_repo.latest_rule_spec(session, breach.rule_id)
+            for breach in await repo.orphaned_open_breaches(conn):
+                spec = await rule_repo.latest_rule_spec(conn, breach.rule_id)
                 resolve(changes, spec=spec, breach=breach, now=now, reason="rule_removed")
             await repo.write_changes(
-                session,
+                conn,
                 breaches=changes.breaches.values(),
                 events=changes.events,
                 outbox=changes.outbox,

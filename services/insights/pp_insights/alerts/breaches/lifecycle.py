@@ -109,15 +109,16 @@ def announce(
     transition: str,
     at: datetime,
     notify: bool,
+    types: Collection[ChannelType] | None = None,
 ) -> None:
-    """Queue a breach change: always for the breaches topic, and for the rule's channels when
-    ``notify``."""
+    """Queue a breach change: always for the breaches topic, and for the rule's channels (of
+    ``types``, default all) when ``notify``; one message for all of them."""
     message = breach_message(spec, breach, transition)
     _enqueue(
         changes, breach, message, channel=TOPIC_CHANNEL, channel_type=TOPIC_CHANNEL_TYPE, at=at
     )
     if notify:
-        _enqueue_channels(changes, spec, breach, message, at=at, types=None)
+        _enqueue_channels(changes, spec, breach, message, at=at, types=types)
 
 
 def announce_channels(

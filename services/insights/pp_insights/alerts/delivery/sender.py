@@ -14,6 +14,8 @@ import random
 import time
 from datetime import datetime, timedelta
 
+import asyncpg
+
 from pp_insights.alerts import metrics as m
 from pp_insights.alerts.clock import Clock
 from pp_insights.alerts.delivery import repository as repo
@@ -24,7 +26,6 @@ from pp_insights.alerts.rules.repository import latest_rule_spec
 from pp_insights.alerts.rules.spec import TOPIC_CHANNEL_TYPE, Channel, ChannelType
 from pp_insights.alerts.settings import AlertSettings
 from pp_insights.alerts.tables import DeliveryAttempt, OutboxRow
-from pp_shared.records import AsyncSession, Records
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +44,14 @@ def backoff(attempt: int, settings: AlertSettings, rng: random.Random) -> float:
 class OutboxSender:
     def __init__(
         self,
-        records: Records,
+        pool: asyncpg.Pool,
         notifiers: Notifiers,
         settings: AlertSettings,
         *,
         clock: Clock,
         rng: random.Random | None = None,
     ) -> None:
-        self.records = records
+        self.pool = pool
         self.notifiers = notifiers
         self.settings = settings
         self.clock = clock
@@ -62,22 +63,22 @@ class OutboxSender:
         delivered = 0
         after = 0
         while True:
-            async with self.records.transaction() as session:
-                row = await repo.claim_due(session, now=now, after_id=after)
+            async with self.pool.acquire() as conn, conn.transaction():
+                row = await repo.claim_due(conn, now=now, after_id=after)
                 if row is None:
                     break
                 after = row.id
-                if await self._attempt(session, row):
+                if await self._attempt(conn, row):
                     delivered += 1
-        async with self.records.reading() as session:
-            m.OUTBOX_PENDING.set(await repo.pending_outbox(session))
+        async with self.pool.acquire() as conn:
+            m.OUTBOX_PENDING.set(await repo.pending_outbox(conn))
         return delivered
 
-    async def _attempt(self, session: AsyncSession, row: OutboxRow) -> bool:
+    async def _attempt(self, conn: asyncpg.Connection, row: OutboxRow) -> bool:
         kind = row.channel_type
         channel: Channel | None = None
         if kind != TOPIC_CHANNEL_TYPE:
-            spec = await latest_rule_spec(session, row.rule_id)
+            spec = await latest_rule_spec(conn, row.rule_id)
             # The rule's current channel: fixing a bad URL on the rule lets pending rows through.
             channels = spec.channels if spec is not None else []
             channel = next((c for c in channels if c.name == row.channel), None)
@@ -86,15 +87,15 @@ class OutboxSender:
             outcome = Outcome(False, permanent=True, error="channel removed from the rule")
             state = "cancelled"
         else:
-            outcome = await self._send(session, row, channel, now)
+            outcome = await self._send(conn, row, channel, now)
             state = (
                 "delivered" if outcome.delivered else "failed" if outcome.permanent else "pending"
             )
-        self._record(session, row, outcome, state=state, now=now)
+        await self._record(conn, row, outcome, state=state, now=now)
         m.DELIVERIES.labels(kind, "retry" if state == "pending" else state).inc()
         if kind != TOPIC_CHANNEL_TYPE and state != "cancelled":
             await repo.record_channel_result(
-                session, rule_id=row.rule_id, channel=row.channel, at=now, error=outcome.error
+                conn, rule_id=row.rule_id, channel=row.channel, at=now, error=outcome.error
             )
         if not outcome.delivered:
             m.CHANNEL_ERRORS.labels(kind, outcome.reason or "config").inc()
@@ -114,7 +115,7 @@ class OutboxSender:
         return outcome.delivered
 
     async def _send(
-        self, session: AsyncSession, row: OutboxRow, channel: Channel | None, now: datetime
+        self, conn: asyncpg.Connection, row: OutboxRow, channel: Channel | None, now: datetime
     ) -> Outcome:
         firing: DeliveryProgress | None = None
         if (
@@ -122,7 +123,7 @@ class OutboxSender:
             and row.channel_type == ChannelType.SLACK_API
         ):
             firing = await repo.delivered_progress(
-                session, breach_id=row.breach_id, channel=row.channel, transition="firing"
+                conn, breach_id=row.breach_id, channel=row.channel, transition="firing"
             )
         started = time.perf_counter()
         outcome = await self.notifiers.send(
@@ -137,8 +138,14 @@ class OutboxSender:
         m.DELIVERY_SECONDS.labels(row.channel_type).observe(time.perf_counter() - started)
         return outcome
 
-    def _record(
-        self, session: AsyncSession, row: OutboxRow, outcome: Outcome, *, state: str, now: datetime
+    async def _record(
+        self,
+        conn: asyncpg.Connection,
+        row: OutboxRow,
+        outcome: Outcome,
+        *,
+        state: str,
+        now: datetime,
     ) -> None:
         """The attempt, and the row's new state: retried after the backoff (or the
         ``Retry-After``) while pending."""
@@ -148,18 +155,17 @@ class OutboxSender:
             if delay is None:
                 delay = backoff(row.attempts, self.settings, self.rng)
             row.next_attempt_at = now + timedelta(seconds=delay)
-        session.add(
-            DeliveryAttempt(
-                outbox_id=row.id,
-                at=now,
-                outcome="retry" if state == "pending" else state,
-                status_code=outcome.status_code,
-                error=outcome.error,
-                retry_after_s=outcome.retry_after,
-            )
+        attempt = DeliveryAttempt(
+            outbox_id=row.id,
+            at=now,
+            outcome="retry" if state == "pending" else state,
+            status_code=outcome.status_code,
+            error=outcome.error,
+            retry_after_s=outcome.retry_after,
         )
         row.state = state
         row.last_error = outcome.error
         if state == "delivered":
             row.delivered_at = now
         row.progress = {**row.progress, **outcome.progress}
+        await repo.record_attempt(conn, row, attempt)

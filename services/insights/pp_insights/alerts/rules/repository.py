@@ -1,7 +1,8 @@
 """The record statements of rules: current versions and every version (written together in
 one statement), each rule's last evaluation, its channels' health as the rule shows it.
 
-Statements are built once, with bound parameters: building one costs more than running it.
+Statements are built over the tables once and compiled for the asyncpg pool
+(``pp_shared.records.Statement``); rows are read with ``Columns``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import asyncpg
 from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import JSONB, Insert, insert
@@ -24,34 +26,42 @@ from pp_insights.alerts.tables import (
     SpecJson,
     table_of,
 )
-from pp_shared.records import AsyncSession
+from pp_shared.records import Columns, Statement, scalar
 
-_RULE = select(AlertRule).where(col(AlertRule.rule_id) == bindparam("rule_id"))
-_RULE_LOCKED = _RULE.with_for_update()
-_ENABLED_RULES = (
+_RULES = Columns(AlertRule)
+_STATUS = Columns(RuleStatus, _RULES.end)
+_CHANNEL = Columns(ChannelStatus, _STATUS.end)
+_VERSION = Columns(AlertRuleVersion)
+_CHANNEL_ALONE = Columns(ChannelStatus)
+
+_SELECT_RULE = select(AlertRule).where(col(AlertRule.rule_id) == bindparam("rule_id"))
+_RULE = Statement(_SELECT_RULE)
+_RULE_LOCKED = Statement(_SELECT_RULE.with_for_update())
+_ENABLED_RULES = Statement(
     select(AlertRule)
     .where(col(AlertRule.enabled), ~col(AlertRule.deleted))
     .order_by(col(AlertRule.rule_id))
 )
-_SHOWN = (
+_SELECT_SHOWN = (
     select(AlertRule, RuleStatus, ChannelStatus)
     .outerjoin(RuleStatus, col(RuleStatus.rule_id) == col(AlertRule.rule_id))
     .outerjoin(ChannelStatus, col(ChannelStatus.rule_id) == col(AlertRule.rule_id))
     .where(~col(AlertRule.deleted))
     .order_by(col(AlertRule.rule_id), col(ChannelStatus.channel))
 )
-_ONE_SHOWN = _SHOWN.where(col(AlertRule.rule_id) == bindparam("rule_id"))
-_CHANNELS = (
+_SHOWN = Statement(_SELECT_SHOWN)
+_ONE_SHOWN = Statement(_SELECT_SHOWN.where(col(AlertRule.rule_id) == bindparam("rule_id")))
+_CHANNELS = Statement(
     select(ChannelStatus)
     .where(col(ChannelStatus.rule_id) == bindparam("rule_id"))
     .order_by(col(ChannelStatus.channel))
 )
-_VERSIONS = (
+_VERSIONS = Statement(
     select(AlertRuleVersion)
     .where(col(AlertRuleVersion.rule_id) == bindparam("rule_id"))
     .order_by(col(AlertRuleVersion.version))
 )
-_LATEST_SPEC = (
+_LATEST_SPEC = Statement(
     select(col(AlertRuleVersion.spec))
     .where(col(AlertRuleVersion.rule_id) == bindparam("rule_id"))
     .order_by(col(AlertRuleVersion.version).desc())
@@ -98,7 +108,8 @@ def _rule_writer() -> ReturningInsert[tuple[int]]:
     return insert(versions).from_select(copied, sa_select(*written.c)).returning(versions.c.version)
 
 
-_SAVE_RULE = _rule_writer()
+_SAVE_RULE = Statement(_rule_writer())
+_SPEC = scalar(table_of(AlertRuleVersion).c.spec.type)
 
 
 @dataclass
@@ -111,35 +122,40 @@ class RuleShown:
     channels: list[ChannelStatus] = field(default_factory=list)
 
 
-async def get_rule(session: AsyncSession, rule_id: str, *, lock: bool = False) -> AlertRule | None:
-    statement = _RULE_LOCKED if lock else _RULE
-    return (await session.exec(statement, params={"rule_id": rule_id})).first()
+async def get_rule(
+    conn: asyncpg.Connection, rule_id: str, *, lock: bool = False
+) -> AlertRule | None:
+    row = await (_RULE_LOCKED if lock else _RULE).fetchrow(conn, {"rule_id": rule_id})
+    return _RULES.load(row) if row is not None else None
 
 
-async def enabled_rules(session: AsyncSession) -> list[AlertRule]:
-    return list((await session.exec(_ENABLED_RULES)).all())
+async def enabled_rules(conn: asyncpg.Connection) -> list[AlertRule]:
+    return _RULES.load_all(await _ENABLED_RULES.fetch(conn))
 
 
-async def rules_shown(session: AsyncSession, *, rule_id: str | None = None) -> list[RuleShown]:
+async def rules_shown(conn: asyncpg.Connection, *, rule_id: str | None = None) -> list[RuleShown]:
     """Rules that are not deleted (or the one named), each with its status and channels."""
     if rule_id is None:
-        rows = (await session.exec(_SHOWN)).all()
+        rows = await _SHOWN.fetch(conn)
     else:
-        rows = (await session.exec(_ONE_SHOWN, params={"rule_id": rule_id})).all()
-    shown: dict[str, RuleShown] = {}
-    for rule, status, channel in rows:
-        entry = shown.setdefault(rule.rule_id, RuleShown(rule, status))
+        rows = await _ONE_SHOWN.fetch(conn, {"rule_id": rule_id})
+    shown: dict[object, RuleShown] = {}
+    for row in rows:
+        entry = shown.get(row[0])
+        if entry is None:
+            entry = shown[row[0]] = RuleShown(_RULES.load(row), _STATUS.load_optional(row))
+        channel = _CHANNEL.load_optional(row)
         if channel is not None:
             entry.channels.append(channel)
     return list(shown.values())
 
 
-async def channel_status(session: AsyncSession, rule_id: str) -> list[ChannelStatus]:
-    return list((await session.exec(_CHANNELS, params={"rule_id": rule_id})).all())
+async def channel_status(conn: asyncpg.Connection, rule_id: str) -> list[ChannelStatus]:
+    return _CHANNEL_ALONE.load_all(await _CHANNELS.fetch(conn, {"rule_id": rule_id}))
 
 
 async def save_rule_version(
-    session: AsyncSession,
+    conn: asyncpg.Connection,
     *,
     rule_id: str,
     spec: RuleSpec,
@@ -158,7 +174,8 @@ async def save_rule_version(
         "at": at,
         "actor": actor,
     }
-    version = int((await session.exec(_SAVE_RULE, params=params)).scalar_one())
+    version = await _SAVE_RULE.fetchval(conn, params)
+    assert isinstance(version, int)
     return AlertRule(
         rule_id=rule_id,
         version=version,
@@ -170,14 +187,17 @@ async def save_rule_version(
     )
 
 
-async def rule_versions(session: AsyncSession, rule_id: str) -> list[AlertRuleVersion]:
-    return list((await session.exec(_VERSIONS, params={"rule_id": rule_id})).all())
+async def rule_versions(conn: asyncpg.Connection, rule_id: str) -> list[AlertRuleVersion]:
+    return _VERSION.load_all(await _VERSIONS.fetch(conn, {"rule_id": rule_id}))
 
 
-async def latest_rule_spec(session: AsyncSession, rule_id: str) -> RuleSpec | None:
+async def latest_rule_spec(conn: asyncpg.Connection, rule_id: str) -> RuleSpec | None:
     """The newest spec of a rule, deleted or not: a rule deleted while its breach fired still
     names the channels that must hear the resolve."""
-    return (await session.exec(_LATEST_SPEC, params={"rule_id": rule_id})).first()
+    found = await _LATEST_SPEC.fetchval(conn, {"rule_id": rule_id})
+    spec = _SPEC(found) if found is not None else None
+    assert spec is None or isinstance(spec, RuleSpec)
+    return spec
 
 
 _RULE_STATUS = table_of(RuleStatus)
@@ -209,12 +229,12 @@ def _status_upsert(*, failed: bool) -> Insert:
     return upsert.on_conflict_do_update(index_elements=[_RULE_STATUS.c.rule_id], set_=update)
 
 
-_STATUS_OK = _status_upsert(failed=False)
-_STATUS_FAILED = _status_upsert(failed=True)
+_STATUS_OK = Statement(_status_upsert(failed=False))
+_STATUS_FAILED = Statement(_status_upsert(failed=True))
 
 
 async def record_rule_status(
-    session: AsyncSession,
+    conn: asyncpg.Connection,
     *,
     rule_id: str,
     at: datetime,
@@ -233,4 +253,4 @@ async def record_rule_status(
         "error_at": at if error is not None else None,
     }
     statement = _STATUS_OK if error is None else _STATUS_FAILED
-    await session.exec(statement, params=params)
+    await statement.execute(conn, params)

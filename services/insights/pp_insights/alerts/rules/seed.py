@@ -7,13 +7,13 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
+import asyncpg
 import orjson
 import yaml
 
 from pp_insights.alerts.rules import repository as repo
 from pp_insights.alerts.rules.validation import validate_rule
 from pp_insights.alerts.settings import AlertSettings
-from pp_shared.records import Records
 
 log = logging.getLogger(__name__)
 SEED_ACTOR = "seed"
@@ -30,7 +30,7 @@ def load_seed_file(path: Path) -> list[object]:
     return data
 
 
-async def seed_rules(records: Records, *, settings: AlertSettings, now: datetime) -> list[str]:
+async def seed_rules(pool: asyncpg.Pool, *, settings: AlertSettings, now: datetime) -> list[str]:
     """Create the seed file's rules that are missing, and update those whose current version
     came from the seed file; a rule changed through the API is left as it is. Returns the ids
     written. A bad seed rule fails the start: a typo must not silently drop an alert."""
@@ -44,15 +44,15 @@ async def seed_rules(records: Records, *, settings: AlertSettings, now: datetime
             allow_http=settings.alert_webhook_allow_http,
             pointer_prefix=f"/{i}",
         )
-        async with records.transaction() as session:
-            existing = await repo.get_rule(session, spec.id, lock=True)
+        async with pool.acquire() as conn, conn.transaction():
+            existing = await repo.get_rule(conn, spec.id, lock=True)
             if existing is not None and not existing.deleted:
                 if existing.updated_by != SEED_ACTOR or existing.spec == spec:
                     continue
             elif existing is not None and existing.updated_by != SEED_ACTOR:
                 continue  # deleted through the API: stays deleted
             await repo.save_rule_version(
-                session, rule_id=spec.id, spec=spec, enabled=spec.enabled, deleted=False,
+                conn, rule_id=spec.id, spec=spec, enabled=spec.enabled, deleted=False,
                 at=now, actor=SEED_ACTOR,
             )  # fmt: skip
             written.append(spec.id)

@@ -29,7 +29,6 @@ from pp_insights.alerts.schemas import (
 from pp_insights.alerts.settings import AlertSettings
 from pp_shared.identity import Identity
 from pp_shared.problems import InvalidInput, NotFound
-from pp_shared.records import Records
 
 
 def _validate(body: object, settings: AlertSettings) -> RuleSpec:
@@ -49,7 +48,6 @@ async def _coverage(pool: asyncpg.Pool, spec: RuleSpec, now: datetime) -> Baseli
 
 
 async def create_rule(
-    records: Records,
     pool: asyncpg.Pool,
     *,
     body: object,
@@ -61,14 +59,14 @@ async def create_rule(
     much of its baseline the stored data fills."""
     spec = _validate(body, settings)
     require_within(caller, spec)
-    async with records.transaction() as session:
-        existing = await repo.get_rule(session, spec.id, lock=True)
+    async with pool.acquire() as conn, conn.transaction():
+        existing = await repo.get_rule(conn, spec.id, lock=True)
         if existing is not None and not existing.deleted:
             if not sees_rule(caller, existing.spec):
                 raise Conflict(f"the rule id {spec.id!r} is taken; choose another")
             raise Conflict(f"rule {spec.id!r} exists; PUT /v1/rules/{spec.id} changes it")
         rule = await repo.save_rule_version(
-            session, rule_id=spec.id, spec=spec, enabled=spec.enabled, deleted=False,
+            conn, rule_id=spec.id, spec=spec, enabled=spec.enabled, deleted=False,
             at=now, actor=caller.actor,
         )  # fmt: skip
     view = RuleView.of(rule, [], None)
@@ -76,7 +74,6 @@ async def create_rule(
 
 
 async def replace_rule(
-    records: Records,
     pool: asyncpg.Pool,
     *,
     rule_id: str,
@@ -87,8 +84,8 @@ async def replace_rule(
 ) -> RuleView:
     """Write a new version of a rule (channel URLs sent back masked keep their value), with
     how much of its baseline the stored data fills."""
-    async with records.transaction() as session:
-        existing = await repo.get_rule(session, rule_id, lock=True)
+    async with pool.acquire() as conn, conn.transaction():
+        existing = await repo.get_rule(conn, rule_id, lock=True)
         if existing is None or existing.deleted or not sees_rule(caller, existing.spec):
             raise NotFound(f"no rule {rule_id!r}")
         if isinstance(body, dict):
@@ -101,38 +98,38 @@ async def replace_rule(
         spec = _validate(unmask(body, existing.spec), settings)
         require_within(caller, spec)
         rule = await repo.save_rule_version(
-            session, rule_id=rule_id, spec=spec, enabled=spec.enabled, deleted=False,
+            conn, rule_id=rule_id, spec=spec, enabled=spec.enabled, deleted=False,
             at=now, actor=caller.actor,
         )  # fmt: skip
-        channels = await repo.channel_status(session, rule_id)
+        channels = await repo.channel_status(conn, rule_id)
     view = RuleView.of(rule, channels, None)
     return view.model_copy(update={"baseline_coverage": await _coverage(pool, spec, now)})
 
 
-async def delete_rule(records: Records, *, rule_id: str, caller: Identity, now: datetime) -> None:
+async def delete_rule(pool: asyncpg.Pool, *, rule_id: str, caller: Identity, now: datetime) -> None:
     """Delete a rule (a new version marked deleted); its open breaches resolve at the next
     evaluation."""
-    async with records.transaction() as session:
-        existing = await repo.get_rule(session, rule_id, lock=True)
+    async with pool.acquire() as conn, conn.transaction():
+        existing = await repo.get_rule(conn, rule_id, lock=True)
         if existing is None or existing.deleted or not sees_rule(caller, existing.spec):
             raise NotFound(f"no rule {rule_id!r}")
         await repo.save_rule_version(
-            session, rule_id=rule_id, spec=existing.spec, enabled=False, deleted=True,
+            conn, rule_id=rule_id, spec=existing.spec, enabled=False, deleted=True,
             at=now, actor=caller.actor,
         )  # fmt: skip
 
 
-async def get_rule(records: Records, *, rule_id: str, caller: Identity) -> RuleView:
-    async with records.reading() as session:
-        found = await repo.rules_shown(session, rule_id=rule_id)
+async def get_rule(pool: asyncpg.Pool, *, rule_id: str, caller: Identity) -> RuleView:
+    async with pool.acquire() as conn:
+        found = await repo.rules_shown(conn, rule_id=rule_id)
     if not found or not sees_rule(caller, found[0].rule.spec):
         raise NotFound(f"no rule {rule_id!r}")
     return RuleView.of(found[0].rule, found[0].channels, found[0].status)
 
 
-async def list_rules(records: Records, *, caller: Identity) -> RuleList:
-    async with records.reading() as session:
-        found = await repo.rules_shown(session)
+async def list_rules(pool: asyncpg.Pool, *, caller: Identity) -> RuleList:
+    async with pool.acquire() as conn:
+        found = await repo.rules_shown(conn)
     return RuleList(
         rules=[
             RuleView.of(r.rule, r.channels, r.status)
@@ -142,11 +139,11 @@ async def list_rules(records: Records, *, caller: Identity) -> RuleList:
     )
 
 
-async def rule_versions(records: Records, *, rule_id: str, caller: Identity) -> RuleVersions:
+async def rule_versions(pool: asyncpg.Pool, *, rule_id: str, caller: Identity) -> RuleVersions:
     """Every version of a rule the caller sees (the last is the rule as it is now), but those
     outside the caller's areas."""
-    async with records.reading() as session:
-        versions = await repo.rule_versions(session, rule_id)
+    async with pool.acquire() as conn:
+        versions = await repo.rule_versions(conn, rule_id)
     if not versions or not sees_rule(caller, versions[-1].spec):
         raise NotFound(f"no rule {rule_id!r}")
     shown = [RuleVersionView.of(v) for v in versions if sees_rule(caller, v.spec)]
