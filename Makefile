@@ -48,7 +48,7 @@ typecheck: install
 	@for d in shared/tests services/*/tests; do echo "mypy $$d"; $(VENV)/bin/mypy $$d || exit 1; done
 
 schemas: install
-	$(PY) -m pp_shared.schemas docs/schemas
+	$(PY) -m pp_shared.contracts.schemas docs/schemas
 
 unit: install
 	$(VENV)/bin/pytest -m "not e2e"

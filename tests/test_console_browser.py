@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from pp_gateway.console import demo
-from pp_shared.stack import ServiceGroup
+from pp_shared.devstack.stack import ServiceGroup
 from pp_shared.testing.apps import make_api_key, running_stack
 from pp_shared.testing.servers import Servers, create_database, drop_database, with_database
 

@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
-from pp_shared.stack import ServiceGroup
+from pp_shared.devstack.stack import ServiceGroup
 from pp_shared.testing.apps import bearer, running_stack
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import appeal, decision, escalation, qa_review

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pp_shared.stack import ServiceGroup
+from pp_shared.devstack.stack import ServiceGroup
 from pp_shared.testing.apps import bearer, make_api_key, running_stack
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import decision, escalation

@@ -21,7 +21,7 @@ import pytest
 from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa, fleiss_kappa, to_table
 
 from pp_classifier.taxonomy.document import load_taxonomy
-from pp_shared.stack import ServiceGroup
+from pp_shared.devstack.stack import ServiceGroup
 from pp_shared.testing.apps import make_api_key, running_stack
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import decision, escalation, qa_review

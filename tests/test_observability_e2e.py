@@ -18,15 +18,15 @@ import httpx
 import pytest
 import yaml
 
-from pp_shared.embedded import free_port, terminate_group
-from pp_shared.stack import ServiceGroup
+from pp_shared.contracts.topics import Topic, topic_name
+from pp_shared.devstack.embedded import free_port, terminate_group
+from pp_shared.devstack.stack import ServiceGroup
 from pp_shared.testing import grafana
 from pp_shared.testing.apps import STACK, bearer, produce, running_stack
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import escalation
 from pp_shared.testing.servers import Servers
 from pp_shared.testing.tools import debian_tool
-from pp_shared.topics import Topic, topic_name
 
 pytestmark = pytest.mark.e2e
 

@@ -15,13 +15,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from pp_shared.embedded import (
+from pp_shared.devstack.embedded import (
     EMBEDDED_SESSION_TIMEOUT_MS,
     EmbeddedBroker,
     EmbeddedPostgres,
     free_port,
 )
-from pp_shared.stack import ServiceGroup
+from pp_shared.devstack.stack import ServiceGroup
 from pp_shared.testing.apps import bearer, make_api_key
 from pp_shared.testing.faults import FaultProxy
 from pp_shared.testing.plugin import eventually

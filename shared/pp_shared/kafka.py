@@ -17,9 +17,9 @@ from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsErr
 from prometheus_client import Counter, Gauge, Histogram
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.failures import PoisonRecord, describe, is_resource_exhaustion, is_transient
 from pp_shared.settings import ServiceSettings
-from pp_shared.topics import Topic, topic_name
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
 
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.db import Pool, create_pool, database_reachable
 from pp_shared.dead_letters import DeadLetterStore
 from pp_shared.kafka import BatchHandler, BatchLoop, broker_reachable, make_consumer, make_producer
 from pp_shared.settings import ServiceSettings
-from pp_shared.topics import Topic, topic_name
 
 if TYPE_CHECKING:
     from pp_shared.records import Records

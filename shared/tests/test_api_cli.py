@@ -36,7 +36,7 @@ class TestCommandLine:
     def test_help_lists_every_command_and_loads_no_heavy_module(self) -> None:
         probe = (
             "import sys, contextlib, io\n"
-            "from pp_shared.cli import main\n"
+            "from pp_shared.devstack.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    try: main(['--help'])\n"
             "    except SystemExit: pass\n"

@@ -9,13 +9,13 @@ from typing import cast
 
 import pytest
 
-from pp_shared.embedded import EmbeddedBroker, free_port
-from pp_shared.launcher import watch
-from pp_shared.stack import ServiceGroup
+from pp_shared.devstack.embedded import EmbeddedBroker, free_port
+from pp_shared.devstack.launcher import watch
+from pp_shared.devstack.stack import ServiceGroup
 
 SCRIPT = """
 import sys
-from pp_shared.launcher import say
+from pp_shared.devstack.launcher import say
 say("first line")
 say("second line")
 print("still running", file=sys.stderr)

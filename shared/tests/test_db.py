@@ -5,7 +5,7 @@ from pathlib import Path
 import asyncpg
 
 from pp_shared.db import apply_migrations, create_pool
-from pp_shared.embedded import POSTGRES_SETTINGS, EmbeddedPostgres
+from pp_shared.devstack.embedded import POSTGRES_SETTINGS, EmbeddedPostgres
 
 
 class TestMigrations:

@@ -6,7 +6,7 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from pp_shared.events import (
+from pp_shared.contracts.events import (
     AppealResolved,
     DecisionMade,
     EscalationCreated,
@@ -14,10 +14,10 @@ from pp_shared.events import (
     area_of,
     parse_event,
 )
+from pp_shared.contracts.schemas import render
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.problems import field_errors
-from pp_shared.schemas import render
 from pp_shared.testing import samples
-from pp_shared.topics import Topic, topic_name
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from pp_shared.embedded import EmbeddedBroker, free_port
+from pp_shared.devstack.embedded import EmbeddedBroker, free_port
 from pp_shared.kafka import BatchLoop, BrokerForgotOffsets, Record
 from pp_shared.testing.plugin import eventually
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from pp_shared import launcher
+from pp_shared.devstack import launcher
 
 
 def test_the_secret_is_made_once_and_kept_private(tmp_path: Path) -> None:

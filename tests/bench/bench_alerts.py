@@ -1,7 +1,7 @@
 """Alerts benchmark: rule evaluations and rules and breaches API calls, in-process, against a
 private embedded Postgres.
 
-Generated escalations (``pp_shared.loadgen``: skewed areas, clauses and regions, with
+Generated escalations (``pp_shared.devstack.loadgen``: skewed areas, clauses and regions, with
 decisions, appeals and QA reviews) over eight days are folded into the rollups through the
 insights consumer's handler; ``--rules`` rules of every condition kind (threshold, change,
 binomial and Poisson tests, latency quantiles, a Bonferroni correction) are created through the
@@ -44,10 +44,17 @@ from pp_insights.alerts.api import router
 from pp_insights.alerts.runner import Alerts, alerts_running
 from pp_insights.alerts.settings import AlertSettings
 from pp_insights.facts import service as facts
+from pp_shared.contracts.events import (
+    UNCLASSIFIED,
+    Tag,
+    TaggedEvent,
+    TagMethod,
+    area_of,
+    parse_event,
+)
 from pp_shared.db import apply_migrations
-from pp_shared.events import UNCLASSIFIED, Tag, TaggedEvent, TagMethod, area_of, parse_event
+from pp_shared.devstack.loadgen import AREA_WEIGHTS, Generator, Profile
 from pp_shared.http_guards import install_http_guards
-from pp_shared.loadgen import AREA_WEIGHTS, Generator, Profile
 from pp_shared.problems import install_problem_handlers
 from pp_shared.serve import tune_gc
 from pp_shared.service import Runtime

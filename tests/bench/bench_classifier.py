@@ -64,7 +64,7 @@ from pp_classifier.training.seed_data import (
     seed_examples,
     taxonomy_examples,
 )
-from pp_shared.loadgen import WORDS
+from pp_shared.devstack.loadgen import WORDS
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pp_shared.embedded import free_port
+from pp_shared.devstack.embedded import free_port
 from pp_shared.testing.bench import cpu_seconds, private_postgres, wait_listening
 
 HERE = Path(__file__).parent

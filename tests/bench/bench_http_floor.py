@@ -27,7 +27,7 @@ from typing import Any
 
 import aiohttp
 
-from pp_shared.embedded import free_port
+from pp_shared.devstack.embedded import free_port
 from pp_shared.testing.bench import cpu_seconds, wait_listening
 
 BODY = b'{"text": "' + b"a" * 900 + b'"}'

@@ -1,7 +1,7 @@
 """Insights benchmark: generated escalations over 90 days folded into a private embedded
 Postgres, then the query API timed in-process.
 
-Events come from ``pp_shared.loadgen`` (skewed areas, clauses and regions, 400-character
+Events come from ``pp_shared.devstack.loadgen`` (skewed areas, clauses and regions, 400-character
 texts, decisions, appeals and QA reviews), in creation order, and are folded through the
 service's own consumer handler (``consumer.handle_batch``: the event log, facts and hourly
 and daily rollups in one transaction per batch) without Kafka in between: the load rate is the
@@ -32,10 +32,10 @@ from prometheus_client import REGISTRY
 
 from pp_insights import consumer
 from pp_insights_testing.harness import declared_tag, migrated_pool, query_app, tagged_record
+from pp_shared.contracts.events import UNCLASSIFIED
 from pp_shared.db import Pool
-from pp_shared.events import UNCLASSIFIED
+from pp_shared.devstack.loadgen import CLAUSES, REGIONS, Generator, Profile
 from pp_shared.kafka import Record
-from pp_shared.loadgen import CLAUSES, REGIONS, Generator, Profile
 from pp_shared.serve import tune_gc
 from pp_shared.testing.bench import private_postgres, write_report
 

@@ -30,10 +30,10 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
-from pp_shared.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from pp_shared.devstack.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from pp_shared.devstack.loadgen import Generator, Profile
+from pp_shared.devstack.stack import ServiceGroup
 from pp_shared.identity import Identity, identity_headers
-from pp_shared.loadgen import Generator, Profile
-from pp_shared.stack import ServiceGroup
 from pp_shared.testing.apps import make_api_key
 from pp_shared.testing.bench import write_report
 

@@ -3,7 +3,7 @@ private embedded Postgres (classifier schema), re-tagged with a draft (the seed 
 one lexicon term moved to another clause) and the seed model, as ``POST
 /v1/taxonomy/simulate`` does, without HTTP in between.
 
-Texts are the load generator's 400-character texts (``pp_shared.loadgen``), none of them
+Texts are the load generator's 400-character texts (``pp_shared.devstack.loadgen``), none of them
 declared (every one is re-tagged; ``--declared`` keeps the generator's declared clauses, which
 the simulation leaves out).
 The seed model is trained first and not timed. The figure is the simulation's wall time,
@@ -32,7 +32,7 @@ from pp_classifier.taxonomy import simulation
 from pp_classifier.taxonomy.document import Taxonomy, load_taxonomy
 from pp_classifier.training.candidates import seed_candidate
 from pp_shared.db import apply_migrations, create_pool
-from pp_shared.loadgen import Generator, Profile
+from pp_shared.devstack.loadgen import Generator, Profile
 from pp_shared.testing.bench import private_postgres, write_report
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pp_shared.event_examples import DECISION, ESCALATION
+from pp_shared.contracts.event_examples import DECISION, ESCALATION
 
 _ESCALATION = {
     **ESCALATION,

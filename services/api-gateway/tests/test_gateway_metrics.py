@@ -7,7 +7,7 @@ from __future__ import annotations
 from prometheus_client import REGISTRY
 
 from pp_gateway.main import create_app
-from pp_shared.embedded import free_port
+from pp_shared.devstack.embedded import free_port
 from pp_shared.testing.apps import running_app
 
 from .support import bearer, gateway_settings, make_key

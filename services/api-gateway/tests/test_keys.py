@@ -14,7 +14,7 @@ import pytest
 from pp_gateway.keys.service import KeyRequest, create_key
 from pp_gateway.main import create_app
 from pp_shared.db import apply_migrations, create_pool
-from pp_shared.embedded import free_port
+from pp_shared.devstack.embedded import free_port
 from pp_shared.records import Records
 from pp_shared.testing.apps import running_app
 

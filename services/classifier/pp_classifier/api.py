@@ -25,11 +25,11 @@ from pp_classifier.taxonomy.document import Taxonomy, TaxonomyDiff
 from pp_classifier.training import service as training_service
 from pp_classifier.training.job_records import JobView
 from pp_classifier.training.jobs import Retrainer
+from pp_shared.contracts.topics import Topic
 from pp_shared.dead_letters import DeadLetterStore
 from pp_shared.dead_letters.api import dead_letter_router, runtime_sender
 from pp_shared.identity import INTERNAL, CallerDep, Identity
 from pp_shared.problems import Forbidden, InvalidInput, NotFound
-from pp_shared.topics import Topic
 from pp_shared.types import SINGLE_LINE, AwareTimestamp
 
 log = logging.getLogger(__name__)

@@ -17,11 +17,17 @@ from pp_classifier.tagging import service as tagging
 from pp_classifier.tagging.layers import Layers
 from pp_classifier.taxonomy.service import Announce
 from pp_classifier.training import service as training
-from pp_shared.events import EscalationCreated, Event, TaggedEvent, TaxonomyPublished, parse_event
+from pp_shared.contracts.events import (
+    EscalationCreated,
+    Event,
+    TaggedEvent,
+    TaxonomyPublished,
+    parse_event,
+)
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.failures import PoisonRecord
 from pp_shared.kafka import Record
 from pp_shared.problems import field_errors
-from pp_shared.topics import Topic, topic_name
 
 
 def parse_records(records: Sequence[Record]) -> list[Event]:

@@ -13,6 +13,7 @@ from pp_classifier.settings import ClassifierSettings
 from pp_classifier.taxonomy import service as taxonomy_service
 from pp_classifier.training.jobs import Retrainer
 from pp_classifier.training.service import Replica
+from pp_shared.contracts.topics import Topic
 from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
 from pp_shared.http_metrics import HttpMetrics
@@ -22,7 +23,6 @@ from pp_shared.logging import configure_logging
 from pp_shared.openapi import install_openapi
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import NO_OPENTELEMETRY, Runtime, attach_ops
-from pp_shared.topics import Topic
 
 SERVICE = "classifier"
 GROUP = "pp-classifier"

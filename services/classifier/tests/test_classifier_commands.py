@@ -8,7 +8,7 @@ import pytest
 from pp_classifier.training.features import FeatureSpec
 from pp_classifier.training.fit import train_model
 from pp_classifier.training.model import TrainingParams
-from pp_shared.cli import main
+from pp_shared.devstack.cli import main
 
 ROWS = [
     ("I will kill you", "threat"),

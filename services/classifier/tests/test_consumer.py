@@ -11,13 +11,13 @@ from pp_classifier.main import create_app
 from pp_classifier.settings import ClassifierSettings
 from pp_classifier.training.model import ClauseModel
 from pp_classifier.training.service import storable
-from pp_shared.events import TaggedEvent, TagMethod
+from pp_shared.contracts.events import TaggedEvent, TagMethod
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.failures import PoisonRecord
 from pp_shared.testing.apps import produce, read_topic, record, running_app
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import decision, escalation
 from pp_shared.testing.servers import Servers
-from pp_shared.topics import Topic, topic_name
 
 
 class TestParseRecords:

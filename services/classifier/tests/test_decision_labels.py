@@ -5,10 +5,10 @@ import orjson
 
 from pp_classifier.main import create_app
 from pp_classifier.settings import ClassifierSettings
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.testing.apps import produce, read_topic, running_app
 from pp_shared.testing.samples import decision, escalation
 from pp_shared.testing.servers import Servers
-from pp_shared.topics import Topic, topic_name
 
 
 class TestLabelsFromDecisions:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pp_classifier.training.corpora import PACKAGED_HOLDOUT_PERCENT, template_held_out
-from pp_shared.cli import main
+from pp_shared.devstack.cli import main
 
 HEADER = [
     "",

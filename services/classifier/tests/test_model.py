@@ -10,7 +10,7 @@ from pp_classifier.training.evaluation import evaluate, level_report, stratified
 from pp_classifier.training.features import FeatureSpec
 from pp_classifier.training.fit import fit_temperature, train_model
 from pp_classifier.training.model import ClauseModel, ModelError, TrainingParams
-from pp_shared.events import TagMethod
+from pp_shared.contracts.events import TagMethod
 
 SEED = load_taxonomy()
 THREAT, SPAM = "VBDA.THREATS", "INA.SPAM"

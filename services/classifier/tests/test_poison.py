@@ -9,12 +9,12 @@ import orjson
 
 from pp_classifier.main import create_app
 from pp_classifier.settings import ClassifierSettings
-from pp_shared.events import TaggedEvent
+from pp_shared.contracts.events import TaggedEvent
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.testing.apps import produce, read_topic, running_app
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import escalation
 from pp_shared.testing.servers import Servers
-from pp_shared.topics import Topic, topic_name
 
 REFUSE_ONE = """
 CREATE FUNCTION classifier.refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -12,12 +12,12 @@ from pp_classifier.settings import ClassifierSettings
 from pp_classifier.tagging.text import normalise
 from pp_classifier.training.model import held_out
 from pp_classifier.training.service import Replica
-from pp_shared.events import TaggedEvent, TagMethod
+from pp_shared.contracts.events import TaggedEvent, TagMethod
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.testing.apps import produce, read_topic, running_app
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import decision, escalation, qa_review
 from pp_shared.testing.servers import Servers
-from pp_shared.topics import Topic, topic_name
 
 # No lexicon term of the seed taxonomy occurs in it, and its hash puts it in the training
 # share (checked below), so only the model answers it, and it can learn the answer.

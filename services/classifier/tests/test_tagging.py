@@ -11,7 +11,7 @@ from pp_classifier.taxonomy.document import load_taxonomy
 from pp_classifier.training.features import FeatureSpec
 from pp_classifier.training.fit import train_model
 from pp_classifier.training.model import ClauseModel, TrainingParams
-from pp_shared.events import EscalationCreated, Tag, TagMethod, parse_event
+from pp_shared.contracts.events import EscalationCreated, Tag, TagMethod, parse_event
 from pp_shared.testing.samples import escalation
 
 SEED = load_taxonomy()

@@ -23,9 +23,9 @@ from pp_classifier.main import create_app
 from pp_classifier.settings import ClassifierSettings
 from pp_classifier.taxonomy import service as taxonomy_service
 from pp_classifier.taxonomy.document import load_taxonomy
-from pp_shared.cli import main
 from pp_shared.db import Pool, apply_migrations, create_pool
-from pp_shared.embedded import free_port
+from pp_shared.devstack.cli import main
+from pp_shared.devstack.embedded import free_port
 from pp_shared.identity import Identity
 from pp_shared.service import Runtime
 from pp_shared.testing.identity import SECRET, SignedAs, analyst, policy_admin, signed_headers

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from pp_classifier.taxonomy.document import _seed_files
-from pp_shared.cli import main
+from pp_shared.devstack.cli import main
 
 SEED_VERSION = "2026.11.0"
 

@@ -17,7 +17,7 @@ from pp_classifier.taxonomy.document import (
     read_taxonomy_data,
     seed_versions,
 )
-from pp_shared.dsa import (
+from pp_shared.contracts.dsa import (
     DSA_CATEGORIES,
     DSA_CATEGORY_DEFAULTS,
     DSA_KEYWORD_DEFAULTS,
@@ -394,7 +394,7 @@ class TestDsaMapping:
 
 class TestLoadGenerator:
     def test_generated_clauses_exist_in_the_seed(self) -> None:
-        from pp_shared.loadgen import CLAUSES
+        from pp_shared.devstack.loadgen import CLAUSES
 
         generated = {c for clauses in CLAUSES.values() for c in clauses}
         assert generated <= set(load_taxonomy().clause_ids())

@@ -12,12 +12,12 @@ import orjson
 from pp_classifier.main import create_app
 from pp_classifier.settings import ClassifierSettings
 from pp_classifier.taxonomy.document import load_taxonomy
-from pp_shared.events import TaxonomyPublished
+from pp_shared.contracts.events import TaxonomyPublished
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.testing.apps import produce, read_topic, running_app
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import escalation
 from pp_shared.testing.servers import Servers
-from pp_shared.topics import Topic, topic_name
 
 RELIGION, RACE = "HATE.PROTECTED_ATTR.RELIGION", "HATE.PROTECTED_ATTR.RACE"
 TEXTS = {

@@ -11,14 +11,14 @@ from pp_classifier.main import create_app
 from pp_classifier.settings import ClassifierSettings
 from pp_classifier.taxonomy import service as taxonomy_service
 from pp_classifier.taxonomy.document import load_taxonomy
+from pp_shared.contracts.events import TaggedEvent
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.db import Pool, apply_migrations, create_pool
-from pp_shared.events import TaggedEvent
 from pp_shared.problems import InvalidInput
 from pp_shared.testing.apps import produce, read_topic, running_app
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import escalation
 from pp_shared.testing.servers import Servers
-from pp_shared.topics import Topic, topic_name
 
 SEED_VERSION = "2026.11.0"
 

@@ -10,8 +10,8 @@ from aiokafka import AIOKafkaProducer
 
 from pp_ingest.raw.service import process_raw_batch
 from pp_ingest.settings import IngestSettings
+from pp_shared.contracts.topics import Topic
 from pp_shared.kafka import BatchHandler, Record
-from pp_shared.topics import Topic
 
 GROUP = "pp-ingest"
 TOPIC = Topic.EVENTS_RAW

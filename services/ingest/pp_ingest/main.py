@@ -16,6 +16,7 @@ from pp_ingest.intake.dedupe import HashLookups
 from pp_ingest.intake.recent import RecentEvents
 from pp_ingest.metrics import RequestMetrics
 from pp_ingest.settings import IngestSettings
+from pp_shared.contracts.topics import Topic
 from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
 from pp_shared.identity import GatewayIdentity
@@ -24,7 +25,6 @@ from pp_shared.logging import configure_logging
 from pp_shared.openapi import install_openapi
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import NO_OPENTELEMETRY, Runtime, attach_ops
-from pp_shared.topics import Topic
 
 SERVICE = "ingest"
 

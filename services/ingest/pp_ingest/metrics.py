@@ -7,7 +7,7 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Scope
 
-from pp_shared.events import EventType
+from pp_shared.contracts.events import EventType
 from pp_shared.http_metrics import METHODS, OTHER_METHOD, HttpMetrics
 
 EVENTS = Counter(

@@ -30,8 +30,8 @@ from aiokafka.partitioner import DefaultPartitioner
 from pp_ingest.errors import BrokerUnavailable
 from pp_ingest.metrics import PRODUCE_SECONDS
 from pp_ingest.settings import IngestSettings
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.failures import TransientFailure
-from pp_shared.topics import Topic, topic_name
 
 Headers: TypeAlias = Sequence[tuple[str, bytes | None]]
 Message: TypeAlias = tuple[bytes | None, bytes | None, Headers]

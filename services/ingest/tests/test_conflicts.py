@@ -16,7 +16,7 @@ from pp_ingest.event_log import repository
 from pp_ingest.event_log.canonical import canonical
 from pp_ingest.main import create_app
 from pp_ingest.settings import IngestSettings
-from pp_shared.events import parse_event
+from pp_shared.contracts.events import parse_event
 from pp_shared.testing.apps import running_app
 from pp_shared.testing.identity import SECRET, SignedAs, analyst
 from pp_shared.testing.samples import escalation

@@ -15,11 +15,11 @@ from prometheus_client import REGISTRY
 
 from pp_ingest.main import create_app
 from pp_ingest.settings import IngestSettings
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.testing.apps import produce, read_topic, running_app
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import decision, escalation
 from pp_shared.testing.servers import Servers
-from pp_shared.topics import Topic, topic_name
 
 LIST = "/v1/dead-letters"
 REPLAY = "/v1/dead-letters:replay"

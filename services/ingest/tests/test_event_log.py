@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from pp_ingest.event_log.canonical import canonical
-from pp_shared.events import EVENT_ADAPTER, Event
+from pp_shared.contracts.events import EVENT_ADAPTER, Event
 from pp_shared.testing.samples import appeal, decision, escalation, qa_review
 
 

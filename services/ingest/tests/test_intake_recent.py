@@ -11,11 +11,11 @@ import pytest
 from pp_ingest.intake.recent import RecentEvents
 from pp_ingest.main import create_app
 from pp_ingest.settings import IngestSettings
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.testing.apps import read_topic, running_app
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import escalation
 from pp_shared.testing.servers import Servers
-from pp_shared.topics import Topic, topic_name
 
 LogCounts = Callable[[], Awaitable[tuple[int, int, int]]]
 BATCH = "/v1/events:batch"

@@ -14,7 +14,7 @@ from pp_ingest.intake.validation import (
     validate_event,
 )
 from pp_ingest.settings import IngestSettings
-from pp_shared.events import EVENT_ADAPTER, Event
+from pp_shared.contracts.events import EVENT_ADAPTER, Event
 from pp_shared.testing.samples import appeal, decision, escalation, qa_review
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

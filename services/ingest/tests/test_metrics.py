@@ -8,7 +8,7 @@ from prometheus_client import REGISTRY
 from pp_ingest.main import create_app
 from pp_ingest.metrics import event_type_label
 from pp_ingest.settings import IngestSettings
-from pp_shared.events import EventType
+from pp_shared.contracts.events import EventType
 from pp_shared.testing.apps import running_app
 from pp_shared.testing.samples import escalation
 from pp_shared.testing.servers import Servers

@@ -16,8 +16,8 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from pp_ingest import publishing
 from pp_ingest.settings import IngestSettings
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.kafka import ensure_topics, make_consumer, make_producer
-from pp_shared.topics import Topic, topic_name
 
 CALLERS = 8
 PER_CALLER = 3_000

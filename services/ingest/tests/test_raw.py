@@ -14,11 +14,11 @@ from pydantic import SecretStr
 from pp_ingest.intake.seal import Sealer
 from pp_ingest.main import create_app
 from pp_ingest.settings import IngestSettings
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.testing.apps import produce, read_topic, running_app
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import decision, escalation
 from pp_shared.testing.servers import Servers
-from pp_shared.topics import Topic, topic_name
 
 LogCounts = Callable[[], Awaitable[tuple[int, int, int]]]
 """The log_counts fixture: rows in ingest.events, ingest.conflicts and ingest.dead_letters."""

@@ -13,12 +13,12 @@ from pydantic import ValidationError
 
 from pp_insights.facts import service as facts
 from pp_insights.launches import service as launches
-from pp_shared.events import TaggedEvent, TaxonomyPublished
+from pp_shared.contracts.events import TaggedEvent, TaxonomyPublished
+from pp_shared.contracts.topics import Topic
 from pp_shared.failures import PoisonRecord
 from pp_shared.kafka import BatchHandler, Record
 from pp_shared.problems import field_errors
 from pp_shared.records import Records
-from pp_shared.topics import Topic
 
 TOPIC = Topic.EVENTS_TAGGED
 GROUP = "pp-insights"

@@ -18,6 +18,7 @@ from pp_insights.api.routes import router
 from pp_insights.calibration.api import router as calibration_router
 from pp_insights.facts import service as facts
 from pp_insights.settings import InsightsSettings
+from pp_shared.contracts.topics import Topic
 from pp_shared.db import apply_migrations
 from pp_shared.http_guards import install_http_guards
 from pp_shared.http_metrics import HttpMetrics
@@ -27,7 +28,6 @@ from pp_shared.logging import configure_logging
 from pp_shared.openapi import install_openapi
 from pp_shared.problems import install_problem_handlers
 from pp_shared.service import NO_OPENTELEMETRY, Runtime, attach_ops
-from pp_shared.topics import Topic
 
 SERVICE = "insights"
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from pp_shared.events import AppealOutcome, EscalationReason
+from pp_shared.contracts.events import AppealOutcome, EscalationReason
 
 
 class Dimension(StrEnum):

@@ -15,8 +15,15 @@ from pp_insights import consumer
 from pp_insights.facts import service as facts
 from pp_insights.main import create_app
 from pp_insights.settings import InsightsSettings
+from pp_shared.contracts.events import (
+    UNCLASSIFIED,
+    Tag,
+    TaggedEvent,
+    TagMethod,
+    area_of,
+    parse_event,
+)
 from pp_shared.db import Pool, apply_migrations, create_pool
-from pp_shared.events import UNCLASSIFIED, Tag, TaggedEvent, TagMethod, area_of, parse_event
 from pp_shared.kafka import Record
 from pp_shared.service import Runtime
 from pp_shared.testing.apps import record

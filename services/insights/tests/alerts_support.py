@@ -26,9 +26,10 @@ from pp_insights.alerts.runner import Alerts, alerts_running
 from pp_insights.alerts.settings import AlertSettings
 from pp_insights.facts import service as facts
 from pp_insights_testing.harness import fold_events
-from pp_shared.breaches import BreachMessage
+from pp_shared.contracts.breaches import BreachMessage
+from pp_shared.contracts.topics import Topic
 from pp_shared.db import Pool, apply_migrations
-from pp_shared.embedded import free_port
+from pp_shared.devstack.embedded import free_port
 from pp_shared.http_guards import install_http_guards
 from pp_shared.identity import GatewayIdentity
 from pp_shared.kafka import ensure_topics
@@ -38,7 +39,6 @@ from pp_shared.settings import ServiceSettings
 from pp_shared.testing.apps import running_app
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import escalation
-from pp_shared.topics import Topic
 
 
 class AlertTestSettings(ServiceSettings, AlertSettings):

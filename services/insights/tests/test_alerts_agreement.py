@@ -15,7 +15,7 @@ from pp_insights.alerts.delivery.slack import _comparison
 from pp_insights.alerts.rules.spec import RuleSpec
 from pp_insights.alerts.rules.validation import validate_rule
 from pp_insights_testing.harness import fold_events
-from pp_shared.breaches import BreachEvidence
+from pp_shared.contracts.breaches import BreachEvidence
 from pp_shared.db import Pool
 from pp_shared.problems import InvalidInput
 

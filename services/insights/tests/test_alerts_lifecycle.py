@@ -18,15 +18,15 @@ from scipy.stats import binom
 from pp_insights.alerts.breaches.evaluation import evaluate_all
 from pp_insights.alerts.delivery.addresses import PublicOnlyResolver
 from pp_insights.alerts.delivery.notifiers import Notifiers
-from pp_shared.breaches import BreachMessage
+from pp_shared.contracts.breaches import BreachMessage
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.db import Pool
-from pp_shared.embedded import free_port
+from pp_shared.devstack.embedded import free_port
 from pp_shared.testing.apps import read_topic
 from pp_shared.testing.identity import SECRET as GATEWAY
 from pp_shared.testing.identity import SignedAs, analyst, policy_admin
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.servers import Servers
-from pp_shared.topics import Topic, topic_name
 
 from .alerts_support import (
     AlertTestSettings,

@@ -12,8 +12,8 @@ from pp_insights.buckets import Interval
 from pp_insights.main import create_app
 from pp_insights.queries.volume import volume
 from pp_insights.settings import InsightsSettings
+from pp_shared.contracts.events import Tag, TaggedEvent, TagMethod, parse_event
 from pp_shared.db import Pool
-from pp_shared.events import Tag, TaggedEvent, TagMethod, parse_event
 from pp_shared.testing.apps import record, running_app
 from pp_shared.testing.samples import decision, escalation
 

@@ -11,12 +11,12 @@ import orjson
 from pp_insights.main import create_app
 from pp_insights.settings import InsightsSettings
 from pp_insights_testing.harness import tagged_record
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.db import Pool, create_pool
 from pp_shared.testing.apps import produce, running_app
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import escalation
 from pp_shared.testing.servers import Servers
-from pp_shared.topics import Topic, topic_name
 
 MONTHS = 1000
 

@@ -12,8 +12,8 @@ import pytest
 from scipy.stats import binomtest
 
 from pp_insights_testing.harness import fold_events
+from pp_shared.contracts.events import area_of
 from pp_shared.db import Pool
-from pp_shared.events import area_of
 from pp_shared.testing.samples import decision, escalation, qa_review
 
 CLAUSES = ["HATE.SLURS", "HATE.DEHUMANISATION", "HATE.PROTECTED_ATTR.RELIGION", "VBDA.THREATS"]

@@ -11,8 +11,8 @@ import orjson
 
 from pp_insights import consumer
 from pp_insights_testing.harness import fold_events
+from pp_shared.contracts.events import TaxonomyPublished
 from pp_shared.db import Pool
-from pp_shared.events import TaxonomyPublished
 from pp_shared.records import Records
 from pp_shared.testing.apps import record
 from pp_shared.testing.samples import escalation

@@ -23,7 +23,7 @@ import pytest
 from pp_insights.metrics_def import LATENCY_HISTOGRAM
 from pp_insights_testing.harness import fold_events
 from pp_shared.db import Pool
-from pp_shared.loadgen import Generator, Profile
+from pp_shared.devstack.loadgen import Generator, Profile
 from pp_shared.testing import grafana
 from pp_shared.testing.grafana import ALL, Selection
 

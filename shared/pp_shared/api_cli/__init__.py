@@ -1,6 +1,6 @@
 """``policypulse`` commands for everyday work against the public API (through the gateway):
 events, insights, rules, breaches, dead letters and models. Written with click and rich; the
-command line (``pp_shared.cli``) imports this package only when one of them runs."""
+command line (``pp_shared.devstack.cli``) imports this package only when one of them runs."""
 
 COMMANDS: dict[str, str] = {
     "events": "send events from a JSON, NDJSON or CSV file, in batches",

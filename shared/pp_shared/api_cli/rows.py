@@ -89,7 +89,7 @@ def _ndjson_rows(data: bytes) -> Iterator[Row]:
 def _typed_fields() -> dict[str, str]:
     """Event fields whose JSON type is not a string (``integer``, ``boolean``), from the
     event schema, so CSV cells can be typed the way the API reads them."""
-    from pp_shared.events import EVENT_ADAPTER
+    from pp_shared.contracts.events import EVENT_ADAPTER
 
     schema = EVENT_ADAPTER.json_schema()
     typed: dict[str, str] = {}

@@ -9,6 +9,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.dead_letters.models import (
     DeadLetter,
     DeadLetterPage,
@@ -16,7 +17,6 @@ from pp_shared.dead_letters.models import (
     ReplayResult,
 )
 from pp_shared.dead_letters.store import DeadLetterStore, Send, producer_sender
-from pp_shared.topics import Topic, topic_name
 from pp_shared.types import AwareTimestamp, DbId
 
 

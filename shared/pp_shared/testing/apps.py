@@ -16,8 +16,8 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from fastapi import FastAPI
 
-from pp_shared.embedded import free_port
-from pp_shared.stack import ServiceGroup
+from pp_shared.devstack.embedded import free_port
+from pp_shared.devstack.stack import ServiceGroup
 
 STACK = ("ingest", "classifier", "insights", "api-gateway")
 

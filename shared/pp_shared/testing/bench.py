@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pp_shared.embedded import EmbeddedPostgres
+from pp_shared.devstack.embedded import EmbeddedPostgres
 
 
 @contextlib.contextmanager

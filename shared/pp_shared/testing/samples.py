@@ -1,11 +1,11 @@
-"""Events as in DOMAIN.md's wire-format section (``pp_shared.event_examples``), with
+"""Events as in DOMAIN.md's wire-format section (``pp_shared.contracts.event_examples``), with
 overridable fields."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pp_shared.event_examples import APPEAL, DECISION, ESCALATION, QA_REVIEW
+from pp_shared.contracts.event_examples import APPEAL, DECISION, ESCALATION, QA_REVIEW
 
 
 def escalation(**over: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import asyncpg
 
-from pp_shared.embedded import (
+from pp_shared.devstack.embedded import (
     EMBEDDED_SESSION_TIMEOUT_MS,
     EmbeddedBroker,
     EmbeddedPostgres,

@@ -2,10 +2,10 @@
 calibration exercise, sent to a running PolicyPulse through its public API, so that every
 page of the console has something to show.
 
-Events come from :mod:`pp_shared.loadgen` (skewed areas, clauses and regions), spread over the
-days before now; the command waits until insights has counted them, then makes what the other
-pages show. Running it again adds another seed's events (``--seed``); the rules, launch and
-exercise it makes are replaced or made again.
+Events come from :mod:`pp_shared.devstack.loadgen` (skewed areas, clauses and regions),
+spread over the days before now; the command waits until insights has counted them, then
+makes what the other pages show. Running it again adds another seed's events (``--seed``);
+the rules, launch and exercise it makes are replaced or made again.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class DemoPlan:
 
 def demo_events(plan: DemoPlan, *, now: datetime) -> Iterator[dict[str, Any]]:
     """The plan's events, over the ``days`` before ``now``; none after ``now``."""
-    from pp_shared.loadgen import Generator, Profile
+    from pp_shared.devstack.loadgen import Generator, Profile
 
     start = (now - timedelta(days=plan.days)).replace(minute=0, second=0, microsecond=0)
     profile = Profile(seed=plan.seed, start=start, span=now - start - timedelta(hours=1))

@@ -15,7 +15,7 @@ from pp_classifier.tagging.rules import RuleHit, RuleTagger
 from pp_classifier.tagging.text import normalise
 from pp_classifier.taxonomy.document import Taxonomy
 from pp_classifier.training.model import ClauseModel, Prediction
-from pp_shared.events import NO_CLAUSE, NO_MODEL, UNCLASSIFIED, Tag, TagMethod, area_of
+from pp_shared.contracts.events import NO_CLAUSE, NO_MODEL, UNCLASSIFIED, Tag, TagMethod, area_of
 
 MAX_TAGS = 3
 

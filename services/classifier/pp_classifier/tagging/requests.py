@@ -15,7 +15,7 @@ from pp_classifier.tagging.layers import Layers
 from pp_classifier.tagging.rules import RuleHit
 from pp_classifier.tagging.service import language_covered
 from pp_classifier.tagging.text import MAX_TEXT_CHARS
-from pp_shared.events import NO_MODEL, Tag, TagMethod
+from pp_shared.contracts.events import NO_MODEL, Tag, TagMethod
 
 MAX_TEXTS = 100
 

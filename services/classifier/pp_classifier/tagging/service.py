@@ -16,7 +16,14 @@ import asyncpg
 from pp_classifier.metrics import LANGUAGE_FALLBACK
 from pp_classifier.tagging import repository
 from pp_classifier.tagging.layers import Layers
-from pp_shared.events import NO_MODEL, UNCLASSIFIED, EscalationCreated, Tag, TagMethod, area_of
+from pp_shared.contracts.events import (
+    NO_MODEL,
+    UNCLASSIFIED,
+    EscalationCreated,
+    Tag,
+    TagMethod,
+    area_of,
+)
 
 log = logging.getLogger(__name__)
 

@@ -27,12 +27,12 @@ from pydantic import (
     model_validator,
 )
 
-from pp_shared.dsa import (
+from pp_shared.contracts.dsa import (
     DSA_CATEGORIES,
     DSA_KEYWORDS_BY_CATEGORY,
     DSA_LEGACY_CATEGORIES,
 )
-from pp_shared.events import CLAUSE_ID_PATTERN, AwareDatetime
+from pp_shared.contracts.events import CLAUSE_ID_PATTERN, AwareDatetime
 from pp_shared.types import MULTI_LINE, SINGLE_LINE, SingleLineText
 
 # Rule matching and moderator guidance must work in every market language the product

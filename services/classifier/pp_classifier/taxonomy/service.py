@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from pp_classifier.taxonomy import repository
 from pp_classifier.taxonomy.document import Taxonomy, TaxonomyDiff, diff, load_taxonomy
-from pp_shared.events import TaxonomyPublished
+from pp_shared.contracts.events import TaxonomyPublished
 from pp_shared.identity import INTERNAL, Identity
 from pp_shared.problems import Forbidden, InvalidInput, NotFound, ProblemError, field_errors
 

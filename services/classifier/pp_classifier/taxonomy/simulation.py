@@ -26,7 +26,7 @@ from pp_classifier.tagging.rules import RuleTagger
 from pp_classifier.tagging.text import normalise
 from pp_classifier.taxonomy import repository
 from pp_classifier.taxonomy.document import Taxonomy
-from pp_shared.events import UNCLASSIFIED, area_of
+from pp_shared.contracts.events import UNCLASSIFIED, area_of
 
 CHUNK = 2000
 """Texts tagged per worker-thread call; progress is reported after each."""

@@ -25,7 +25,7 @@ from pp_classifier.training.evaluation import Evaluation, LevelReport, evaluate
 from pp_classifier.training.fit import model_version, train_model
 from pp_classifier.training.model import ClauseModel, ModelError, TrainingParams, held_out
 from pp_classifier.training.seed_data import seed_training_data
-from pp_shared.events import NO_CLAUSE
+from pp_shared.contracts.events import NO_CLAUSE
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO
 
 from pp_classifier.training.model import ModelError, held_out
-from pp_shared.events import NO_CLAUSE
+from pp_shared.contracts.events import NO_CLAUSE
 
 HATEFUL = "hateful"
 NON_HATEFUL = "non-hateful"

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pp_classifier.training.model import Prediction
-from pp_shared.events import NO_CLAUSE, UNCLASSIFIED, area_of
+from pp_shared.contracts.events import NO_CLAUSE, UNCLASSIFIED, area_of
 
 CALIBRATION_BINS = 10
 

@@ -29,7 +29,7 @@ from pp_classifier.training.model import (
     TrainingParams,
     text_digest,
 )
-from pp_shared.events import NO_CLAUSE
+from pp_shared.contracts.events import NO_CLAUSE
 
 _TEMPERATURE_RANGE = (0.05, 20.0)
 

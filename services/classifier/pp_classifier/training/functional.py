@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pp_classifier.training.corpora import FUNCTIONALITY_NAMES, FunctionalCase
-from pp_shared.events import Tag
+from pp_shared.contracts.events import Tag
 
 HATE_AREA = "HATE"
 HATE_CLAUSES_OUTSIDE_HATE = frozenset({"VBDA.THREATS", "VBDA.INCITEMENT"})

@@ -27,7 +27,7 @@ from scipy.sparse import csr_matrix
 
 from pp_classifier.tagging.text import normalise
 from pp_classifier.training.features import FeatureSpec, Vocabulary, hash_ngrams
-from pp_shared.events import NO_CLAUSE, UNCLASSIFIED, TagMethod, area_of
+from pp_shared.contracts.events import NO_CLAUSE, UNCLASSIFIED, TagMethod, area_of
 
 FORMAT = "pp-clause-model"
 FORMAT_VERSION = 1

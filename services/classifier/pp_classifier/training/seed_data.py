@@ -37,7 +37,7 @@ from pathlib import Path
 from pp_classifier.taxonomy.document import Taxonomy
 from pp_classifier.training.corpora import read_functional_label_map, read_packaged
 from pp_classifier.training.model import ModelError
-from pp_shared.events import NO_CLAUSE
+from pp_shared.contracts.events import NO_CLAUSE
 
 DATA_PACKAGE = "pp_classifier"
 DATA_DIRECTORY = "data"

@@ -42,7 +42,7 @@ from pp_classifier.training.candidates import (
     training_params,
 )
 from pp_classifier.training.model import ClauseModel, ModelError
-from pp_shared.events import NO_CLAUSE, DecisionMade, EscalationCreated, Event, QaReviewed
+from pp_shared.contracts.events import NO_CLAUSE, DecisionMade, EscalationCreated, Event, QaReviewed
 from pp_shared.problems import NotFound
 
 log = logging.getLogger(__name__)

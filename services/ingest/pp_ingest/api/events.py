@@ -13,7 +13,7 @@ from pp_ingest.api.fastpath import accept_one
 from pp_ingest.api.problems import PROBLEMS
 from pp_ingest.intake.schemas import BatchResult, Receipt
 from pp_ingest.intake.service import submit_batch
-from pp_shared.events import EVENT_ADAPTER
+from pp_shared.contracts.events import EVENT_ADAPTER
 from pp_shared.http_guards import media_type
 
 router = APIRouter(prefix="/v1")

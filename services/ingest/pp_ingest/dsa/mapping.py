@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from pp_ingest.dsa.schema import Statement
-from pp_shared.dsa import default_clause
+from pp_shared.contracts.dsa import default_clause
 
 SOURCE = "dsa-import"
 # Event ids are UUIDv5 names under this namespace, so they are stable across imports.

@@ -18,7 +18,7 @@ from pydantic import (
     ValidationError,
 )
 
-from pp_shared.dsa import is_dsa_category, is_dsa_keyword
+from pp_shared.contracts.dsa import is_dsa_category, is_dsa_keyword
 from pp_shared.problems import field_errors
 
 DecisionVisibility = Literal[

@@ -27,7 +27,7 @@ from pp_ingest.intake.service import Outcome, accept, counts_of
 from pp_ingest.intake.validation import Rules, validate_event
 from pp_ingest.metrics import DSA_STATEMENTS
 from pp_ingest.settings import IngestSettings
-from pp_shared.events import Event
+from pp_shared.contracts.events import Event
 from pp_shared.problems import truncate_item_errors
 
 Format = Literal["json", "csv", "csv_v1"]

@@ -7,7 +7,7 @@ import hashlib
 
 import orjson
 
-from pp_shared.events import Event
+from pp_shared.contracts.events import Event
 
 CANONICAL_JSON = orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z
 """Sorted keys, and UTC written as Z: the bytes of pydantic's JSON mode, which the hashes in

@@ -35,9 +35,9 @@ from pp_ingest.intake.validation import (
 )
 from pp_ingest.metrics import BATCH_EVENTS, EVENTS, event_type_label
 from pp_ingest.settings import IngestSettings
-from pp_shared.events import Event
+from pp_shared.contracts.events import Event
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.problems import MAX_LISTED_ERRORS, InvalidInput, truncate_item_errors
-from pp_shared.topics import Topic, topic_name
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from pp_ingest.settings import IngestSettings
-from pp_shared.events import EVENT_ADAPTER, Event
+from pp_shared.contracts.events import EVENT_ADAPTER, Event
 from pp_shared.problems import field_errors
 from pp_shared.types import CONTROL_BUT_LINE_BREAKS_AND_TABS, CONTROL_CHARACTERS
 

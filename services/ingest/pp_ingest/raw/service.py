@@ -22,10 +22,10 @@ from pp_ingest.intake.seal import sealer_of
 from pp_ingest.intake.validation import Rules, UndecodableJson, load_json, validate_event
 from pp_ingest.metrics import DEAD_LETTERS, EVENTS, RAW_CHECKS
 from pp_ingest.settings import IngestSettings
+from pp_shared.contracts.events import Event
+from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.dead_letters.store import dead_letter_headers, row_of
-from pp_shared.events import Event
 from pp_shared.kafka import Record
-from pp_shared.topics import Topic, topic_name
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The JSON documents of alerting: what a breach's ``jsonb`` columns hold (its scope, its
 evidence, the details of its timeline), the body of a webhook delivery, and what a delivery
 keeps of its progress. The message of a breach change is a contract:
-``pp_shared.breaches.BreachMessage``.
+``pp_shared.contracts.breaches.BreachMessage``.
 
 They are ``TypedDict``s: stored and sent as they are built, keys that do not apply absent
 (not null); read back as plain dicts. Documents written by an older version may lack keys, so
@@ -85,7 +85,7 @@ class DeliveryProgress(TypedDict, total=False):
 
 class WebhookBody(TypedDict):
     """The JSON body of a webhook delivery: the breach change as the breaches topic carries it
-    (``pp_shared.breaches.BreachMessage``, written with ``wire()``)."""
+    (``pp_shared.contracts.breaches.BreachMessage``, written with ``wire()``)."""
 
     type: str
     delivery_id: str

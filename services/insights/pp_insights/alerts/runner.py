@@ -19,7 +19,7 @@ from pp_insights.alerts.delivery.notifiers import Notifiers
 from pp_insights.alerts.delivery.sender import OutboxSender
 from pp_insights.alerts.rules.seed import seed_rules
 from pp_insights.alerts.settings import AlertSettings
-from pp_shared.topics import Topic, topic_name
+from pp_shared.contracts.topics import Topic, topic_name
 
 log = logging.getLogger(__name__)
 

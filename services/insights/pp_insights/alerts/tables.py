@@ -23,7 +23,7 @@ from pp_insights.alerts.documents import (
     TimelineDetail,
 )
 from pp_insights.alerts.rules.spec import RuleSpec
-from pp_shared.breaches import BreachMessage
+from pp_shared.contracts.breaches import BreachMessage
 from pp_shared.records import Record
 
 SCHEMA = {"schema": "insights"}

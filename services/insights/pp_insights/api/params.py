@@ -23,7 +23,7 @@ from pp_insights.metrics_def import (
 from pp_insights.queries.movers import DEFAULT_MIN_SAMPLE, Direction
 from pp_insights.queries.periods import MAX_RANGE_DAYS
 from pp_insights.queries.trends import TrendQuery
-from pp_shared.events import EscalationReason
+from pp_shared.contracts.events import EscalationReason
 from pp_shared.types import Rfc3339
 
 MAX_FILTER_VALUES = 100

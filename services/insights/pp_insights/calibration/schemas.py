@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from pp_shared.events import CLAUSE_ID_PATTERN, NO_CLAUSE
+from pp_shared.contracts.events import CLAUSE_ID_PATTERN, NO_CLAUSE
 from pp_shared.types import MULTI_LINE, SINGLE_LINE
 
 MAX_CASES = 5_000

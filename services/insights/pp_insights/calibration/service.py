@@ -30,7 +30,7 @@ from pp_insights.calibration.schemas import (
     GoldenSetView,
 )
 from pp_insights.calibration.tables import Exercise, GoldenSet
-from pp_shared.events import NO_CLAUSE
+from pp_shared.contracts.events import NO_CLAUSE
 from pp_shared.problems import InvalidInput, NotFound, field_errors
 from pp_shared.records import AsyncSession, Records
 

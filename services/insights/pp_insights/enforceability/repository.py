@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from pp_insights.rollups import CUBE_TABLE
-from pp_shared.events import NO_CLAUSE
+from pp_shared.contracts.events import NO_CLAUSE
 
 
 def _area_filter(areas: Sequence[str], args: list[Any], column: str) -> str:

@@ -20,7 +20,7 @@ from pp_insights.metrics import (
 )
 from pp_insights.metrics_def import OVERTURNED_OUTCOMES
 from pp_insights.rollups import TABLE_DIMENSIONS
-from pp_shared.events import NO_CLAUSE, UNCLASSIFIED, TaggedEvent
+from pp_shared.contracts.events import NO_CLAUSE, UNCLASSIFIED, TaggedEvent
 
 log = logging.getLogger(__name__)
 

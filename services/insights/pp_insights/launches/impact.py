@@ -36,7 +36,7 @@ from pp_insights.launches.impact_schemas import (
 from pp_insights.launches.repository import Condition
 from pp_insights.launches.schemas import LaunchView, overlaps
 from pp_insights.metrics_def import METRICS, CountMetric, Metric, QuantileMetric, RateMetric
-from pp_shared.events import UNCLASSIFIED
+from pp_shared.contracts.events import UNCLASSIFIED
 from pp_shared.problems import InvalidInput
 
 DAY = timedelta(days=1)

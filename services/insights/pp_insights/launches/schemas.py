@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pp_shared.events import AREAS, ClauseId, Language, Region, Token, area_of
+from pp_shared.contracts.events import AREAS, ClauseId, Language, Region, Token, area_of
 from pp_shared.types import MULTI_LINE, SINGLE_LINE, AwareTimestamp, DbId
 
 ScopeList = Annotated[list[str], Field(max_length=100)]

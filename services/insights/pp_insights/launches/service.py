@@ -22,7 +22,7 @@ from pp_insights.launches.schemas import (
 )
 from pp_insights.launches.tables import Launch
 from pp_insights.launches.verdict import verdict, warnings
-from pp_shared.events import AREAS, TaxonomyPublished, area_of
+from pp_shared.contracts.events import AREAS, TaxonomyPublished, area_of
 from pp_shared.identity import INTERNAL, Identity
 from pp_shared.problems import Forbidden, NotFound
 from pp_shared.records import Records

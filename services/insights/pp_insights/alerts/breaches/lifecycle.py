@@ -25,7 +25,7 @@ from pp_insights.alerts.clock import iso, iso_or_none
 from pp_insights.alerts.documents import Evidence, TimelineDetail
 from pp_insights.alerts.rules.spec import TOPIC_CHANNEL, TOPIC_CHANNEL_TYPE, ChannelType, RuleSpec
 from pp_insights.alerts.tables import AlertRule, Breach, BreachEvent, OutboxRow
-from pp_shared.breaches import BreachMessage
+from pp_shared.contracts.breaches import BreachMessage
 
 EVALUATOR = "evaluator"
 """The actor of the changes evaluation makes."""

@@ -23,7 +23,7 @@ from pp_insights.alerts.documents import DeliveryProgress
 from pp_insights.alerts.rules.spec import TOPIC_CHANNEL_TYPE, Channel, ChannelType
 from pp_insights.alerts.rules.validation import url_problem
 from pp_insights.alerts.settings import AlertSettings
-from pp_shared.breaches import BreachMessage
+from pp_shared.contracts.breaches import BreachMessage
 
 
 class Notifiers:

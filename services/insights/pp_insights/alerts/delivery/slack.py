@@ -27,8 +27,8 @@ from pp_insights.alerts.documents import DeliveryProgress
 from pp_insights.alerts.rules.spec import Channel
 from pp_insights.alerts.settings import AlertSettings
 from pp_insights.metrics_def import METRICS, Kind
-from pp_shared.breaches import BreachEvidence, BreachMessage, EvidenceWindow
-from pp_shared.events import area_of
+from pp_shared.contracts.breaches import BreachEvidence, BreachMessage, EvidenceWindow
+from pp_shared.contracts.events import area_of
 
 # slack-sdk logs request URLs (a webhook URL is its secret) and bodies at DEBUG.
 _SLACK_LOG = logging.getLogger("pp_insights.alerts.slack")

@@ -13,7 +13,7 @@ import orjson
 
 from pp_insights.alerts.delivery.outcomes import Outcome, http_outcome
 from pp_insights.alerts.documents import WebhookBody
-from pp_shared.breaches import BreachMessage
+from pp_shared.contracts.breaches import BreachMessage
 
 TIMESTAMP_HEADER = "X-PolicyPulse-Timestamp"
 SIGNATURE_HEADER = "X-PolicyPulse-Signature"

@@ -1,6 +1,6 @@
 """Write the JSON Schemas of the wire format (generated from the models, never by hand).
 
-``python -m pp_shared.schemas DIR`` writes them; ``--check`` fails when DIR is stale.
+``python -m pp_shared.contracts.schemas DIR`` writes them; ``--check`` fails when DIR is stale.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from pp_shared.breaches import BreachMessage
-from pp_shared.events import EVENT_ADAPTER, EVENT_MODELS, TaggedEvent
-from pp_shared.topics import Topic
+from pp_shared.contracts.breaches import BreachMessage
+from pp_shared.contracts.events import EVENT_ADAPTER, EVENT_MODELS, TaggedEvent
+from pp_shared.contracts.topics import Topic
 
 
 def render() -> dict[str, str]:

@@ -1,6 +1,6 @@
 """``policypulse up``: the whole system on one machine, on the embedded stack (or servers
 of your own), supervised until Ctrl-C. Part of the development stack; the command line
-itself (``pp_shared.cli``) imports this module only when ``up`` runs."""
+itself (``pp_shared.devstack.cli``) imports this module only when ``up`` runs."""
 
 from __future__ import annotations
 
@@ -20,8 +20,12 @@ from typing import IO
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pp_shared.embedded import EMBEDDED_SESSION_TIMEOUT_MS, EmbeddedBroker, EmbeddedPostgres
-from pp_shared.stack import SERVICES, ServiceGroup, drain, python_env
+from pp_shared.devstack.embedded import (
+    EMBEDDED_SESSION_TIMEOUT_MS,
+    EmbeddedBroker,
+    EmbeddedPostgres,
+)
+from pp_shared.devstack.stack import SERVICES, ServiceGroup, drain, python_env
 
 
 class LauncherSettings(BaseSettings):

@@ -14,7 +14,7 @@ from pp_shared.api_cli import COMMANDS as API_COMMANDS
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from pp_shared.launcher import cmd_up as up
+    from pp_shared.devstack.launcher import cmd_up as up
 
     return up(args)
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import httpx
 
-from pp_shared.embedded import die_with_parent, terminate_group
-from pp_shared.topics import Topic
+from pp_shared.contracts.topics import Topic
+from pp_shared.devstack.embedded import die_with_parent, terminate_group
 
 log = logging.getLogger(__name__)
 
