@@ -68,6 +68,9 @@ async def open_breach(database_url: str) -> int:
         await records.close()
 
 
+RANGE = {"from": "2026-11-01T00:00:00Z", "to": "2026-11-08T00:00:00Z"}
+
+
 class TestCsvFormulas:
     async def test_text_cells_that_a_spreadsheet_would_run_are_quoted(
         self, client: httpx.AsyncClient, pool: Pool
@@ -154,6 +157,21 @@ class TestUnknownQueryParameters:
         assert r.json()["errors"] == [
             {"pointer": f"/query/{unknown}", "detail": "unknown parameter", "expected": expected}
         ]
+
+    @pytest.mark.parametrize(
+        ("path", "params"),
+        [
+            ("/v1/insights/trends", {"metric": "volume"}),
+            ("/v1/calibration/production/agreement/moderators", {}),
+        ],
+    )
+    async def test_a_control_character_in_a_filter_is_a_field_error(
+        self, client: httpx.AsyncClient, path: str, params: dict[str, str]
+    ) -> None:
+        # Postgres refuses a NUL in text: it must never get that far.
+        r = await client.get(path, params={**params, "region": "D\x00E", **RANGE})
+        assert r.status_code == 422, r.text
+        assert [e["pointer"] for e in r.json()["errors"]] == ["/query/region/0"]
 
     async def test_declared_filters_still_pass(self, client: httpx.AsyncClient) -> None:
         r = await client.get(

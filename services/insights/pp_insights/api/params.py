@@ -24,7 +24,7 @@ from pp_insights.queries.movers import DEFAULT_MIN_SAMPLE, Direction
 from pp_insights.queries.periods import MAX_RANGE_DAYS
 from pp_insights.queries.trends import TrendQuery
 from pp_shared.contracts.events import EscalationReason
-from pp_shared.types import Rfc3339
+from pp_shared.types import SINGLE_LINE, Rfc3339
 
 MAX_FILTER_VALUES = 100
 MAX_FILTER_LENGTH = 128
@@ -188,7 +188,9 @@ def _few(values: list[str]) -> list[str]:
     return values
 
 
-FilterValue = Annotated[str, AfterValidator(_short)]
+FilterValue = Annotated[str, AfterValidator(_short), SINGLE_LINE]
+"""A dimension's value: no control character (a NUL would reach Postgres, which refuses it
+in text)."""
 Filter = Annotated[
     list[FilterValue],
     AfterValidator(_few),
