@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Undefined
 
+AGREEMENT_METRIC = "production_kappa"
 METRIC_LABELS = {
     "volume": "Volume",
     "policy_unclear_share": "Policy-unclear share",
@@ -16,8 +17,13 @@ METRIC_LABELS = {
     "qa_disagreement_rate": "QA disagreement",
     "decision_latency": "Decision latency",
     "tagging_agreement": "Tagging agreement",
-    "production_agreement": "Production agreement",
+    AGREEMENT_METRIC: "Production kappa",
 }
+"""Every metric an alert rule may watch, in the API's order, with its label."""
+RULE_METRICS = tuple(METRIC_LABELS)
+TREND_METRICS = tuple(m for m in RULE_METRICS if m != AGREEMENT_METRIC)
+"""The metrics of trends and cards: every rule metric but production kappa, which is not
+additive (rules and the agreement page only)."""
 RATE_KINDS = frozenset({"rate"})
 AGREEMENT_PAGE = "/calibration/agreement"
 """The console's page of agreement in production (alerts on production_kappa link to it)."""

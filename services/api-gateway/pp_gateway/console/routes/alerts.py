@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, Response
 
+from pp_gateway.console.formats import RULE_METRICS
 from pp_gateway.console.web import (
     SECURITY_HEADERS,
     PageDep,
@@ -22,14 +23,6 @@ from pp_gateway.console.web import (
 
 router = APIRouter()
 STATES = ("firing", "pending", "resolved")
-RULE_METRICS = (
-    "volume",
-    "policy_unclear_share",
-    "overturn_rate",
-    "qa_disagreement_rate",
-    "decision_latency",
-    "tagging_agreement",
-)
 RULE_GROUPS = ("area", "clause_id", "region", "language", "product_feature", "queue")
 OPS = (">", ">=", "<", "<=")
 SEVERITIES = ("low", "medium", "high", "critical")

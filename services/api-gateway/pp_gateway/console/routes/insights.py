@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from pp_gateway.console import charts, trendgrid, upstream
-from pp_gateway.console.formats import label, parse_time
+from pp_gateway.console.formats import TREND_METRICS, label, parse_time
 from pp_gateway.console.web import (
     PageDep,
     Period,
@@ -19,21 +19,8 @@ from pp_gateway.console.web import (
 )
 
 router = APIRouter()
-CARD_METRICS = (
-    "volume",
-    "policy_unclear_share",
-    "overturn_rate",
-    "qa_disagreement_rate",
-    "decision_latency",
-    "tagging_agreement",
-)
-ADDITIVE = (
-    "volume",
-    "policy_unclear_share",
-    "overturn_rate",
-    "qa_disagreement_rate",
-    "tagging_agreement",
-)
+ADDITIVE = tuple(m for m in TREND_METRICS if m != "decision_latency")
+"""The metrics a drill-down and movers answer: counts and rates, not latency."""
 GROUP_BY = ("region", "language", "product_feature", "queue", "escalation_reason")
 MAX_SERIES = 5
 
@@ -64,14 +51,14 @@ async def overview(
         "limit": 10,
         "min_sample": 5,
     }
-    trend_params = [{"metric": m, "interval": span.interval, **scope} for m in CARD_METRICS]
+    trend_params = [{"metric": m, "interval": span.interval, **scope} for m in TREND_METRICS]
     card, found, breaches, *trends = await page.gather(
         page.get("/v1/insights/cards", scope),
         page.optional("/v1/insights/movers", mover_params),
         page.optional("/v1/breaches", {"state": "firing", "limit": 200}),
         *(page.get("/v1/insights/trends", p) for p in trend_params),
     )
-    sparks = {m: _series_by_bucket(span, t) for m, t in zip(CARD_METRICS, trends, strict=True)}
+    sparks = {m: _series_by_bucket(span, t) for m, t in zip(TREND_METRICS, trends, strict=True)}
     firing = [b for b in (breaches.data or {}).get("breaches", []) if _area_of_breach(b) == area]
     return page.render(
         "overview.html",
@@ -115,7 +102,7 @@ async def clause(
     area = area_of(clause_id)
     page.check_area(area)
     span = period_of(period)
-    metric = metric if metric in CARD_METRICS else "volume"
+    metric = metric if metric in TREND_METRICS else "volume"
     group = group_by if group_by in GROUP_BY else ""
     scope = {"clause_id": clause_id, **span.params}
     trend_params: dict[str, Any] = {"metric": metric, "interval": span.interval, **scope}
@@ -159,7 +146,7 @@ async def clause(
         period=span,
         card=card,
         metric=metric,
-        metrics=CARD_METRICS,
+        metrics=TREND_METRICS,
         group_by=group,
         groups=GROUP_BY,
         chart=chart,
