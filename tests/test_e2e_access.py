@@ -5,28 +5,18 @@ nothing; every refusal is in the audit log, and no key is."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from pp_shared.devstack.stack import ServiceGroup
-from pp_shared.testing.apps import bearer, make_api_key, running_stack
+from pp_shared.testing.apps import bearer, make_api_key
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import decision, escalation
 
 pytestmark = pytest.mark.e2e
 DAY = {"from": "2026-11-20T00:00:00Z", "to": "2026-11-21T00:00:00Z"}
-
-
-@pytest.fixture(scope="module")
-def stack(
-    module_service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServiceGroup]:
-    # One stack for the module: only the first test writes data.
-    with running_stack(module_service_env, tmp_path_factory.mktemp("logs")) as group:
-        yield group
 
 
 def events() -> list[dict[str, Any]]:
@@ -68,11 +58,13 @@ def rule(area: str) -> dict[str, Any]:
 
 
 class TestAccess:
-    async def test_a_hate_analyst_sees_nothing_of_vbda(self, stack: ServiceGroup) -> None:
-        gateway = stack.child("api-gateway").url
-        analyst = make_api_key(stack.env, "analyst", ["HATE"])
-        ingest = make_api_key(stack.env, "ingest")
-        async with httpx.AsyncClient(base_url=gateway, timeout=20, headers=bearer(stack)) as admin:
+    async def test_a_hate_analyst_sees_nothing_of_vbda(self, module_stack: ServiceGroup) -> None:
+        gateway = module_stack.child("api-gateway").url
+        analyst = make_api_key(module_stack.env, "analyst", ["HATE"])
+        ingest = make_api_key(module_stack.env, "ingest")
+        async with httpx.AsyncClient(
+            base_url=gateway, timeout=20, headers=bearer(module_stack)
+        ) as admin:
             for event in events():
                 assert (await admin.post("/v1/events", json=event)).status_code == 202
 
@@ -144,7 +136,9 @@ class TestAccess:
             )
             assert sent.status_code == 202
 
-        async with httpx.AsyncClient(base_url=gateway, timeout=20, headers=bearer(stack)) as admin:
+        async with httpx.AsyncClient(
+            base_url=gateway, timeout=20, headers=bearer(module_stack)
+        ) as admin:
 
             async def denials() -> list[dict[str, Any]]:
                 r = await admin.get("/v1/audit", params={"outcome": "denied", "limit": 100})
@@ -154,13 +148,13 @@ class TestAccess:
             denied = await eventually(denials, lambda e: len(e) >= 5, timeout=10)
             assert {e["key_prefix"] for e in denied} == {analyst[:12], ingest[:12]}
             everything = (await admin.get("/v1/audit", params={"limit": 1000})).text
-            for secret in (analyst, ingest, stack.api_key or ""):
+            for secret in (analyst, ingest, module_stack.api_key or ""):
                 assert secret[12:] not in everything
 
     async def test_the_gateway_publishes_every_services_operations(
-        self, stack: ServiceGroup
+        self, module_stack: ServiceGroup
     ) -> None:
-        gateway = stack.child("api-gateway").url
+        gateway = module_stack.child("api-gateway").url
         async with httpx.AsyncClient(base_url=gateway, timeout=20) as client:
 
             async def spec() -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """A policy team's jobs end to end, through the gateway with the keys its people get, on one
-stack (each test keeps to data of its own):
+module_stack (each test keeps to data of its own):
 
 - the calibration cycle: a golden set from CSV, two exercises with answers per row, results
   and the comparison (equal to the libraries on the raw answers); single moderators' answers
@@ -10,7 +10,6 @@ stack (each test keeps to data of its own):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +21,7 @@ from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa, fleiss
 
 from pp_classifier.taxonomy.document import load_taxonomy
 from pp_shared.devstack.stack import ServiceGroup
-from pp_shared.testing.apps import make_api_key, running_stack
+from pp_shared.testing.apps import make_api_key
 from pp_shared.testing.plugin import eventually
 from pp_shared.testing.samples import decision, escalation, qa_review
 
@@ -50,16 +49,6 @@ AFTER = [
     [*EXPECTED],
     [S, D, D, D, N, N],
 ]
-
-
-@pytest.fixture(scope="module")
-def stack(
-    module_service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServiceGroup]:
-    # One stack for the module: the tests keep to data of their own (golden sets and
-    # exercises; events).
-    with running_stack(module_service_env, tmp_path_factory.mktemp("logs")) as group:
-        yield group
 
 
 def answers_csv(grid: list[list[str]]) -> str:
@@ -99,10 +88,10 @@ async def run_exercise(client: httpx.AsyncClient, golden_set: int, name: str, gr
 
 
 class TestCalibrationThroughTheGateway:
-    async def test_the_whole_cycle(self, stack: ServiceGroup) -> None:
-        gateway = stack.child("api-gateway").url
-        lead = make_api_key(stack.env, "calibration_lead")
-        analyst = make_api_key(stack.env, "analyst")
+    async def test_the_whole_cycle(self, module_stack: ServiceGroup) -> None:
+        gateway = module_stack.child("api-gateway").url
+        lead = make_api_key(module_stack.env, "calibration_lead")
+        analyst = make_api_key(module_stack.env, "analyst")
         golden = "case_id,text,expected_clause_id\r\n" + "".join(
             f"{c},calibration case {c},{e}\r\n" for c, e in zip(CASES, EXPECTED, strict=True)
         )
@@ -161,10 +150,12 @@ class TestCalibrationThroughTheGateway:
             ]
             assert [r.status_code for r in refused] == [403, 403, 403]
 
-    async def test_agreement_in_production_and_a_rule_on_it(self, stack: ServiceGroup) -> None:
-        gateway = stack.child("api-gateway").url
-        lead = make_api_key(stack.env, "calibration_lead")
-        admin = {"Authorization": f"Bearer {stack.api_key}"}
+    async def test_agreement_in_production_and_a_rule_on_it(
+        self, module_stack: ServiceGroup
+    ) -> None:
+        gateway = module_stack.child("api-gateway").url
+        lead = make_api_key(module_stack.env, "calibration_lead")
+        admin = {"Authorization": f"Bearer {module_stack.api_key}"}
         day = (datetime.now(UTC) - timedelta(days=2)).replace(hour=10, minute=0, second=0)
         # (moderator's clause, reviewer's); a reviewer who disagrees names the right clause.
         pairs = [(S, S), (S, D), (D, D), (N, N), (S, S), (N, S), (N, N), (D, D)]
@@ -243,10 +234,10 @@ def draft(version: str) -> dict[str, Any]:
 
 class TestLaunchesThroughTheGateway:
     async def test_a_published_version_is_a_launch_and_a_draft_is_simulated(
-        self, stack: ServiceGroup
+        self, module_stack: ServiceGroup
     ) -> None:
-        gateway = stack.child("api-gateway").url
-        admin = {"Authorization": f"Bearer {stack.api_key}"}
+        gateway = module_stack.child("api-gateway").url
+        admin = {"Authorization": f"Bearer {module_stack.api_key}"}
         async with httpx.AsyncClient(base_url=gateway, timeout=60, headers=admin) as client:
             texts = ["the infidels were here", "heathens everywhere", "nice weather today"]
             for n, text in enumerate(texts):

@@ -7,7 +7,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
@@ -18,6 +18,9 @@ from pp_shared.testing.servers import (
     provide_servers,
     with_database,
 )
+
+if TYPE_CHECKING:
+    from pp_shared.devstack.stack import ServiceGroup
 
 T = TypeVar("T")
 
@@ -66,6 +69,18 @@ async def module_service_env(servers: Servers) -> AsyncIterator[dict[str, str]]:
     name = await create_database(servers.database_url)
     yield _env(servers, with_database(servers.database_url, name), f"t{uuid.uuid4().hex[:10]}.")
     await drop_database(servers.database_url, name)
+
+
+@pytest.fixture(scope="module")
+def module_stack(
+    module_service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceGroup]:
+    """The four services running for a whole module (``module_service_env``), with an admin
+    key (``api_key``): each test of the module keeps to data of its own."""
+    from pp_shared.testing.apps import running_stack
+
+    with running_stack(module_service_env, tmp_path_factory.mktemp("logs")) as group:
+        yield group
 
 
 async def eventually(
