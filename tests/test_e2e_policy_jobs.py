@@ -23,7 +23,7 @@ from pp_classifier.taxonomy.document import load_taxonomy
 from pp_shared.devstack.stack import ServiceGroup
 from pp_shared.testing.apps import make_api_key
 from pp_shared.testing.plugin import eventually
-from pp_shared.testing.samples import decision, escalation, qa_review
+from pp_shared.testing.samples import decision, escalation, qa_review, term_moved
 
 pytestmark = pytest.mark.e2e
 CALIBRATION = "/v1/calibration"
@@ -221,15 +221,9 @@ RELIGION, RACE = "HATE.PROTECTED_ATTR.RELIGION", "HATE.PROTECTED_ATTR.RACE"
 
 def draft(version: str) -> dict[str, Any]:
     """The seed taxonomy with the English term "infidels" moved from RELIGION to RACE."""
-    data: dict[str, Any] = load_taxonomy().model_dump(mode="json")
-    data["version"] = version
-    for area in data["areas"]:
-        for clause in area["clauses"]:
-            if clause["id"] == RELIGION:
-                clause["lexicon"]["en"].remove("infidels")
-            if clause["id"] == RACE:
-                clause["lexicon"]["en"].append("infidels")
-    return data
+    seed = load_taxonomy().model_dump(mode="json")
+    return term_moved(seed, version=version, term="infidels", language="en",
+                      from_clause=RELIGION, to_clause=RACE)  # fmt: skip
 
 
 class TestLaunchesThroughTheGateway:

@@ -16,7 +16,7 @@ from pp_shared.contracts.events import TaxonomyPublished
 from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.testing.apps import produce, read_topic, running_app
 from pp_shared.testing.plugin import eventually
-from pp_shared.testing.samples import escalation
+from pp_shared.testing.samples import escalation, term_moved
 from pp_shared.testing.servers import Servers
 
 RELIGION, RACE = "HATE.PROTECTED_ATTR.RELIGION", "HATE.PROTECTED_ATTR.RACE"
@@ -30,15 +30,9 @@ TEXTS = {
 
 def draft() -> dict[str, Any]:
     """The seed taxonomy with the English term "infidels" moved from RELIGION to RACE."""
-    data: dict[str, Any] = load_taxonomy().model_dump(mode="json")
-    data["version"] = "2026.12.0"
-    for area in data["areas"]:
-        for clause in area["clauses"]:
-            if clause["id"] == RELIGION:
-                clause["lexicon"]["en"].remove("infidels")
-            if clause["id"] == RACE:
-                clause["lexicon"]["en"].append("infidels")
-    return data
+    seed = load_taxonomy().model_dump(mode="json")
+    return term_moved(seed, version="2026.12.0", term="infidels", language="en",
+                      from_clause=RELIGION, to_clause=RACE)  # fmt: skip
 
 
 def escalations() -> list[tuple[bytes, bytes]]:
