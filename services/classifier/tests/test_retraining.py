@@ -6,19 +6,16 @@ import orjson
 
 from pp_classifier.main import create_app
 from pp_classifier.settings import ClassifierSettings
-from pp_classifier.tagging.text import normalise
-from pp_classifier.training.model import held_out
 from pp_classifier.training.service import Replica
 from pp_shared.contracts.events import TaggedEvent, TagMethod
 from pp_shared.contracts.topics import Topic, topic_name
 from pp_shared.testing.apps import produce, read_topic, running_app
 from pp_shared.testing.plugin import eventually
-from pp_shared.testing.samples import decision, escalation
+from pp_shared.testing.samples import decision
 from pp_shared.testing.servers import Servers
 
-# No lexicon term of the seed taxonomy occurs in it, and its hash puts it in the training
-# share (checked below), so only the model can answer, and it can learn the answer.
-TEXT = "my cousin says the factory keeps everyone's papers until the debt is paid"
+from .retraining_support import retraining_at_once, unclassified
+
 # Debt bondage: the moderator's clause is right, and learning it does not lower the held-out
 # macro-F1, so the candidate is promoted (asserted below).
 CLAUSE = "HEX.FORCED_LABOUR"
@@ -28,31 +25,14 @@ class TestLearningFromDecisions:
     async def test_a_decision_becomes_a_label_and_the_retrained_model_answers_it(
         self, servers: Servers, settings: ClassifierSettings, topic_prefix: str
     ) -> None:
-        settings = settings.model_copy(
-            update={
-                "taxonomy_refresh_seconds": 0.1,
-                "retrain_check_seconds": 0.1,
-                "retrain_min_new_labels": 1,
-            }
-        )
-        assert not held_out(normalise(TEXT), settings.holdout_percent)
+        settings = retraining_at_once(settings)
         validated = topic_name(Topic.EVENTS_VALIDATED, topic_prefix)
         tagged_topic = topic_name(Topic.EVENTS_TAGGED, topic_prefix)
-
-        def esc(n: int) -> tuple[bytes, bytes]:
-            body = escalation(
-                event_id=f"e{n}",
-                escalation_id=f"esc-{n}",
-                suggested_clause_id=None,
-                text_excerpt=TEXT,
-                language="en",
-            )
-            return f"esc-{n}".encode(), orjson.dumps(body)
 
         app = create_app(settings)
         async with running_app(app) as client:
             replica: Replica = app.state.replica
-            await produce(servers.kafka_bootstrap, validated, [esc(1)])
+            await produce(servers.kafka_bootstrap, validated, [unclassified(1)])
             (first,) = await read_topic(servers.kafka_bootstrap, tagged_topic, expect=1)
             before = TaggedEvent.model_validate_json(first.value or b"").tags[0]
             seed_version = before.model_version
@@ -77,7 +57,7 @@ class TestLearningFromDecisions:
             await eventually(serving, lambda v: v == retrained["version"])
             active = (await client.get("/v1/models/active")).json()
 
-            await produce(servers.kafka_bootstrap, validated, [esc(2)])
+            await produce(servers.kafka_bootstrap, validated, [unclassified(2)])
             out = await read_topic(servers.kafka_bootstrap, tagged_topic, expect=3)
 
         after = {
