@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from pp_gateway.console import charts, trendgrid
+from pp_gateway.console.web import Console
 
 DAY = [datetime(2026, 11, 1, tzinfo=UTC) + timedelta(days=i) for i in range(3)]
 
@@ -121,3 +122,18 @@ def test_the_table_may_list_only_the_drawn_groups() -> None:
     )
     assert [(r["region"], r["value"]) for r in listed.table] == [("DE", 9), ("FR", 5)]
     assert len(drawn.table) == 3  # every group by default
+
+
+def test_a_tables_row_says_no_sample_or_gives_each_value() -> None:
+    macros = Console().templates.get_template("macros.html").module
+    columns = ["value", "denominator"]
+    gap = {"bucket": DAY[0], "gap": True, "region": "DE", "value": None, "denominator": None}
+    shown = str(macros.bucket_row(gap, "region", columns, 3))  # type: ignore[attr-defined]
+    assert 'data-gap="no sample"' in shown
+    assert '<td class="gap" data-field="value" data-value="" colspan="2">no sample</td>' in shown
+    row = {"bucket": DAY[1], "gap": False, "region": "FR", "value": 0.25, "denominator": 4}
+    shown = str(macros.bucket_row(row, "region", columns, 3))  # type: ignore[attr-defined]
+    assert "<td>FR</td>" in shown
+    assert 'data-field="value" data-value="0.25"' in shown
+    assert 'data-field="denominator" data-value="4"' in shown
+    assert "no sample" not in shown
