@@ -156,7 +156,9 @@ class DrilldownParams(BaseModel):
     metric: AdditiveMetric
     start: Time = Field(alias="from")
     end: Time = Field(alias="to")
-    dimension: Annotated[list[Dimension] | None, Distinct] = None
+    dimension: Annotated[
+        Annotated[list[Dimension], Field(json_schema_extra=_UNIQUE)] | None, Distinct
+    ] = None
     limit: int = Field(default=10, ge=1, le=500)
     examples: int = Field(default=3, ge=0, le=20)
 
