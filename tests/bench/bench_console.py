@@ -7,12 +7,21 @@ median time of each API call the page made (``--calls``), slowest first.
 
     make bench-console
     make bench-console BENCH_ARGS="--per-day 20000 --days 28 --requests 40"
+
+On the large load of the insights benchmark instead of a demo load: make that load once, its
+database kept in a directory and ending today (the console's periods end now), then point this
+bench at the directory. The four services run on that database; the demo's rules, launch and
+exercise are added to it.
+
+    make bench-insights BENCH_ARGS="--escalations 10000000 --end $(date -u +%F) --data-dir DIR"
+    make bench-console BENCH_ARGS="--data-dir DIR"
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 import secrets
@@ -26,8 +35,9 @@ from typing import Any
 
 import httpx
 
-from pp_gateway.console import demo
+from pp_gateway.console import demo, formats
 from pp_shared.testing.apps import running_stack
+from pp_shared.testing.bench import private_postgres
 from pp_shared.testing.servers import create_database, provide_servers, with_database
 
 PAGES = (
@@ -38,6 +48,7 @@ PAGES = (
     "/clauses/HATE.PROTECTED_ATTR.RACE?period=28d&metric=overturn_rate&group_by=region",
     "/breaches",
     "/breaches/{breach}",
+    "{drill}",
     "/rules",
     "/rules/demo-hate-volume",
     "/taxonomy",
@@ -70,6 +81,12 @@ def first_breach(api: httpx.Client, timeout: float = 120.0) -> int:
         time.sleep(0.5)
 
 
+def drill_page(api: httpx.Client, breach: int) -> str:
+    """The drill-down page the breach's link opens (the "Drill down" button of its alert)."""
+    found = api.get(f"/v1/breaches/{breach}").json()
+    return formats.drill_link(found["evidence"]["drilldown"])
+
+
 def signed_in(url: str, key: str) -> httpx.Client:
     client = httpx.Client(base_url=url, timeout=60)
     form = client.get("/sign-in").text
@@ -80,6 +97,19 @@ def signed_in(url: str, key: str) -> httpx.Client:
     return client
 
 
+def kept_load(data_dir: Path) -> int:
+    """The escalations of the insights benchmark's load kept in ``data_dir``."""
+    marker = data_dir / "loaded.json"
+    if not marker.exists():
+        raise SystemExit(
+            f"{data_dir} holds no load of the insights benchmark: make one with make "
+            'bench-insights BENCH_ARGS="--escalations N --end YYYY-MM-DD --data-dir DIR"'
+        )
+    parameters = json.loads(marker.read_text(encoding="utf-8"))["parameters"]
+    print(f"on the insights benchmark's load in {data_dir}: {parameters}", flush=True)
+    return int(parameters["escalations"])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=28)
@@ -88,11 +118,24 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("bench-results/console.json"))
     parser.add_argument("--calls", action="store_true", help="print each page's API calls")
     parser.add_argument("--pages", nargs="*", default=list(PAGES), help="the pages to ask for")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="run on the load 'make bench-insights' kept in this directory, not a demo load",
+    )
     args = parser.parse_args()
-    with provide_servers() as servers, TemporaryDirectory(prefix="pp-bench-console-") as tmp:
-        name = asyncio.run(create_database(servers.database_url))
+    with contextlib.ExitStack() as stack:
+        kept = kept_load(args.data_dir) if args.data_dir is not None else None
+        servers = stack.enter_context(provide_servers())
+        tmp = stack.enter_context(TemporaryDirectory(prefix="pp-bench-console-"))
+        if args.data_dir is not None:
+            database_url = stack.enter_context(private_postgres("console", args.data_dir))
+        else:
+            name = asyncio.run(create_database(servers.database_url))
+            database_url = with_database(servers.database_url, name)
         env = {
-            "PP_DATABASE_URL": with_database(servers.database_url, name),
+            "PP_DATABASE_URL": database_url,
             "PP_KAFKA_BOOTSTRAP_SERVERS": servers.kafka_bootstrap,
             "PP_TOPIC_PREFIX": f"bench{secrets.token_hex(4)}.",
             "PP_KAFKA_SESSION_TIMEOUT_MS": str(servers.session_timeout_ms),
@@ -107,21 +150,26 @@ def main() -> int:
             headers = {"Authorization": f"Bearer {group.api_key}"}
             started = time.monotonic()
             with httpx.Client(base_url=url, headers=headers, timeout=300) as api:
-                loaded = demo.load(api, plan, now=datetime.now(UTC), timeout=3600)
+                if kept is None:
+                    loaded = demo.load(api, plan, now=datetime.now(UTC), timeout=3600)
+                else:
+                    loaded = kept
                 demo.make_rules(api)
                 demo.make_launch(api, now=datetime.now(UTC), days=min(plan.days, 5))
                 demo.make_exercise(api)
                 breach = first_breach(api)
-            print(
-                f"loaded {loaded:,} escalations over {plan.days} days in "
-                f"{time.monotonic() - started:.0f} s",
-                flush=True,
-            )
+                drill = drill_page(api, breach)
+            if kept is None:
+                print(
+                    f"loaded {loaded:,} escalations over {plan.days} days in "
+                    f"{time.monotonic() - started:.0f} s",
+                    flush=True,
+                )
             report: dict[str, dict[str, Any]] = {}
             everything: list[float] = []
             browser = signed_in(url, group.api_key)
             try:
-                for page in (p.format(breach=breach) for p in args.pages):
+                for page in (p.format(breach=breach, drill=drill) for p in args.pages):
                     server: list[float] = []
                     wall: list[float] = []
                     calls: dict[str, list[float]] = {}
@@ -163,7 +211,8 @@ def main() -> int:
                 json.dumps(
                     {
                         "escalations": loaded,
-                        "days": plan.days,
+                        "days": plan.days if kept is None else None,
+                        "data_dir": None if args.data_dir is None else str(args.data_dir),
                         "requests": args.requests,
                         "pages": report,
                         "server_p95_ms": overall,

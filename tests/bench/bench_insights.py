@@ -39,16 +39,19 @@ from pp_shared.kafka import Record
 from pp_shared.serve import tune_gc
 from pp_shared.testing.bench import private_postgres, write_report
 
-END = datetime(2026, 11, 30, tzinfo=UTC)
+END = datetime(2026, 11, 30, tzinfo=UTC)  # the default end of the load: fixed, so loads compare
 
 
 def say(msg: str) -> None:
     print(f"bench-insights: {msg}", flush=True)
 
 
-def escalations(n: int, days: int, seed: int) -> Iterator[list[dict[str, Any]]]:
-    """``n`` escalations with their events, created in time order over ``days`` days."""
-    start = END - timedelta(days=days)
+def escalations(
+    n: int, days: int, seed: int, end: datetime = END
+) -> Iterator[list[dict[str, Any]]]:
+    """``n`` escalations with their events, created in time order over the ``days`` days to
+    ``end``."""
+    start = end - timedelta(days=days)
     gen = Generator(Profile(seed=seed, start=start, span=timedelta(days=days)))
     step = timedelta(days=days) / n
     rng = random.Random(seed)
@@ -71,7 +74,7 @@ async def load(pool: Pool, args: argparse.Namespace) -> dict[str, Any]:
     events = folded_s = 0.0
     started = time.perf_counter()
     last_report = started
-    for n, esc in enumerate(escalations(args.escalations, args.days, args.seed), 1):
+    for n, esc in enumerate(escalations(args.escalations, args.days, args.seed, args.end), 1):
         batch += tagged(esc, int(events) + len(batch))
         if len(batch) >= args.batch_events or n == args.escalations:
             t = time.perf_counter()
@@ -118,10 +121,10 @@ async def time_queries(pool: Pool, db_url: str, args: argparse.Namespace) -> dic
     rng = random.Random(args.seed)
     clauses = [c for area in CLAUSES.values() for c in area]
     areas = list(CLAUSES)
-    to = END.isoformat()
-    ninety = (END - timedelta(days=args.days)).isoformat()
-    thirty = (END - timedelta(days=30)).isoformat()
-    week = (END - timedelta(days=7)).isoformat()
+    to = args.end.isoformat()
+    ninety = (args.end - timedelta(days=args.days)).isoformat()
+    thirty = (args.end - timedelta(days=30)).isoformat()
+    week = (args.end - timedelta(days=7)).isoformat()
 
     def shapes() -> dict[str, tuple[str, list[tuple[str, str | int | float | bool | None]]]]:
         clause, region, area = rng.choice(clauses), rng.choice(REGIONS), rng.choice(areas)
@@ -198,7 +201,7 @@ async def record_launches(
     client: httpx.AsyncClient, rng: random.Random, args: argparse.Namespace
 ) -> tuple[list[int], list[int]]:
     """Launches halfway through the load: 20 of one clause in one region, 4 of an area."""
-    at = (END - timedelta(days=args.days // 2)).isoformat()
+    at = (args.end - timedelta(days=args.days // 2)).isoformat()
     clauses = [(area, c) for area, cs in CLAUSES.items() for c in cs]
     ids: tuple[list[int], list[int]] = ([], [])
     scopes = [
@@ -231,7 +234,9 @@ async def sizes(pool: Pool) -> dict[str, Any]:
 
 
 def _load_key(args: argparse.Namespace) -> dict[str, Any]:
-    return {k: getattr(args, k) for k in ("escalations", "days", "batch_events", "seed")}
+    return {k: getattr(args, k) for k in ("escalations", "days", "batch_events", "seed")} | {
+        "end": args.end.isoformat()
+    }
 
 
 async def run(args: argparse.Namespace, db_url: str) -> dict[str, Any]:
@@ -275,6 +280,13 @@ def main() -> int:
     parser.add_argument("--batch-events", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=40, help="timed runs per query shape")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--end",
+        type=lambda day: datetime.fromisoformat(day).replace(tzinfo=UTC),
+        default=END,
+        help="the day the load ends (YYYY-MM-DD; default %(default)s): today's date for a load "
+        "the console's periods, which end now, will see",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench-results/insights.json"))
     parser.add_argument(
         "--data-dir",
