@@ -315,6 +315,8 @@ RANGES = [
     (datetime(2026, 11, 21, tzinfo=UTC), datetime(2026, 11, 24, tzinfo=UTC)),
     (datetime(2026, 11, 18, tzinfo=UTC), datetime(2026, 11, 26, tzinfo=UTC)),
     (datetime(2026, 11, 19, 5, tzinfo=UTC), datetime(2026, 11, 20, 17, tzinfo=UTC)),
+    # Whole days inside both periods, read from the daily rollups, hours at their edges.
+    (datetime(2026, 11, 19, 5, tzinfo=UTC), datetime(2026, 11, 23, 17, tzinfo=UTC)),
 ]
 RATES = [m for m in METRICS.values() if isinstance(m, RateMetric)]
 

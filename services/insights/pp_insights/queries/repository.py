@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
-from pp_insights.buckets import Interval
+from pp_insights.buckets import Interval, ceil_to, floor_to
 from pp_insights.metrics_def import DIMENSIONS
 from pp_insights.queries.periods import Periods, PeriodSums
 from pp_insights.rollups import (
@@ -158,36 +158,80 @@ async def sum_periods(
     snapshot (a repeatable-read transaction) so that all sums agree."""
     assert set(counters) <= COUNTERS
     assert all(d in DIMENSIONS for d in dimensions)
-    by_table: dict[str, list[str]] = {rollup_table(periods.grain, filters): []}
+    # Grouped by the daily table that holds them: whole days are most of what a period reads.
+    by_table: dict[str, list[str]] = {rollup_table("day", filters): []}
     for d in dimensions:
-        by_table.setdefault(rollup_table(periods.grain, [*filters, d]), []).append(d)
+        by_table.setdefault(rollup_table("day", [*filters, d]), []).append(d)
     rows: list[PeriodSums] = []
-    for i, (table, dims) in enumerate(by_table.items()):
+    for i, dims in enumerate(by_table.values()):
         if i == 0 or dims:
-            rows += await _period_sums(conn, table, periods, filters, counters, dims, i == 0)
+            rows += await _period_sums(conn, periods, filters, counters, dims, i == 0)
     return rows
+
+
+def period_spans(periods: Periods) -> dict[Grain, list[tuple[datetime, datetime]]]:
+    """The bucket ranges that cover both periods: whole UTC days of each period from the daily
+    rollup, its hours before the first midnight and after the last from the hourly one. A
+    period of whole hours ending now reads a few dozen hours and not 24 rows an hour for each
+    of its days; the sums are the same, since every fact adds to its hour and its day."""
+    if periods.grain == "day":
+        return {"day": [(periods.previous_start, periods.end)], "hour": []}
+    spans: dict[Grain, list[tuple[datetime, datetime]]] = {"day": [], "hour": []}
+    for a, b in ((periods.previous_start, periods.start), (periods.start, periods.end)):
+        first, last = ceil_to(a, "day"), floor_to(b, "day")
+        if first >= last:
+            spans["hour"].append((a, b))
+            continue
+        spans["day"].append((first, last))
+        spans["hour"] += [(x, y) for x, y in ((a, first), (last, b)) if x < y]
+    return spans
+
+
+def _period_source(
+    periods: Periods,
+    dimensions: Sequence[str],
+    columns: str,
+    conditions: Sequence[str],
+    args: list[Any],
+) -> str:
+    """``FROM`` a union of the rollup rows that cover both periods (:func:`period_spans`):
+    ``bucket`` and ``columns`` of the rows that pass ``conditions`` (their arguments already
+    in ``args``), each from the smallest rollup of its grain that holds ``dimensions``."""
+    parts = []
+    for grain, spans in period_spans(periods).items():
+        if not spans:
+            continue
+        ranges = []
+        for lo, hi in spans:
+            args += [lo, hi]
+            ranges.append(f"(bucket >= ${len(args) - 1} AND bucket < ${len(args)})")
+        where = " AND ".join([f"({' OR '.join(ranges)})", *conditions])
+        table = rollup_table(grain, dimensions)
+        parts.append(f"SELECT bucket, {columns} FROM {table} WHERE {where}")  # noqa: S608
+    return "(" + " UNION ALL ".join(parts) + ") AS covered"
 
 
 async def _period_sums(
     conn: asyncpg.Connection,
-    table: str,
     periods: Periods,
     filters: Mapping[str, Sequence[str]],
     counters: Sequence[str],
     dimensions: Sequence[str],
     total: bool,
 ) -> list[PeriodSums]:
-    args: list[Any] = [periods.previous_start, periods.start, periods.end]
-    where = ["bucket >= $1", "bucket < $3", *_where(filters, args)]
+    args: list[Any] = [periods.start]
+    conditions = _where(filters, args)
     summed = ", ".join(f"sum({c})::bigint AS {c}" for c in counters)
     dims = "".join(f", {d}" for d in dimensions)
+    source = _period_source(
+        periods, [*filters, *dimensions], ", ".join([*counters, *dimensions]), conditions, args
+    )
     sets = ", ".join(
         [*(["(is_current)"] if total else []), *(f"(is_current, {d})" for d in dimensions)]
     )
     sql = f"""
-        SELECT bucket >= $2 AS is_current{dims}, {summed}
-        FROM {table}
-        WHERE {" AND ".join(where)}
+        SELECT bucket >= $1 AS is_current{dims}, {summed}
+        FROM {source}
         GROUP BY GROUPING SETS ({sets})
     """  # noqa: S608 - every name is checked against the fixed lists above
     out: list[PeriodSums] = []
@@ -211,19 +255,14 @@ async def sum_histogram_periods(
     a sample is missing."""
     assert histogram in HISTOGRAMS
     assert nonzero in COUNTERS
-    args: list[Any] = [periods.previous_start, periods.start, periods.end]
-    where = [
-        f"{nonzero} > 0",
-        "bucket >= $1",
-        "bucket < $3",
-        *_where(filters, args),
-    ]
+    args: list[Any] = [periods.start]
+    conditions = [f"{nonzero} > 0", *_where(filters, args)]
     bins, counts, size = SPARSE_HISTOGRAMS[histogram]
+    source = _period_source(periods, list(filters), f"{bins}, {counts}", conditions, args)
     sql = f"""
         WITH cells AS (
-            SELECT bucket >= $2 AS is_current, u.b, sum(u.c)::bigint AS c
-            FROM {rollup_table(periods.grain, filters)}, unnest({bins}, {counts}) AS u(b, c)
-            WHERE {" AND ".join(where)}
+            SELECT bucket >= $1 AS is_current, u.b, sum(u.c)::bigint AS c
+            FROM {source}, unnest(covered.{bins}, covered.{counts}) AS u(b, c)
             GROUP BY 1, u.b
         )
         SELECT is_current, insights.dense_histogram(array_agg(b), array_agg(c), {size}) AS hist
