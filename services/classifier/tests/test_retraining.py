@@ -74,4 +74,9 @@ class TestLearningFromDecisions:
         evaluation = retrained["evaluation"]
         assert evaluation["decision_labels"] == 1
         assert evaluation["held_out_texts"] == seed["evaluation"]["held_out_texts"]
-        assert evaluation["clauses"]["macro_f1"] >= evaluation["active_macro_f1"]
+        # Promoted: not worse on the held-out texts, or worse by no more than chance (one
+        # label moves a text or two of them either way; candidates.judge).
+        if evaluation["clauses"]["macro_f1"] >= evaluation["active_macro_f1"]:
+            assert " >= active " in retrained["reason"]
+        else:
+            assert ", within chance (randomisation test p=" in retrained["reason"]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+from scipy.stats import permutation_test
 
 from pp_classifier.training.model import Prediction
 from pp_shared.contracts.events import NO_CLAUSE, UNCLASSIFIED, area_of
@@ -129,6 +130,75 @@ def evaluate(model: Predictor, texts: Sequence[str], labels: Sequence[str]) -> E
         seconds=seconds,
         texts_per_second=len(texts) / seconds if seconds > 0 else float("inf"),
         calibration_error=calibration_error(top, correct),
+    )
+
+
+def answers(model: Predictor, texts: Sequence[str]) -> list[str]:
+    """``model``'s clause per text, ``none`` where it gives none (as :func:`evaluate` reads)."""
+    return [NO_CLAUSE if p.clause_id == UNCLASSIFIED else p.clause_id for p in model.predict(texts)]
+
+
+def macro_f1_codes(gold: npt.NDArray[np.int64], predicted: npt.NDArray[np.int64], k: int) -> Any:
+    """:func:`level_report`'s macro-F1 for label codes ``0..k-1``, over the last axis:
+    ``predicted`` may stack several answer vectors ``(..., n)`` for the same ``gold``. The
+    labels averaged over are those in the gold or the predictions, per vector."""
+    rows = predicted.reshape(-1, predicted.shape[-1])
+    offset = (np.arange(len(rows), dtype=np.int64) * k)[:, None]
+    size = len(rows) * k
+    claimed = np.bincount((offset + rows).ravel(), minlength=size).reshape(-1, k)
+    hits = np.bincount(
+        (offset + rows).ravel(), weights=(rows == gold).ravel(), minlength=size
+    ).reshape(-1, k)
+    support = np.bincount(gold, minlength=k)[None, :]
+    present = (support + claimed) > 0
+    f1 = np.divide(2 * hits, support + claimed, out=np.zeros(hits.shape), where=present)
+    macro = f1.sum(axis=1) / np.maximum(present.sum(axis=1), 1)
+    return macro.reshape(predicted.shape[:-1])
+
+
+@dataclass(frozen=True, slots=True)
+class PairedComparison:
+    """Two models' macro-F1 on the same texts and whether the first's lead is chance: an
+    approximate randomisation test (each text's two answers swapped at random, scipy's
+    paired ``permutation_test``), the test for F-scores of Yeh (2000), since macro-F1 is not
+    a mean of per-text scores."""
+
+    first: float
+    second: float
+    p_value: float
+
+
+def compare_macro_f1(
+    labels: Sequence[str],
+    first: Sequence[str],
+    second: Sequence[str],
+    *,
+    resamples: int = 999,
+    seed: int = 0,
+) -> PairedComparison:
+    """Whether ``first``'s answers to ``labels`` have a higher macro-F1 than ``second``'s by
+    more than chance: the p-value of that lead (one-sided)."""
+    names = sorted(set(labels) | set(first) | set(second))
+    index = {name: i for i, name in enumerate(names)}
+    gold = np.fromiter((index[x] for x in labels), dtype=np.int64, count=len(labels))
+    a = np.fromiter((index[x] for x in first), dtype=np.int64, count=len(first))
+    b = np.fromiter((index[x] for x in second), dtype=np.int64, count=len(second))
+    k = len(names)
+
+    def lead(x: npt.NDArray[np.int64], y: npt.NDArray[np.int64], axis: int) -> Any:
+        return macro_f1_codes(gold, x, k) - macro_f1_codes(gold, y, k)
+
+    test = permutation_test(
+        (a, b),
+        lead,
+        permutation_type="samples",
+        vectorized=True,
+        n_resamples=resamples,
+        alternative="greater",
+        random_state=np.random.default_rng(seed),
+    )
+    return PairedComparison(
+        float(macro_f1_codes(gold, a, k)), float(macro_f1_codes(gold, b, k)), float(test.pvalue)
     )
 
 

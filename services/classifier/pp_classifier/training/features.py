@@ -8,6 +8,14 @@ the modulus), and the n-grams kept are those sklearn's ``char_wb`` keeps: every 
 each space-padded word. Words are runs of letters and digits of two or more characters,
 as in sklearn's default token pattern; bigrams pair neighbouring words of one text.
 
+With ``negation_window`` set, each word within that many words after a negation cue
+("not", "never", "no", "nao", "nicht", "jamais", ... in the five market languages, as
+:func:`~pp_classifier.tagging.text.normalise` writes them) is a feature of its own, the
+negated word, in place of the word: "i dont hate women" has negated "hate" and no "hate", so
+a linear model weighs "hate" under a negation apart from "hate" (the sentiment-analysis
+marking of Das and Chen, 2001, and Pang et al., 2002). Normalised text has no punctuation, so
+the scope is a window of words, not a clause. Bigrams and character n-grams are unchanged.
+
 Hashes index a vocabulary learnt at fit time (features seen in at least ``min_df`` texts),
 so the model stores weights only for features it has seen; unknown n-grams are dropped.
 """
@@ -40,6 +48,50 @@ def _salt(kind: int) -> np.uint64:
 
 _WORD_SALT = _salt(1)
 _BIGRAM_SALT = _salt(2)
+_NEGATED_SALT = _salt(3)
+
+# Negation cues as normalised text spells them (lower case, no accents, "don't" -> "dont"),
+# words of two or more letters only (the featuriser's words): English, Spanish, French,
+# German, Portuguese. French "n'" is glued to its verb ("naime"); its "pas" and "jamais" mark
+# the scope instead.
+NEGATION_CUES_BY_LANGUAGE: dict[str, tuple[str, ...]] = {
+    "en": (
+        *("not", "no", "never", "nor", "neither", "nobody", "nothing", "none", "hardly"),
+        *("dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "cant", "cannot"),
+        *("couldnt", "wont", "wouldnt", "shouldnt", "mustnt", "aint", "without"),
+    ),
+    "es": (
+        "no",
+        "nunca",
+        "jamas",
+        "ni",
+        "tampoco",
+        "nadie",
+        "nada",
+        "ningun",
+        "ninguno",
+        "ninguna",
+        "sin",
+    ),
+    "fr": ("ne", "pas", "jamais", "aucun", "aucune", "rien", "ni", "sans"),
+    "de": (
+        "nicht",
+        "kein",
+        "keine",
+        "keinen",
+        "keinem",
+        "keiner",
+        "keines",
+        "nie",
+        "niemals",
+        "nichts",
+        "niemand",
+        "weder",
+        "ohne",
+    ),
+    "pt": ("nao", "nunca", "jamais", "nem", "nenhum", "nenhuma", "ninguem", "nada", "sem"),
+}
+NEGATION_CUES = frozenset(cue for cues in NEGATION_CUES_BY_LANGUAGE.values() for cue in cues)
 
 
 @dataclass(frozen=True)
@@ -51,15 +103,21 @@ class FeatureSpec:
     hash_bits: int = 21
     min_df: int = 2
     sublinear_tf: bool = True
+    # Words within this many words after a negation cue are also negated-word features;
+    # 0 turns the marking off (models trained before it have none).
+    negation_window: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "word_ngrams": list(self.word_ngrams),
             "char_ngrams": list(self.char_ngrams),
             "hash_bits": self.hash_bits,
             "min_df": self.min_df,
             "sublinear_tf": self.sublinear_tf,
         }
+        if self.negation_window:
+            out["negation_window"] = self.negation_window
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FeatureSpec:
@@ -69,6 +127,7 @@ class FeatureSpec:
             hash_bits=int(data["hash_bits"]),
             min_df=int(data["min_df"]),
             sublinear_tf=bool(data["sublinear_tf"]),
+            negation_window=int(data.get("negation_window", 0)),
         )
 
 
@@ -109,6 +168,31 @@ def _prefix(points: U64) -> tuple[U64, U64]:
     inverse[1:] = _BASE_INVERSE
     np.cumprod(inverse, out=inverse)
     return prefix, inverse
+
+
+def word_hash(word: str) -> int:
+    """A word's raw hash as :func:`hash_ngrams` computes it from the batch's prefix hashes."""
+    value, power = 0, 1
+    for point in map(ord, word):
+        value = (value + point * power) % 2**64
+        power = (power * int(_BASE)) % 2**64
+    return value
+
+
+_NEGATION_HASHES = np.array(sorted(word_hash(w) for w in NEGATION_CUES), dtype=np.uint64)
+
+
+def negated_words(word_raw: U64, word_doc: I64, window: int) -> npt.NDArray[np.bool_]:
+    """Which words follow a negation cue of their own text by at most ``window`` words."""
+    index = np.arange(len(word_raw), dtype=np.int64)
+    cue = np.isin(word_raw, _NEGATION_HASHES)
+    last_cue = np.maximum.accumulate(np.where(cue, index, -1))
+    before = np.empty_like(last_cue)
+    before[:1] = -1
+    before[1:] = last_cue[:-1]
+    scoped = (before >= 0) & (index - before <= window)
+    scoped &= word_doc[np.maximum(before, 0)] == word_doc
+    return scoped
 
 
 def _finish(hashes: U64, salt: np.uint64, bits: int) -> I64:
@@ -157,9 +241,14 @@ def hash_ngrams(texts: list[str], spec: FeatureSpec) -> HashedNgrams:
     word_raw = (prefix[ends] - prefix[begins]) * inverse[begins]
     word_doc = doc_of[begins]
     low_w, high_w = spec.word_ngrams
+    scoped = np.zeros(len(word_raw), dtype=bool)
+    if spec.negation_window and len(word_raw):
+        scoped = negated_words(word_raw, word_doc, spec.negation_window)
+        features.append(_finish(word_raw[scoped], _NEGATED_SALT, spec.hash_bits))
+        docs.append(word_doc[scoped])
     if low_w <= 1 <= high_w:
-        features.append(_finish(word_raw, _WORD_SALT, spec.hash_bits))
-        docs.append(word_doc)
+        features.append(_finish(word_raw[~scoped], _WORD_SALT, spec.hash_bits))
+        docs.append(word_doc[~scoped])
     if low_w <= 2 <= high_w and len(word_raw) > 1:
         same = word_doc[1:] == word_doc[:-1]
         pair_raw = word_raw[:-1][same] * _BIGRAM + word_raw[1:][same]
