@@ -14,7 +14,7 @@ answer's ``interval``, hours without one; every answer states the range it cover
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -99,32 +99,32 @@ async def agreement(
         found = await repository.pair_counts(
             conn, start=start, end=end, interval=interval, group_by=group_by, filters=filters
         )
-    rows = [
-        _row(key, group_by, records)
-        for key, records in sorted(_grouped(found, group_by).items(), key=_order)
-    ]
+    rows = [_row(_key(r, group_by), group_by, r) for r in sorted(found, key=_order(group_by))]
     return AgreementAnswer(
         start=start, end=end, interval=interval, group_by=list(group_by), rows=rows
     )
 
 
-def _order(item: tuple[Key, list[asyncpg.Record]]) -> tuple[Any, ...]:
-    bucket, *rest = item[0]
-    return (bucket is not None, bucket, *rest)
+def _key(record: asyncpg.Record, group_by: Sequence[str]) -> Key:
+    return (record["bucket"], *(record[d] for d in group_by))
 
 
-def _grouped(found: Sequence[asyncpg.Record], group_by: Sequence[str]) -> dict[Key, list[Any]]:
-    groups: dict[Key, list[Any]] = defaultdict(list)
-    for r in found:
-        groups[(r["bucket"], *(r[d] for d in group_by))].append(r)
-    return groups
+def _order(group_by: Sequence[str]) -> Callable[[asyncpg.Record], tuple[Any, ...]]:
+    def order(record: asyncpg.Record) -> tuple[Any, ...]:
+        bucket, *rest = _key(record, group_by)
+        return (bucket is not None, bucket, *rest)
+
+    return order
 
 
-def _pairs(records: Sequence[Any]) -> dict[tuple[str, str], int]:
+def _pairs(records: Iterable[Any]) -> dict[tuple[str, str], int]:
+    """The (moderator's, reviewer's) clause counts of groups' rows, added up."""
     pairs: dict[tuple[str, str], int] = defaultdict(int)
     for r in records:
-        if r["moderator_clause"] is not None and r["reviewer_clause"] is not None:
-            pairs[(r["moderator_clause"], r["reviewer_clause"])] += r["n"]
+        for moderator, reviewer, n in zip(
+            r["moderator_clauses"], r["reviewer_clauses"], r["counts"], strict=True
+        ):
+            pairs[(moderator, reviewer)] += n
     return pairs
 
 
@@ -139,10 +139,10 @@ def contingency(pairs: Mapping[tuple[str, str], int]) -> np.ndarray[Any, np.dtyp
     return table
 
 
-def _row(key: Key, group_by: Sequence[str], records: Sequence[Any]) -> AgreementRow:
-    reviews = sum(r["n"] for r in records)
-    disagreements = sum(r["n"] for r in records if not r["agrees"])
-    pairs = _pairs(records)
+def _row(key: Key, group_by: Sequence[str], record: Any) -> AgreementRow:
+    reviews = record["reviews"]
+    disagreements = record["disagreements"]
+    pairs = _pairs([record])
     paired = sum(pairs.values())
     kappa = stats.cohens_kappa(contingency(pairs))
     agreeing = sum(n for (m, r), n in pairs.items() if m == r)
@@ -175,10 +175,7 @@ async def kappa_by_group(
     found = await repository.pair_counts(
         conn, start=start, end=end, interval=None, group_by=group_by, filters=filters
     )
-    return {
-        tuple(key[1:]): _row(key, group_by, records)
-        for key, records in _grouped(found, group_by).items()
-    }
+    return {tuple(r[d] for d in group_by): _row(_key(r, group_by), group_by, r) for r in found}
 
 
 async def clause_agreement(
