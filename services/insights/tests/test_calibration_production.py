@@ -21,12 +21,17 @@ CLAUSES = ["HATE.SLURS", "HATE.DEHUMANISATION", "VBDA.THREATS", "none"]
 RANGE = {"from": "2026-11-20T00:00:00Z", "to": "2026-11-22T00:00:00Z"}
 
 
+Review = tuple[int, int, str, tuple[str, str] | None]
+"""A review's escalation day and hour, region, and (moderator, reviewer) clause pair (None
+when the reviewer named no clause)."""
+
+
 def generated(
-    seed: int = 7, escalations: int = 240
+    seed: int = 7, escalations: int = 240, log: list[Review] | None = None
 ) -> tuple[list[dict[str, Any]], dict[Any, list[tuple[str, str]]], dict[Any, tuple[int, int]]]:
     """Escalations over two days in DE and FR, each decided once and reviewed once; returns
     the events, the (moderator, reviewer) clause pairs per (day, region) and the QA reviews
-    and disagreements per (day, region)."""
+    and disagreements per (day, region). Each review is also appended to ``log``."""
     rng = random.Random(seed)
     events: list[dict[str, Any]] = []
     pairs: dict[Any, list[tuple[str, str]]] = defaultdict(list)
@@ -63,6 +68,8 @@ def generated(
         qa[key] = (reviews + 1, disagreements + (not agrees))
         if correct:
             pairs[key].append((chosen, correct))
+        if log is not None:
+            log.append((day, 10 + n % 8, region, (chosen, correct) if correct else None))
     return events, pairs, qa
 
 
@@ -102,6 +109,27 @@ class TestProductionAgreement:
             (r["bucket"], r["group"]["region"]): (r["qa_disagreements"], r["qa_reviews"])
             for r in rows
         } == rates
+
+    async def test_a_range_that_cuts_a_day_counts_its_hours(
+        self, pool: Pool, client: httpx.AsyncClient
+    ) -> None:
+        reviews: list[Review] = []
+        events, _, _ = generated(seed=5, log=reviews)
+        await fold_events(pool, events)
+        # From 12:00 on the 20th, in whole hours: the 20th's reviews from noon, all the 21st's.
+        params = {"from": "2026-11-20T12:00:00Z", "to": "2026-11-22T00:00:00Z"}
+        answer = await client.get(
+            AGREEMENT, params={**params, "interval": "all", "group_by": "region"}
+        )
+        assert answer.status_code == 200, answer.text
+        rows = {r["group"]["region"]: r for r in answer.json()["rows"]}
+        inside = [r for r in reviews if r[0] == 21 or r[1] >= 12]
+        assert len(inside) < len(reviews)
+        for region in ("DE", "FR"):
+            mine = [r for r in inside if r[2] == region]
+            paired = [r[3] for r in mine if r[3] is not None]
+            assert (rows[region]["qa_reviews"], rows[region]["pairs"]) == (len(mine), len(paired))
+            assert rows[region]["kappa"] == pytest.approx(kappa_of(paired), abs=1e-12)
 
     async def test_per_clause_and_per_moderator(
         self, pool: Pool, client: httpx.AsyncClient
