@@ -91,6 +91,47 @@ class TestHandComputed:
                 compared += 1
         assert compared > 450
 
+    def test_many_tables_at_once_equal_one_at_a_time(self) -> None:
+        # 300 random tables of 2 to 6 labels as cells, some cells split in two (a pair may
+        # come as several cells), labels coded across all tables; the undefined ones NaN.
+        rng = np.random.default_rng(5)
+        tables = []
+        for _ in range(300):
+            size = int(rng.integers(2, 7))
+            table = rng.poisson(rng.uniform(0.2, 20), size=(size, size))
+            table[rng.random((size, size)) < 0.3] = 0
+            if rng.random() < 0.1:
+                table = np.diag(np.diag(table))
+            tables.append(table)
+        tables.append(np.zeros((2, 2), dtype=np.int64))
+        tables.append(np.array([[7, 0], [0, 0]]))
+        group, row, col, counts = [], [], [], []
+        for g, table in enumerate(tables):
+            offset = g % 3  # the same label codes mean different labels across tables
+            for (i, j), n in np.ndenumerate(table):
+                parts = [n] if n < 2 or rng.random() < 0.5 else [n // 2, n - n // 2]
+                for part in parts:
+                    if part:
+                        group.append(g)
+                        row.append(i + offset)
+                        col.append(j + offset)
+                        counts.append(float(part))
+        cells = stats.KappaCells(
+            np.array(group), np.array(row), np.array(col), np.array(counts), len(tables), 9
+        )
+        kappa, low, high = stats.cohens_kappa_many(cells)
+        for g, table in enumerate(tables):
+            one = stats.cohens_kappa(table)
+            if one is None:
+                assert np.isnan(kappa[g])
+                continue
+            assert kappa[g] == pytest.approx(one.value, abs=1e-12)
+            # A variance of zero (perfect agreement) sums to +-1e-17 in either order: its
+            # root, about 1e-8, is the only difference.
+            assert (low[g], high[g]) == pytest.approx(
+                (one.interval.low, one.interval.high), abs=1e-7
+            )
+
 
 def random_design(seed: int, cases: int = 40, labels: int = 4) -> stats.Counts:
     rng = np.random.default_rng(seed)

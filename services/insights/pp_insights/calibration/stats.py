@@ -206,3 +206,48 @@ def cohens_kappa(table: npt.NDArray[np.int64]) -> Kappa | None:
     # Rounding can leave a variance of a few ulps below zero (a perfect table): no spread.
     delta = _Z * math.sqrt(variance) if variance > 0 else 0.0
     return Kappa(kappa, Interval(kappa - delta, kappa + delta))
+
+
+@dataclass(frozen=True)
+class KappaCells:
+    """Many tables at once, as their non-empty cells: cell ``k`` adds ``counts[k]`` to table
+    ``group[k]`` at row label ``row[k]`` and column label ``col[k]`` (label codes shared by
+    every table; a cell may repeat)."""
+
+    group: npt.NDArray[np.int64]
+    row: npt.NDArray[np.int64]
+    col: npt.NDArray[np.int64]
+    counts: npt.NDArray[np.float64]
+    groups: int
+    labels: int
+
+
+def cohens_kappa_many(
+    cells: KappaCells,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """:func:`cohens_kappa` of every table of ``cells`` in one pass of numpy: (kappa, low,
+    high) per group, NaN where it is undefined. The terms of the variance are sums over the
+    cells, each linear in a cell's share, so cells need not be summed into tables first: 840
+    tables of a console page cost one bincount each instead of 840 small-array passes."""
+    g, n = cells.group, cells.counts
+    nobs = np.bincount(g, weights=n, minlength=cells.groups)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = n / nobs[g]
+        shape = (cells.groups, cells.labels)
+        rows = np.bincount(g * cells.labels + cells.row, share, cells.groups * cells.labels)
+        cols = np.bincount(g * cells.labels + cells.col, share, cells.groups * cells.labels)
+        rows, cols = rows.reshape(shape), cols.reshape(shape)
+        agree_exp = (rows * cols).sum(axis=1)
+        on = cells.row == cells.col
+        agree = np.bincount(g[on], share[on], cells.groups)
+        kappa = (agree - agree_exp) / (1 - agree_exp)
+        spread = 1 - (rows[g, cells.row] + cols[g, cells.row]) * (1 - kappa[g])
+        term_a = np.bincount(g[on], (share * spread**2)[on], cells.groups)
+        cross = share * (cols[g, cells.row] + rows[g, cells.col]) ** 2
+        term_b = (1 - kappa) ** 2 * np.bincount(g[~on], cross[~on], cells.groups)
+        term_c = (kappa - agree_exp * (1 - kappa)) ** 2
+        variance = (term_a + term_b - term_c) / (1 - agree_exp) ** 2 / nobs
+        delta = _Z * np.sqrt(np.maximum(variance, 0.0))
+    undefined = (nobs == 0) | (agree_exp >= 1)
+    kappa = np.where(undefined, np.nan, kappa)
+    return kappa, kappa - delta, kappa + delta

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 import asyncpg
@@ -99,7 +100,7 @@ async def agreement(
         found = await repository.pair_counts(
             conn, start=start, end=end, interval=interval, group_by=group_by, filters=filters
         )
-    rows = [_row(_key(r, group_by), group_by, r) for r in sorted(found, key=_order(group_by))]
+    rows = _rows(sorted(found, key=_order(group_by)), group_by)
     return AgreementAnswer(
         start=start, end=end, interval=interval, group_by=list(group_by), rows=rows
     )
@@ -128,37 +129,46 @@ def _pairs(records: Iterable[Any]) -> dict[tuple[str, str], int]:
     return pairs
 
 
-def contingency(pairs: Mapping[tuple[str, str], int]) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """The square table of (moderator's, reviewer's) clause counts over every label either
-    side used, in sorted order."""
-    labels = sorted({label for pair in pairs for label in pair})
-    index = {label: i for i, label in enumerate(labels)}
-    table = np.zeros((len(labels), len(labels)), dtype=np.int64)
-    for (moderator, reviewer), n in pairs.items():
-        table[index[moderator], index[reviewer]] += n
-    return table
-
-
-def _row(key: Key, group_by: Sequence[str], record: Any) -> AgreementRow:
-    reviews = record["reviews"]
-    disagreements = record["disagreements"]
-    pairs = _pairs([record])
-    paired = sum(pairs.values())
-    kappa = stats.cohens_kappa(contingency(pairs))
-    agreeing = sum(n for (m, r), n in pairs.items() if m == r)
-    return AgreementRow(
-        bucket=key[0],
-        group=dict(zip(group_by, key[1:], strict=True)),
-        qa_reviews=reviews,
-        qa_disagreements=disagreements,
-        qa_disagreement_rate=disagreements / reviews if reviews else None,
-        pairs=paired,
-        unpaired=reviews - paired,
-        observed_agreement=agreeing / paired if paired else None,
-        kappa=kappa.value if kappa else None,
-        kappa_low=kappa.interval.low if kappa else None,
-        kappa_high=kappa.interval.high if kappa else None,
+def _rows(records: Sequence[Any], group_by: Sequence[str]) -> list[AgreementRow]:
+    """Each group's row, in the order of ``records``: every group's kappa in one pass over
+    all their clause pairs (``stats.cohens_kappa_many``), not a table per group (840 groups
+    of a 28-day page by day and region took 85 ms one at a time)."""
+    moderator = list(chain.from_iterable(r["moderator_clauses"] for r in records))
+    reviewer = list(chain.from_iterable(r["reviewer_clauses"] for r in records))
+    code = {label: i for i, label in enumerate({*moderator, *reviewer})}
+    size = len(moderator)
+    cells = stats.KappaCells(
+        np.repeat(np.arange(len(records)), [len(r["counts"]) for r in records]),
+        np.fromiter(map(code.__getitem__, moderator), dtype=np.int64, count=size),
+        np.fromiter(map(code.__getitem__, reviewer), dtype=np.int64, count=size),
+        np.fromiter(chain.from_iterable(r["counts"] for r in records), np.float64, size),
+        groups=len(records),
+        labels=len(code),
     )
+    kappa, low, high = stats.cohens_kappa_many(cells)
+    same = cells.row == cells.col
+    paired = np.bincount(cells.group, cells.counts, len(records))
+    agreeing = np.bincount(cells.group[same], cells.counts[same], len(records))
+    out = []
+    for g, r in enumerate(records):
+        reviews, disagreements, pairs = r["reviews"], r["disagreements"], int(paired[g])
+        defined = not np.isnan(kappa[g])
+        out.append(
+            AgreementRow(
+                bucket=r["bucket"],
+                group={d: r[d] for d in group_by},
+                qa_reviews=reviews,
+                qa_disagreements=disagreements,
+                qa_disagreement_rate=disagreements / reviews if reviews else None,
+                pairs=pairs,
+                unpaired=reviews - pairs,
+                observed_agreement=float(agreeing[g]) / pairs if pairs else None,
+                kappa=float(kappa[g]) if defined else None,
+                kappa_low=float(low[g]) if defined else None,
+                kappa_high=float(high[g]) if defined else None,
+            )
+        )
+    return out
 
 
 async def kappa_by_group(
@@ -175,7 +185,10 @@ async def kappa_by_group(
     found = await repository.pair_counts(
         conn, start=start, end=end, interval=None, group_by=group_by, filters=filters
     )
-    return {tuple(r[d] for d in group_by): _row(_key(r, group_by), group_by, r) for r in found}
+    return {
+        tuple(r[d] for d in group_by): row
+        for r, row in zip(found, _rows(found, group_by), strict=True)
+    }
 
 
 async def clause_agreement(
