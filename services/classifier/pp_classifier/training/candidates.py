@@ -27,6 +27,7 @@ from pp_classifier.training.evaluation import (
     answers,
     compare_macro_f1,
     evaluate,
+    level_report,
 )
 from pp_classifier.training.features import FeatureSpec
 from pp_classifier.training.fit import model_version, train_model
@@ -277,22 +278,21 @@ def judge(candidate: Candidate, active: ClauseModel | None, *, taxonomy_version:
     the held-out texts is not worse than the active model's on the same texts, or worse only
     by chance: the active model's lead is not significant (an approximate randomisation test
     of the macro-F1 difference, p >= ``SIGNIFICANCE``). A retraining on a few new labels moves a
-    text or two of the held-out share either way; a strict comparison rejected such a model
-    as often as not, and the labels never took effect."""
+    text or two of the held-out share either way; a strict comparison rejected a model whose
+    one new label had moved one held-out text, and the label never took effect."""
     if active is None:
         return Verdict(True, "no active model", None)
     if active.taxonomy_version != taxonomy_version:
         return Verdict(True, f"taxonomy changed from {active.taxonomy_version}", None)
     data = candidate.data
-    baseline = evaluate(active, data.test_texts, data.test_labels).clauses.macro_f1
+    # The active model's answers, tagged once: its macro-F1 (as evaluate reads it) and, when
+    # it leads, the comparison.
+    theirs = answers(active, data.test_texts)
+    baseline = level_report(data.test_labels, theirs).macro_f1
     mine = candidate.evaluation.clauses.macro_f1
     if mine + F1_TOLERANCE >= baseline:
         return Verdict(True, f"macro-F1 {mine:.4f} >= active {baseline:.4f}", baseline)
-    compared = compare_macro_f1(
-        data.test_labels,
-        answers(active, data.test_texts),
-        answers(candidate.model, data.test_texts),
-    )
+    compared = compare_macro_f1(data.test_labels, theirs, answers(candidate.model, data.test_texts))
     detail = f"randomisation test p={compared.p_value:.3g} on {len(data.test_texts)} texts"
     if compared.p_value >= SIGNIFICANCE:
         return Verdict(

@@ -118,7 +118,7 @@ def evaluate(model: Predictor, texts: Sequence[str], labels: Sequence[str]) -> E
     start = time.perf_counter()
     predictions = model.predict(texts)
     seconds = time.perf_counter() - start
-    predicted = [NO_CLAUSE if p.clause_id == UNCLASSIFIED else p.clause_id for p in predictions]
+    predicted = [_answer(p) for p in predictions]
     top = np.fromiter((p.top_probability for p in predictions), dtype=np.float64)
     correct = np.fromiter(
         (p.top_label == label for p, label in zip(predictions, labels, strict=True)), dtype=bool
@@ -133,9 +133,14 @@ def evaluate(model: Predictor, texts: Sequence[str], labels: Sequence[str]) -> E
     )
 
 
+def _answer(prediction: Prediction) -> str:
+    """A prediction's clause, ``none`` where it gives none."""
+    return NO_CLAUSE if prediction.clause_id == UNCLASSIFIED else prediction.clause_id
+
+
 def answers(model: Predictor, texts: Sequence[str]) -> list[str]:
     """``model``'s clause per text, ``none`` where it gives none (as :func:`evaluate` reads)."""
-    return [NO_CLAUSE if p.clause_id == UNCLASSIFIED else p.clause_id for p in model.predict(texts)]
+    return [_answer(p) for p in model.predict(texts)]
 
 
 def macro_f1_codes(gold: npt.NDArray[np.int64], predicted: npt.NDArray[np.int64], k: int) -> Any:
