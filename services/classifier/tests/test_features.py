@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from sklearn.feature_extraction.text import CountVectorizer  # type: ignore[import-untyped]
 
-from pp_classifier.training.features import FeatureSpec, hash_ngrams, negated_words, word_hash
+from pp_classifier.training.features import FeatureSpec, hash_ngrams, negated_words, word_hashes
 
 TEXTS = [
     "i dont hate women",
@@ -40,11 +39,9 @@ def test_ngrams_are_those_sklearn_builds() -> None:
 
 def test_words_after_a_negation_cue_are_marked_within_the_window() -> None:
     texts = ["i dont hate women", "women are not scum at all really", "hate"]
-    words = [t.split() for t in texts]
-    raw = np.array([word_hash(w) for ws in words for w in ws], dtype=np.uint64)
-    doc = np.repeat(np.arange(len(texts)), [len(ws) for ws in words]).astype(np.int64)
+    raw, doc = word_hashes(texts)
     marked = negated_words(raw, doc, 3)
-    flat = [w for ws in words for w in ws]
+    flat = [w for t in texts for w in t.split() if len(w) >= 2]  # the featuriser's words
     # "hate" in the third text follows "really" of the second: another text, not negated.
     negated = [w for w, m in zip(flat, marked, strict=True) if m]
     assert negated == ["hate", "women", "scum", "at", "all"]

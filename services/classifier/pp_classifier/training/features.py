@@ -170,16 +170,29 @@ def _prefix(points: U64) -> tuple[U64, U64]:
     return prefix, inverse
 
 
-def word_hash(word: str) -> int:
-    """A word's raw hash as :func:`hash_ngrams` computes it from the batch's prefix hashes."""
-    value, power = 0, 1
-    for point in map(ord, word):
-        value = (value + point * power) % 2**64
-        power = (power * int(_BASE)) % 2**64
-    return value
+def _words(
+    prefix: U64, inverse: U64, separator: npt.NDArray[np.bool_], doc_of: I64
+) -> tuple[U64, I64]:
+    """The raw hash of every word (two or more characters between separators) and its text."""
+    inside = ~separator
+    begins = np.flatnonzero(inside[1:] & separator[:-1]) + 1
+    ends = np.flatnonzero(inside[:-1] & separator[1:]) + 1
+    long_enough = (ends - begins) >= 2
+    begins, ends = begins[long_enough], ends[long_enough]
+    return (prefix[ends] - prefix[begins]) * inverse[begins], doc_of[begins]
 
 
-_NEGATION_HASHES = np.array(sorted(word_hash(w) for w in NEGATION_CUES), dtype=np.uint64)
+def word_hashes(texts: list[str]) -> tuple[U64, I64]:
+    """The raw hash of every word of normalised texts, and the text each is in, as
+    :func:`hash_ngrams` computes them."""
+    points, doc_of = _code_points(texts)
+    if not len(points):
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    prefix, inverse = _prefix(points)
+    return _words(prefix, inverse, (points == _SPACE) | (points == _SENTINEL), doc_of)
+
+
+_NEGATION_HASHES = np.unique(word_hashes(sorted(NEGATION_CUES))[0])
 
 
 def negated_words(word_raw: U64, word_doc: I64, window: int) -> npt.NDArray[np.bool_]:
@@ -232,14 +245,7 @@ def hash_ngrams(texts: list[str], spec: FeatureSpec) -> HashedNgrams:
         features.append(_finish(raw, _salt(10 + size), spec.hash_bits) | char_block)
         docs.append(doc_of[starts])
 
-    separator = is_space | is_sentinel
-    inside = ~separator
-    begins = np.flatnonzero(inside[1:] & separator[:-1]) + 1
-    ends = np.flatnonzero(inside[:-1] & separator[1:]) + 1
-    long_enough = (ends - begins) >= 2
-    begins, ends = begins[long_enough], ends[long_enough]
-    word_raw = (prefix[ends] - prefix[begins]) * inverse[begins]
-    word_doc = doc_of[begins]
+    word_raw, word_doc = _words(prefix, inverse, is_space | is_sentinel, doc_of)
     low_w, high_w = spec.word_ngrams
     scoped = np.zeros(len(word_raw), dtype=bool)
     if spec.negation_window and len(word_raw):
