@@ -158,17 +158,24 @@ class TestTemplateSplit:
         assert not held_texts & {normalise(t) for t in data.train_texts}
 
 
+@pytest.fixture
+def untrainable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seed candidates of the test's parameters, no in-process seed cache, and any training
+    an error ("trained")."""
+    monkeypatch.setattr(candidates, "training_params", lambda settings: PARAMS)
+    monkeypatch.setattr(candidates, "_SEED_CACHE", {})
+
+    def no_training(*args: object, **kwargs: object) -> ClauseModel:
+        raise AssertionError("trained")
+
+    monkeypatch.setattr(candidates, "train_model", no_training)
+
+
 class TestSeedModelCache:
+    @pytest.mark.usefixtures("untrainable")
     def test_a_cached_seed_model_is_loaded_instead_of_trained(
-        self, seed: Candidate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+        self, seed: Candidate, tmp_path: Path
     ) -> None:
-        monkeypatch.setattr(candidates, "training_params", lambda settings: PARAMS)
-        monkeypatch.setattr(candidates, "_SEED_CACHE", {})
-
-        def no_training(*args: object, **kwargs: object) -> ClauseModel:
-            raise AssertionError("trained")
-
-        monkeypatch.setattr(candidates, "train_model", no_training)
         candidates._store_seed(tmp_path, seed.model)
         assert [p.name for p in tmp_path.iterdir()] == [f"{seed.model.version}.npz"]
         settings = ClassifierSettings.model_construct()
@@ -176,16 +183,10 @@ class TestSeedModelCache:
         assert loaded.model.version == seed.model.version
         assert loaded.evaluation.clauses.macro_f1 == seed.evaluation.clauses.macro_f1
 
+    @pytest.mark.usefixtures("untrainable")
     def test_an_unreadable_cached_model_is_trained_again(
-        self, seed: Candidate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+        self, seed: Candidate, tmp_path: Path
     ) -> None:
-        monkeypatch.setattr(candidates, "training_params", lambda settings: PARAMS)
-        monkeypatch.setattr(candidates, "_SEED_CACHE", {})
-
-        def no_training(*args: object, **kwargs: object) -> ClauseModel:
-            raise AssertionError("trained")
-
-        monkeypatch.setattr(candidates, "train_model", no_training)
         (tmp_path / f"{seed.model.version}.npz").write_bytes(b"not a model")
         with pytest.raises(AssertionError, match="trained"):
             candidates.seed_candidate(SEED, ClassifierSettings.model_construct(), cache=tmp_path)
