@@ -45,6 +45,7 @@ from pp_classifier.tagging.layers import LayeredTagger
 from pp_classifier.tagging.rules import RuleTagger
 from pp_classifier.tagging.text import normalise
 from pp_classifier.taxonomy.document import Taxonomy, load_taxonomy
+from pp_classifier.training.build_seed_data import functional_files
 from pp_classifier.training.candidates import seed_candidate, training_params
 from pp_classifier.training.corpora import (
     NON_HATEFUL_FAMILIES,
@@ -71,14 +72,6 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 DATA_DIR = REPO / "services" / "classifier" / "pp_classifier" / "data"
 HATE_CLASS = "0"
 TEXT_CHARS = 400
-LANGUAGES = ("en", "es", "fr", "de", "pt")
-FUNCTIONAL_FILES = {
-    "en": "hatecheck/test_suite_cases.csv",
-    "es": "mhc/hatecheck_cases_final_spanish.csv",
-    "fr": "mhc/hatecheck_cases_final_french.csv",
-    "de": "mhc/hatecheck_cases_final_german.csv",
-    "pt": "mhc/hatecheck_cases_final_portuguese.csv",
-}
 TARGETS = {
     "hate_f1": 0.85,
     "non_hateful_accuracy": 0.70,
@@ -409,8 +402,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if have_data and not args.skip_quality:
         cases: list[FunctionalCase] = []
-        for language in LANGUAGES:
-            cases += read_functional_csv(args.data / FUNCTIONAL_FILES[language])
+        for path in functional_files(args.data):
+            cases += read_functional_csv(path)
         result["functional_held_out_templates"] = held_out_templates(seed_tagger, cases, args.batch)
         result["davidson_held_out_fifth"] = davidson_scores(
             seed_tagger, args.data / "davidson" / "labeled_data.csv", args.batch
