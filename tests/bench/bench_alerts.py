@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 from fastapi import FastAPI
 
 from pp_insights import consumer
@@ -44,14 +43,7 @@ from pp_insights.alerts.api import router
 from pp_insights.alerts.runner import Alerts, alerts_running
 from pp_insights.alerts.settings import AlertSettings
 from pp_insights.facts import service as facts
-from pp_shared.contracts.events import (
-    UNCLASSIFIED,
-    Tag,
-    TaggedEvent,
-    TagMethod,
-    area_of,
-    parse_event,
-)
+from pp_insights_testing.harness import tagged_record
 from pp_shared.db import apply_migrations
 from pp_shared.devstack.loadgen import AREA_WEIGHTS, Generator, Profile
 from pp_shared.http_guards import install_http_guards
@@ -59,7 +51,6 @@ from pp_shared.problems import install_problem_handlers
 from pp_shared.serve import tune_gc
 from pp_shared.service import Runtime
 from pp_shared.settings import ServiceSettings
-from pp_shared.testing.apps import record
 from pp_shared.testing.bench import private_postgres, write_report
 
 END = datetime(2026, 11, 30, tzinfo=UTC)
@@ -90,22 +81,9 @@ def records(escalations: int, seed: int) -> Iterator[list[Any]]:
         events = gen.escalation_events(
             at=start + timedelta(days=DAYS) * ((n + rng.random()) / escalations)
         )
-        clause = events[0].get("suggested_clause_id") or UNCLASSIFIED
-        method = TagMethod.DECLARED if clause != UNCLASSIFIED else TagMethod.NONE
-        tag = Tag(
-            clause_id=clause,
-            area=area_of(clause),
-            method=method,
-            confidence=1.0,
-            taxonomy_version="bench",
-            model_version="bench",
-        )
-        for i, event in enumerate(events):
-            body = TaggedEvent(
-                event=parse_event(orjson.dumps(event)), tags=(tag,) if i == 0 else ()
-            )
-            value = orjson.dumps(body.model_dump(mode="json", exclude_none=True))
-            batch.append(record("tagged", value, key=event["escalation_id"].encode()))
+        # Escalations tagged with their declared clause, or unclassified, as the classifier
+        # tags them.
+        batch += [tagged_record(event) for event in events]
         if len(batch) >= 2000:
             yield batch
             batch = []
