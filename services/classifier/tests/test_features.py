@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from sklearn.feature_extraction.text import CountVectorizer  # type: ignore[import-untyped]
 
-from pp_classifier.training.features import FeatureSpec, hash_ngrams, negated_words, word_hashes
+from pp_classifier.tagging.text import normalise
+from pp_classifier.training.features import (
+    FeatureSpec,
+    featuriser_input,
+    hash_ngrams,
+    negated_words,
+    quoted_words,
+    word_hashes,
+)
 
 TEXTS = [
     "i dont hate women",
@@ -70,3 +78,44 @@ def test_the_window_round_trips_and_old_specs_have_none() -> None:
     assert FeatureSpec.from_json(spec.to_json()) == spec
     assert "negation_window" not in FeatureSpec().to_json()
     assert FeatureSpec.from_json(FeatureSpec().to_json()).negation_window == 0
+
+
+def test_words_after_the_quote_mark_are_quoted_words_in_place_of_the_words() -> None:
+    texts = ["if you say then you are a bigot zquotez i hate women", "i hate women"]
+    raw, doc = word_hashes(texts)
+    flat = [w for t in texts for w in t.split() if len(w) >= 2]
+    marked = quoted_words(raw, doc)
+    # "i" is one letter (not a word); the mark itself stays a word; the next text is not quoted.
+    assert [w for w, m in zip(flat, marked, strict=True) if m] == ["hate", "women"]
+    plain = feature_sets(FeatureSpec(negation_window=3), texts[:1])[0]
+    quoted = feature_sets(FeatureSpec(negation_window=3, quote_scope=True), texts[:1])[0]
+    assert len(plain - quoted) == 2
+    assert len(quoted - plain) == 2
+
+
+def test_a_quoted_negated_word_is_a_quoted_word() -> None:
+    text = "so zquotez they are not human"
+    spec = FeatureSpec(negation_window=3, quote_scope=True)
+    unmarked = feature_sets(FeatureSpec(), [text])[0]
+    marked = feature_sets(spec, [text])[0]
+    # "they are not human": four words quoted; "human" after "not" is quoted, not negated.
+    assert len(unmarked - marked) == 4
+    assert len(marked - unmarked) == 4
+    assert marked == feature_sets(FeatureSpec(quote_scope=True), [text])[0]
+
+
+def test_the_quote_scope_round_trips_and_old_specs_have_none() -> None:
+    spec = FeatureSpec(negation_window=3, quote_scope=True)
+    assert FeatureSpec.from_json(spec.to_json()) == spec
+    assert "quote_scope" not in FeatureSpec().to_json()
+    assert FeatureSpec.from_json(FeatureSpec().to_json()).quote_scope is False
+
+
+def test_the_featuriser_reads_the_quote_view_only_when_the_spec_marks_quotes() -> None:
+    texts = ['say "i hate women" no more', "plain text"]
+    normalised = [normalise(t) for t in texts]
+    assert featuriser_input(FeatureSpec(), texts, normalised) == normalised
+    assert featuriser_input(FeatureSpec(quote_scope=True), texts, normalised) == [
+        "say no more zquotez i hate women",
+        "plain text",
+    ]

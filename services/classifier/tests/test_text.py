@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pp_classifier.tagging.text import MAX_TEXT_CHARS, normalise
+from pp_classifier.tagging.text import MAX_TEXT_CHARS, QUOTE_MARK, normalise, quote_view
 
 
 class TestNormalise:
@@ -64,3 +64,49 @@ class TestNormalise:
         assert MAX_TEXT_CHARS == 10_000
         # 10,000 characters are 3,333 times "ab " and one "a".
         assert normalise("ab " * 1_000_000) == "ab " * 3_333 + "a"
+
+
+class TestQuoteView:
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            (
+                'If you say "I hate women", then you are a bigot!',
+                "if you say then you are a bigot zquotez i hate women",
+            ),
+            (
+                "Er sagte \u201eAusl\u00e4nder raus\u201c und ging.",
+                "er sagte und ging zquotez auslander raus",
+            ),
+            (
+                "\u00ab Je hais les femmes \u00bb est haineux",
+                "est haineux zquotez je hais les femmes",
+            ),
+            ("\u201cone\u201d and \u201ctwo\u201d", "and zquotez one two"),
+            # Davidson's tweets write curly quotes as HTML entities.
+            ("&#8220;@bob: cause im tired&#8221; lol", "lol zquotez cause im tired"),
+            ('"quoted only"', "zquotez quoted only"),
+        ],
+    )
+    def test_quoted_words_follow_the_mark(self, text: str, expected: str) -> None:
+        assert quote_view(text, normalise(text)) == expected
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "no quotes here",
+            'one stray " quote',
+            "it's an apostrophe, 'single' quotes are left alone",
+            '"!!!" only punctuation inside',
+            '"' + "x" * 301 + '" longer than a quotation',
+        ],
+    )
+    def test_a_text_without_a_quotation_is_its_normalised_form(self, text: str) -> None:
+        assert quote_view(text, normalise(text)) == normalise(text)
+
+    def test_the_view_is_normalised_text(self) -> None:
+        text = 'He said "KIIILL all of them" & left'
+        view = quote_view(text, normalise(text))
+        assert view == "he said left zquotez kill all of them"
+        assert normalise(view) == view
+        assert normalise(QUOTE_MARK) == QUOTE_MARK

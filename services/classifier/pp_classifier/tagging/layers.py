@@ -92,7 +92,7 @@ class LayeredTagger:
     def explain_texts(self, texts: Sequence[str]) -> list[list[tuple[Tag, RuleHit | None]]]:
         """As :meth:`tag_texts`, each tag with the lexicon entry that made it, if a rule did."""
         normalised = [normalise(text) for text in texts]
-        predictions = self.model_predictions(normalised)
+        predictions = self.model_predictions(texts, normalised)
         return [
             self._explained(self.rules.match_normalised(text), p)
             for text, p in zip(normalised, predictions, strict=True)
@@ -101,15 +101,17 @@ class LayeredTagger:
     def tag_texts(self, texts: Sequence[str]) -> list[tuple[Tag, ...]]:
         """The tags of each text, best first; ``unclassified`` when no layer names a clause."""
         normalised = [normalise(text) for text in texts]
-        return self.tag_normalised(normalised, self.model_predictions(normalised))
+        return self.tag_normalised(normalised, self.model_predictions(texts, normalised))
 
-    def model_predictions(self, normalised: Sequence[str]) -> list[Prediction | None]:
-        """The model's prediction of each normalised text; None without a model, and for a
-        text with nothing left after normalisation ("...", emoji only): it has no features,
-        and the model would only repeat its class prior."""
+    def model_predictions(
+        self, texts: Sequence[str], normalised: Sequence[str]
+    ) -> list[Prediction | None]:
+        """The model's prediction of each raw text (``normalised``: their normalised forms);
+        None without a model, and for a text with nothing left after normalisation ("...",
+        emoji only): it has no features, and the model would only repeat its class prior."""
         if self.model is None:
             return [None] * len(normalised)
-        predictions = self.model.predict_normalised(normalised)
+        predictions = self.model.predict_texts(texts, normalised)
         return [p if text else None for text, p in zip(normalised, predictions, strict=True)]
 
     def tag_normalised(
@@ -131,7 +133,7 @@ class LayeredTagger:
         normalised = [normalise(text) for text in texts]
         hits = [self.rules.match_normalised(text) for text in normalised]
         predictions: Sequence[Prediction | None] = (
-            self.model.predict_normalised(normalised)
+            self.model.predict_texts(texts, normalised)
             if self.model is not None
             else [None] * len(texts)
         )

@@ -84,7 +84,7 @@ def _top_clauses(
     texts: Sequence[str], current: LayeredTagger, draft: LayeredTagger
 ) -> list[tuple[str, str]]:
     normalised = [normalise(text) for text in texts]
-    predictions = current.model_predictions(normalised)
+    predictions = current.model_predictions(texts, normalised)
     now = current.tag_normalised(normalised, predictions)
     then = draft.tag_normalised(normalised, predictions)
     return [(a[0].clause_id, b[0].clause_id) for a, b in zip(now, then, strict=True)]

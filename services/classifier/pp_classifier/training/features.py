@@ -22,12 +22,15 @@ so the model stores weights only for features it has seen; unknown n-grams are d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_matrix
+
+from pp_classifier.tagging.text import QUOTE_MARK, quote_view
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -49,6 +52,7 @@ def _salt(kind: int) -> np.uint64:
 _WORD_SALT = _salt(1)
 _BIGRAM_SALT = _salt(2)
 _NEGATED_SALT = _salt(3)
+_QUOTED_SALT = _salt(4)
 
 # Negation cues as normalised text spells them (lower case, no accents, "don't" -> "dont"),
 # words of two or more letters only (the featuriser's words): English, Spanish, French,
@@ -106,6 +110,9 @@ class FeatureSpec:
     # Words within this many words after a negation cue are also negated-word features;
     # 0 turns the marking off (models trained before it have none).
     negation_window: int = 0
+    # Words after QUOTE_MARK (what quote_view writes before a text's quoted words) are
+    # quoted-word features in place of the words.
+    quote_scope: bool = False
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -117,6 +124,8 @@ class FeatureSpec:
         }
         if self.negation_window:
             out["negation_window"] = self.negation_window
+        if self.quote_scope:
+            out["quote_scope"] = True
         return out
 
     @classmethod
@@ -128,7 +137,19 @@ class FeatureSpec:
             min_df=int(data["min_df"]),
             sublinear_tf=bool(data["sublinear_tf"]),
             negation_window=int(data.get("negation_window", 0)),
+            quote_scope=bool(data.get("quote_scope", False)),
         )
+
+
+def featuriser_input(
+    spec: FeatureSpec, texts: Sequence[str], normalised: Sequence[str]
+) -> list[str]:
+    """What the featuriser reads of raw ``texts`` (``normalised`` are their
+    :func:`~pp_classifier.tagging.text.normalise` forms): those, with each text's quoted
+    words after :data:`QUOTE_MARK` when the spec marks quotations."""
+    if not spec.quote_scope:
+        return list(normalised)
+    return [quote_view(text, norm) for text, norm in zip(texts, normalised, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -193,6 +214,17 @@ def word_hashes(texts: list[str]) -> tuple[U64, I64]:
 
 
 _NEGATION_HASHES = np.unique(word_hashes(sorted(NEGATION_CUES))[0])
+_QUOTE_HASH = word_hashes([QUOTE_MARK])[0][0]
+
+
+def quoted_words(word_raw: U64, word_doc: I64) -> npt.NDArray[np.bool_]:
+    """Which words follow a QUOTE_MARK of their own text."""
+    index = np.arange(len(word_raw), dtype=np.int64)
+    mark = word_raw == _QUOTE_HASH
+    last_mark = np.maximum.accumulate(np.where(mark, index, -1))
+    scoped: npt.NDArray[np.bool_] = (last_mark >= 0) & ~mark
+    scoped &= word_doc[np.maximum(last_mark, 0)] == word_doc
+    return scoped
 
 
 def negated_words(word_raw: U64, word_doc: I64, window: int) -> npt.NDArray[np.bool_]:
@@ -250,8 +282,17 @@ def hash_ngrams(texts: list[str], spec: FeatureSpec) -> HashedNgrams:
     scoped = np.zeros(len(word_raw), dtype=bool)
     if spec.negation_window and len(word_raw):
         scoped = negated_words(word_raw, word_doc, spec.negation_window)
+    quoted = np.zeros(len(word_raw), dtype=bool)
+    if spec.quote_scope and len(word_raw):
+        quoted = quoted_words(word_raw, word_doc)
+        scoped &= ~quoted
+    if scoped.any():
         features.append(_finish(word_raw[scoped], _NEGATED_SALT, spec.hash_bits))
         docs.append(word_doc[scoped])
+    if quoted.any():
+        features.append(_finish(word_raw[quoted], _QUOTED_SALT, spec.hash_bits))
+        docs.append(word_doc[quoted])
+    scoped |= quoted
     if low_w <= 1 <= high_w:
         features.append(_finish(word_raw[~scoped], _WORD_SALT, spec.hash_bits))
         docs.append(word_doc[~scoped])

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix
 
 from pp_classifier.tagging.text import normalise
-from pp_classifier.training.features import Vocabulary, hash_ngrams
+from pp_classifier.training.features import Vocabulary, featuriser_input, hash_ngrams
 from pp_classifier.training.model import (
     ClauseModel,
     LinearWeights,
@@ -182,7 +182,7 @@ def train_model(
     targets = np.fromiter((index[label] for label in labels), dtype=np.int64, count=len(labels))
 
     spec = params.features
-    grams = hash_ngrams(normalised, spec)
+    grams = hash_ngrams(featuriser_input(spec, texts, normalised), spec)
     vocabulary = Vocabulary.fit(grams, spec)
     matrix = vocabulary.transform(grams)
 

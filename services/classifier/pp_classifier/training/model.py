@@ -26,7 +26,12 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix
 
 from pp_classifier.tagging.text import normalise
-from pp_classifier.training.features import FeatureSpec, Vocabulary, hash_ngrams
+from pp_classifier.training.features import (
+    FeatureSpec,
+    Vocabulary,
+    featuriser_input,
+    hash_ngrams,
+)
 from pp_shared.contracts.events import NO_CLAUSE, UNCLASSIFIED, TagMethod, area_of
 
 FORMAT = "pp-clause-model"
@@ -174,27 +179,34 @@ class ClauseModel:
 
     # -- inference ---------------------------------------------------------------------
 
-    def features(self, normalised: Sequence[str]) -> csr_matrix[np.float32]:
-        """TF-IDF rows of normalised texts."""
-        grams = hash_ngrams(list(normalised), self.params.features)
+    def views(self, texts: Sequence[str], normalised: Sequence[str] | None = None) -> list[str]:
+        """What the featuriser reads of raw texts (``normalised``: their normalised forms,
+        when the caller has them): see :func:`featuriser_input`."""
+        if normalised is None:
+            normalised = [normalise(text) for text in texts]
+        return featuriser_input(self.params.features, texts, normalised)
+
+    def features(self, views: Sequence[str]) -> csr_matrix[np.float32]:
+        """TF-IDF rows of the featuriser's inputs (:meth:`views`)."""
+        grams = hash_ngrams(list(views), self.params.features)
         return self.vocabulary.transform(grams)
 
-    def logits(self, normalised: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Uncalibrated logits, one row per normalised text."""
-        out = np.empty((len(normalised), len(self.labels)), dtype=np.float32)
-        for start in range(0, len(normalised), BATCH_SIZE):
-            batch = normalised[start : start + BATCH_SIZE]
+    def logits(self, views: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Uncalibrated logits, one row per featuriser input."""
+        out = np.empty((len(views), len(self.labels)), dtype=np.float32)
+        for start in range(0, len(views), BATCH_SIZE):
+            batch = views[start : start + BATCH_SIZE]
             scores = self.features(batch) @ self.weights.coef
             out[start : start + len(batch)] = scores + self.weights.intercept
         return out
 
-    def probabilities_normalised(self, normalised: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Calibrated probabilities over :attr:`labels`, one row per normalised text."""
-        return _softmax(self.logits(normalised) / np.float32(self.temperature))
+    def probabilities_of_views(self, views: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Calibrated probabilities over :attr:`labels`, one row per featuriser input."""
+        return _softmax(self.logits(views) / np.float32(self.temperature))
 
     def probabilities(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Calibrated probabilities over :attr:`labels`, one row per raw text."""
-        return self.probabilities_normalised([normalise(text) for text in texts])
+        return self.probabilities_of_views(self.views(texts))
 
     def decide(self, probabilities: npt.NDArray[np.float32]) -> list[Prediction]:
         """Predictions from probability rows: the most probable clause when the probability
@@ -227,13 +239,16 @@ class ClauseModel:
                 )
         return out
 
-    def predict_normalised(self, normalised: Sequence[str]) -> list[Prediction]:
-        """As :meth:`predict`, for texts already passed through :func:`normalise`."""
-        return self.decide(self.probabilities_normalised(normalised))
+    def predict_texts(
+        self, texts: Sequence[str], normalised: Sequence[str] | None = None
+    ) -> list[Prediction]:
+        """One prediction per raw text, in order (``normalised``: their normalised forms,
+        when the caller has them)."""
+        return self.decide(self.probabilities_of_views(self.views(texts, normalised)))
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         """One prediction per raw text, in order."""
-        return self.predict_normalised([normalise(text) for text in texts])
+        return self.predict_texts(texts)
 
     def seen_in_training(self, texts: Sequence[str]) -> npt.NDArray[np.bool_]:
         """Which texts (after normalisation) the model was trained on."""
