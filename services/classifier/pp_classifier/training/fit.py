@@ -22,14 +22,14 @@ from scipy.sparse import csr_matrix
 
 from pp_classifier.tagging.text import normalise
 from pp_classifier.training.features import Vocabulary, featuriser_input, hash_ngrams
+from pp_classifier.training.linear import AreaStage, LinearWeights, area_labels
 from pp_classifier.training.model import (
     ClauseModel,
-    LinearWeights,
     ModelError,
     TrainingParams,
     text_digest,
 )
-from pp_shared.contracts.events import NO_CLAUSE
+from pp_shared.contracts.events import NO_CLAUSE, area_of
 
 _TEMPERATURE_RANGE = (0.05, 20.0)
 
@@ -154,6 +154,42 @@ def model_version(
     return _model_version(name, taxonomy_version, params, list(zip(digests, labels, strict=True)))
 
 
+def _fit_calibrated(
+    matrix: csr_matrix[np.float32],
+    targets: npt.NDArray[np.int64],
+    n_classes: int,
+    params: TrainingParams,
+) -> tuple[LinearWeights, float]:
+    """Weights fitted on every row, and the temperature fitted on out-of-fold logits."""
+
+    def fit(rows: npt.NDArray[np.int64]) -> LinearWeights:
+        return fit_logistic(
+            matrix[rows],
+            targets[rows],
+            n_classes,
+            c=params.c,
+            balanced=params.balanced,
+            max_iter=params.max_iter,
+            balance_power=params.balance_power,
+        )
+
+    temperature = 1.0
+    if params.calibration_folds >= 2:
+        fold = _folds(targets, params.calibration_folds, params.seed)
+        held_out = np.zeros((len(targets), n_classes), dtype=np.float32)
+        scored = np.zeros(len(targets), dtype=bool)
+        for k in range(params.calibration_folds):
+            train_rows, test_rows = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+            if len(np.unique(targets[train_rows])) < 2 or not len(test_rows):
+                continue
+            w = fit(train_rows)
+            held_out[test_rows] = matrix[test_rows] @ w.coef + w.intercept
+            scored[test_rows] = True
+        if scored.any():
+            temperature = fit_temperature(held_out[scored], targets[scored])
+    return fit(np.arange(len(targets))), temperature
+
+
 def train_model(
     texts: Sequence[str],
     labels: Sequence[str],
@@ -186,32 +222,18 @@ def train_model(
     vocabulary = Vocabulary.fit(grams, spec)
     matrix = vocabulary.transform(grams)
 
-    def fit(rows: npt.NDArray[np.int64]) -> LinearWeights:
-        return fit_logistic(
-            matrix[rows],
-            targets[rows],
-            len(label_list),
-            c=params.c,
-            balanced=params.balanced,
-            max_iter=params.max_iter,
-            balance_power=params.balance_power,
+    weights, temperature = _fit_calibrated(matrix, targets, len(label_list), params)
+    area_stage = None
+    if params.area_stage:
+        areas = area_labels(label_list)
+        area_index = {area: i for i, area in enumerate(areas)}
+        area_targets = np.fromiter(
+            (area_index[NO_CLAUSE if label == NO_CLAUSE else area_of(label)] for label in labels),
+            dtype=np.int64,
+            count=len(labels),
         )
-
-    temperature = 1.0
-    if params.calibration_folds >= 2:
-        fold = _folds(targets, params.calibration_folds, params.seed)
-        held_out = np.zeros((len(targets), len(label_list)), dtype=np.float32)
-        scored = np.zeros(len(targets), dtype=bool)
-        for k in range(params.calibration_folds):
-            train_rows, test_rows = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-            if len(np.unique(targets[train_rows])) < 2 or not len(test_rows):
-                continue
-            w = fit(train_rows)
-            held_out[test_rows] = matrix[test_rows] @ w.coef + w.intercept
-            scored[test_rows] = True
-        if scored.any():
-            temperature = fit_temperature(held_out[scored], targets[scored])
-    weights = fit(np.arange(len(targets)))
+        area_weights, area_temperature = _fit_calibrated(matrix, area_targets, len(areas), params)
+        area_stage = AreaStage(tuple(areas), area_weights, area_temperature)
     digests = [text_digest(text) for text in normalised]
     return ClauseModel(
         version=_model_version(
@@ -225,4 +247,5 @@ def train_model(
         temperature=temperature,
         training_digests=np.array(sorted(set(digests)), dtype=np.uint64),
         class_counts={label: counts[label] for label in label_list},
+        area_stage=area_stage,
     )

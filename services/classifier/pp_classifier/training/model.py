@@ -32,10 +32,14 @@ from pp_classifier.training.features import (
     featuriser_input,
     hash_ngrams,
 )
+from pp_classifier.training.linear import AreaStage, LinearWeights
 from pp_shared.contracts.events import NO_CLAUSE, UNCLASSIFIED, TagMethod, area_of
 
 FORMAT = "pp-clause-model"
-FORMAT_VERSION = 1
+# Format 2 adds the area stage's arrays; a reader of format 1 would drop them silently, so
+# a model that has one says 2, and this version reads both.
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 # Features and the product run in batches: large enough to amortise numpy's per-call cost,
 # small enough that a batch's n-gram arrays stay in cache-friendly sizes.
 BATCH_SIZE = 1024
@@ -56,13 +60,16 @@ class TrainingParams:
     # outweigh "none" twelve to one (which tags every mention of a group as hate).
     balance_power: float = 1.0
     threshold: float = 0.5
+    # A second regression over none and the areas, averaged with the clause model
+    # (training/linear.py).
+    area_stage: bool = False
     calibration_folds: int = 3
     max_iter: int = 100
     seed: int = 0
     features: FeatureSpec = field(default_factory=FeatureSpec)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "c": self.c,
             "balanced": self.balanced,
             "balance_power": self.balance_power,
@@ -72,6 +79,9 @@ class TrainingParams:
             "seed": self.seed,
             "features": self.features.to_json(),
         }
+        if self.area_stage:
+            out["area_stage"] = True
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TrainingParams:
@@ -80,19 +90,12 @@ class TrainingParams:
             balanced=bool(data["balanced"]),
             balance_power=float(data.get("balance_power", 1.0)),
             threshold=float(data["threshold"]),
+            area_stage=bool(data.get("area_stage", False)),
             calibration_folds=int(data["calibration_folds"]),
             max_iter=int(data["max_iter"]),
             seed=int(data["seed"]),
             features=FeatureSpec.from_json(data["features"]),
         )
-
-
-@dataclass(frozen=True)
-class LinearWeights:
-    """Multinomial logits ``X @ coef + intercept``; ``coef`` is (features, classes)."""
-
-    coef: npt.NDArray[np.float32]
-    intercept: npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,13 +127,6 @@ def held_out(key: str, percent: int) -> bool:
     return text_digest(key) % 100 < percent
 
 
-def _softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    shifted: npt.NDArray[np.float32] = logits - logits.max(axis=1, keepdims=True)
-    np.exp(shifted, out=shifted)
-    shifted /= shifted.sum(axis=1, keepdims=True)
-    return shifted
-
-
 class ClauseModel:
     """A trained clause classifier: call :meth:`predict` on raw texts."""
 
@@ -146,9 +142,16 @@ class ClauseModel:
         temperature: float,
         training_digests: npt.NDArray[np.uint64],
         class_counts: dict[str, int],
+        area_stage: AreaStage | None = None,
     ) -> None:
         if len(labels) != weights.coef.shape[1] or labels[0] != NO_CLAUSE:
             raise ModelError("labels must start with 'none' and match the weight columns")
+        if area_stage is not None and (
+            len(area_stage.labels) != area_stage.weights.coef.shape[1]
+            or area_stage.labels[0] != NO_CLAUSE
+            or not {area_of(label) for label in labels[1:]} <= set(area_stage.labels)
+        ):
+            raise ModelError("the area stage's labels must be 'none' and every clause's area")
         self.version = version
         self.taxonomy_version = taxonomy_version
         self.labels = tuple(labels)
@@ -159,6 +162,7 @@ class ClauseModel:
         self.temperature = temperature
         self.training_digests = np.sort(training_digests.astype(np.uint64))
         self.class_counts = dict(class_counts)
+        self.area_stage = area_stage
         self._areas = tuple(area_of(label) for label in self.labels)
 
     def with_threshold(self, threshold: float) -> ClauseModel:
@@ -175,6 +179,7 @@ class ClauseModel:
             temperature=self.temperature,
             training_digests=self.training_digests,
             class_counts=self.class_counts,
+            area_stage=self.area_stage,
         )
 
     # -- inference ---------------------------------------------------------------------
@@ -191,18 +196,18 @@ class ClauseModel:
         grams = hash_ngrams(list(views), self.params.features)
         return self.vocabulary.transform(grams)
 
-    def logits(self, views: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Uncalibrated logits, one row per featuriser input."""
+    def probabilities_of_views(self, views: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Calibrated probabilities over :attr:`labels`, one row per featuriser input (with
+        the area stage's opinion, when the model has one)."""
         out = np.empty((len(views), len(self.labels)), dtype=np.float32)
         for start in range(0, len(views), BATCH_SIZE):
             batch = views[start : start + BATCH_SIZE]
-            scores = self.features(batch) @ self.weights.coef
-            out[start : start + len(batch)] = scores + self.weights.intercept
+            matrix = self.features(batch)
+            p = self.weights.probabilities(matrix, self.temperature)
+            if self.area_stage is not None:
+                p = self.area_stage.combine(matrix, p, self.labels)
+            out[start : start + len(batch)] = p
         return out
-
-    def probabilities_of_views(self, views: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Calibrated probabilities over :attr:`labels`, one row per featuriser input."""
-        return _softmax(self.logits(views) / np.float32(self.temperature))
 
     def probabilities(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Calibrated probabilities over :attr:`labels`, one row per raw text."""
@@ -269,7 +274,7 @@ class ClauseModel:
         """Everything but the arrays: JSON-safe, for the serialised form and for reports."""
         return {
             "format": FORMAT,
-            "format_version": FORMAT_VERSION,
+            "format_version": FORMAT_VERSION if self.area_stage is not None else 1,
             "version": self.version,
             "taxonomy_version": self.taxonomy_version,
             "labels": list(self.labels),
@@ -277,6 +282,14 @@ class ClauseModel:
             "temperature": self.temperature,
             "class_counts": self.class_counts,
             "features": len(self.vocabulary),
+            **(
+                {
+                    "area_labels": list(self.area_stage.labels),
+                    "area_temperature": self.area_stage.temperature,
+                }
+                if self.area_stage is not None
+                else {}
+            ),
         }
 
     def to_bytes(self) -> bytes:
@@ -290,6 +303,9 @@ class ClauseModel:
             "training_digests": self.training_digests,
             **self.vocabulary.arrays(),
         }
+        if self.area_stage is not None:
+            arrays["area_coef"] = self.area_stage.weights.coef
+            arrays["area_intercept"] = self.area_stage.weights.intercept
         np.savez_compressed(buffer, allow_pickle=False, **arrays)
         return buffer.getvalue()
 
@@ -311,10 +327,10 @@ class ClauseModel:
             raise ModelError(f"not a serialised clause model: {exc}") from exc
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise ModelError("not a serialised clause model")
-        if meta.get("format_version") != FORMAT_VERSION:
+        if meta.get("format_version") not in READABLE_FORMATS:
             raise ModelError(
                 f"clause model format {meta.get('format_version')} is not supported;"
-                f" this version reads format {FORMAT_VERSION}"
+                f" this version reads formats {', '.join(map(str, READABLE_FORMATS))}"
             )
         try:
             params = TrainingParams.from_json(meta["params"])
@@ -323,6 +339,16 @@ class ClauseModel:
                 np.ascontiguousarray(arrays["coef"], dtype=np.float32),
                 arrays["intercept"].astype(np.float32),
             )
+            area_stage = None
+            if "area_labels" in meta:
+                area_stage = AreaStage(
+                    labels=tuple(str(label) for label in meta["area_labels"]),
+                    weights=LinearWeights(
+                        np.ascontiguousarray(arrays["area_coef"], dtype=np.float32),
+                        arrays["area_intercept"].astype(np.float32),
+                    ),
+                    temperature=float(meta["area_temperature"]),
+                )
             return cls(
                 version=str(meta["version"]),
                 taxonomy_version=str(meta["taxonomy_version"]),
@@ -333,6 +359,7 @@ class ClauseModel:
                 temperature=float(meta["temperature"]),
                 training_digests=arrays["training_digests"],
                 class_counts={str(k): int(v) for k, v in meta["class_counts"].items()},
+                area_stage=area_stage,
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ModelError(f"serialised clause model is incomplete: {exc}") from exc
