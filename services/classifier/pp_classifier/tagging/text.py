@@ -186,8 +186,7 @@ def quote_view(text: str, normalised: str) -> str:
     if not quoted:
         return normalised
     own.append(text[done:])
-    inside = normalise(" ".join(quoted))
-    outside = normalise(" ".join(own))
-    if not inside:
-        return outside
-    return f"{outside} {QUOTE_MARK} {inside}" if outside else f"{QUOTE_MARK} {inside}"
+    # One normalise call for the whole view: the pieces are apart by spaces, so each
+    # normalises as it would alone, and a second call costs what the first did.
+    view = normalise(" ".join((*own, f" {QUOTE_MARK} ", *quoted)))
+    return view[: -len(QUOTE_MARK)].rstrip() if view.endswith(QUOTE_MARK) else view
