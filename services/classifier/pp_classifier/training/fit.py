@@ -1,10 +1,12 @@
 """Training a clause model: features, logistic regression, then temperature scaling.
 
 TF-IDF word and character n-grams (:mod:`pp_classifier.training.features`) feed a
-multinomial logistic regression over the clause ids plus ``none``. Its probabilities are
-then temperature-scaled: one divisor for the logits, fitted on out-of-fold predictions,
-which fixes the over- or under-confidence regularisation leaves without changing which
-label ranks first. Only this module imports scikit-learn, and only while it trains.
+multinomial logistic regression over the clause ids plus ``none`` (and, with
+``TrainingParams.area_stage``, a second one over ``none`` and the areas, on the same
+features). Each one's probabilities are then temperature-scaled: one divisor for the logits,
+fitted on out-of-fold predictions, which fixes the over- or under-confidence regularisation
+leaves without changing which label ranks first. Only this module imports scikit-learn,
+and only while it trains.
 """
 
 from __future__ import annotations

@@ -3,8 +3,10 @@
 A model (trained by :mod:`pp_classifier.training.fit`) holds TF-IDF word and character
 n-gram weights (:mod:`pp_classifier.training.features`) of a multinomial logistic
 regression over the clause ids plus ``none`` and a temperature that calibrates its
-probabilities. A prediction names the most probable clause when its probability reaches the
-threshold and says ``unclassified`` otherwise.
+probabilities; with an area stage (:mod:`pp_classifier.training.linear`), a second such
+regression over ``none`` and the areas, whose opinion is averaged in. A prediction names the
+most probable clause when the probability of any violation (1 - P(``none``)) reaches the
+threshold, and says ``unclassified`` otherwise.
 
 Inference does not touch scikit-learn: it is a sparse matrix product and a softmax, and a
 serialised model is a numpy archive of arrays and JSON, so loading one from a database row
