@@ -14,6 +14,7 @@ from pp_classifier.training import candidates
 from pp_classifier.training.candidates import (
     Candidate,
     DecisionLabel,
+    candidate_version,
     judge,
     train_candidate,
     training_set,
@@ -78,6 +79,19 @@ PARAMS = TrainingParams(features=FeatureSpec(hash_bits=18), calibration_folds=0)
 @pytest.fixture(scope="module")
 def seed() -> Candidate:
     return train_candidate(SEED, [], params=PARAMS, holdout_percent=20, decision_weight=3)
+
+
+class TestCandidateVersion:
+    def test_the_version_is_known_before_training(self, seed: Candidate) -> None:
+        expected = candidate_version(SEED, [], params=PARAMS, holdout_percent=20, decision_weight=3)
+        assert expected == seed.model.version
+        labelled = [DecisionLabel(IN_TRAINING, "HEX.TRAFFICKING")]
+        # A label makes another candidate, and names it a retrained model.
+        other = candidate_version(
+            SEED, labelled, params=PARAMS, holdout_percent=20, decision_weight=3
+        )
+        assert other != expected
+        assert other.startswith("retrained-")
 
 
 class TestJudge:

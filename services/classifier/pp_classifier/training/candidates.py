@@ -194,10 +194,37 @@ def train_candidate(
         data.train_labels,
         taxonomy_version=taxonomy.version,
         clause_order=taxonomy.clause_ids(),
-        name=RETRAINED_NAME if data.decisions else SEED_NAME,
+        name=_candidate_name(data),
         params=params,
     )
     return Candidate(model, evaluate(model, data.test_texts, data.test_labels), data)
+
+
+def _candidate_name(data: TrainingSet) -> str:
+    return RETRAINED_NAME if data.decisions else SEED_NAME
+
+
+def candidate_version(
+    taxonomy: Taxonomy,
+    decisions: Sequence[DecisionLabel],
+    *,
+    params: TrainingParams,
+    holdout_percent: int,
+    decision_weight: int,
+) -> str:
+    """The version :func:`train_candidate` gives a candidate of these labels, without
+    training it: the training set and its text hashes, about a second against the training's
+    minute, so labels that change nothing (a text seen again) cost no training."""
+    data = training_set(
+        taxonomy, decisions, holdout_percent=holdout_percent, decision_weight=decision_weight
+    )
+    return model_version(
+        data.train_texts,
+        data.train_labels,
+        taxonomy_version=taxonomy.version,
+        name=_candidate_name(data),
+        params=params,
+    )
 
 
 # Seed models are deterministic for a taxonomy version and parameters; replicas and commands

@@ -35,6 +35,7 @@ from pp_classifier.training.candidates import (
     Candidate,
     DecisionLabel,
     Verdict,
+    candidate_version,
     evaluation_json,
     judge,
     seed_candidate,
@@ -305,6 +306,20 @@ class Replica:
         labels_through = max((r["stored_at"] for r in rows), default=None)
         started = time.perf_counter()
         if decisions:
+            expected = await asyncio.to_thread(
+                candidate_version,
+                taxonomy,
+                decisions,
+                params=training_params(self.settings),
+                holdout_percent=self.settings.holdout_percent,
+                decision_weight=self.settings.decision_label_weight,
+            )
+            async with pool.acquire() as conn:
+                if await repository.model_row(conn, expected) is not None:
+                    await repository.advance_labels_through(conn, expected, labels_through)
+                    return RetrainResult(
+                        status="unchanged", version=expected, reason="no new usable labels"
+                    )
             candidate = await asyncio.to_thread(
                 train_candidate,
                 taxonomy,
