@@ -83,14 +83,14 @@ def seed() -> Candidate:
 
 class TestCandidateVersion:
     def test_the_version_is_known_before_training(self, seed: Candidate) -> None:
-        expected = candidate_version(SEED, [], params=PARAMS, holdout_percent=20, decision_weight=3)
-        assert expected == seed.model.version
+        data = training_set(SEED, [], holdout_percent=20, decision_weight=3)
+        assert candidate_version(SEED, data, PARAMS) == seed.model.version
         labelled = [DecisionLabel(IN_TRAINING, "HEX.TRAFFICKING")]
         # A label makes another candidate, and names it a retrained model.
         other = candidate_version(
-            SEED, labelled, params=PARAMS, holdout_percent=20, decision_weight=3
+            SEED, training_set(SEED, labelled, holdout_percent=20, decision_weight=3), PARAMS
         )
-        assert other != expected
+        assert other != seed.model.version
         assert other.startswith("retrained-")
 
 

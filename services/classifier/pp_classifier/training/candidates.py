@@ -189,6 +189,12 @@ def train_candidate(
     data = training_set(
         taxonomy, decisions, holdout_percent=holdout_percent, decision_weight=decision_weight
     )
+    return train_on(taxonomy, data, params)
+
+
+def train_on(taxonomy: Taxonomy, data: TrainingSet, params: TrainingParams) -> Candidate:
+    """The candidate of a training set: trained on its training share, evaluated on the
+    held-out share."""
     model = train_model(
         data.train_texts,
         data.train_labels,
@@ -204,20 +210,10 @@ def _candidate_name(data: TrainingSet) -> str:
     return RETRAINED_NAME if data.decisions else SEED_NAME
 
 
-def candidate_version(
-    taxonomy: Taxonomy,
-    decisions: Sequence[DecisionLabel],
-    *,
-    params: TrainingParams,
-    holdout_percent: int,
-    decision_weight: int,
-) -> str:
-    """The version :func:`train_candidate` gives a candidate of these labels, without
-    training it: the training set and its text hashes, about a second against the training's
-    minute, so labels that change nothing (a text seen again) cost no training."""
-    data = training_set(
-        taxonomy, decisions, holdout_percent=holdout_percent, decision_weight=decision_weight
-    )
+def candidate_version(taxonomy: Taxonomy, data: TrainingSet, params: TrainingParams) -> str:
+    """The version :func:`train_on` gives the candidate of a training set, without training
+    it: the training texts' hashes, about a second against the training's minute, so labels
+    that change nothing (a text seen again) cost no training."""
     return model_version(
         data.train_texts,
         data.train_labels,

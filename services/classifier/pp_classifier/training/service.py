@@ -39,8 +39,9 @@ from pp_classifier.training.candidates import (
     evaluation_json,
     judge,
     seed_candidate,
-    train_candidate,
+    train_on,
     training_params,
+    training_set,
 )
 from pp_classifier.training.model import ClauseModel, ModelError
 from pp_shared.contracts.events import NO_CLAUSE, DecisionMade, EscalationCreated, Event, QaReviewed
@@ -144,6 +145,15 @@ async def get_artifact(pool: asyncpg.Pool, version: str) -> bytes:
     if artifact is None:
         raise NotFound(f"no model version {version}")
     return bytes(artifact)
+
+
+async def _unchanged(
+    conn: asyncpg.Connection, version: str, labels_through: datetime | None
+) -> RetrainResult:
+    """The answer for a candidate with the data and settings of a stored model: nothing new
+    to learn. Its label mark moves on so these labels do not trigger training again."""
+    await repository.advance_labels_through(conn, version, labels_through)
+    return RetrainResult(status="unchanged", version=version, reason="no new usable labels")
 
 
 class Replica:
@@ -306,28 +316,19 @@ class Replica:
         labels_through = max((r["stored_at"] for r in rows), default=None)
         started = time.perf_counter()
         if decisions:
-            expected = await asyncio.to_thread(
-                candidate_version,
+            params = training_params(self.settings)
+            data = await asyncio.to_thread(
+                training_set,
                 taxonomy,
                 decisions,
-                params=training_params(self.settings),
                 holdout_percent=self.settings.holdout_percent,
                 decision_weight=self.settings.decision_label_weight,
             )
+            expected = await asyncio.to_thread(candidate_version, taxonomy, data, params)
             async with pool.acquire() as conn:
                 if await repository.model_row(conn, expected) is not None:
-                    await repository.advance_labels_through(conn, expected, labels_through)
-                    return RetrainResult(
-                        status="unchanged", version=expected, reason="no new usable labels"
-                    )
-            candidate = await asyncio.to_thread(
-                train_candidate,
-                taxonomy,
-                decisions,
-                params=training_params(self.settings),
-                holdout_percent=self.settings.holdout_percent,
-                decision_weight=self.settings.decision_label_weight,
-            )
+                    return await _unchanged(conn, expected, labels_through)
+            candidate = await asyncio.to_thread(train_on, taxonomy, data, params)
         else:
             candidate = await asyncio.to_thread(seed_candidate, taxonomy, self.settings)
         active = self.model
@@ -340,12 +341,7 @@ class Replica:
         async with pool.acquire() as conn, conn.transaction():
             await repository.lock_models(conn)
             if await repository.model_row(conn, version) is not None:
-                # The same data and settings as a stored model: nothing new to learn. Its
-                # label mark moves on so these labels do not trigger training again.
-                await repository.advance_labels_through(conn, version, labels_through)
-                return RetrainResult(
-                    status="unchanged", version=version, reason="no new usable labels"
-                )
+                return await _unchanged(conn, version, labels_through)
             if verdict.promote:
                 await repository.retire_active_model(conn)
             await self._insert(
