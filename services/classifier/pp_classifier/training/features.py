@@ -217,27 +217,33 @@ _NEGATION_HASHES = np.unique(word_hashes(sorted(NEGATION_CUES))[0])
 _QUOTE_HASH = word_hashes([QUOTE_MARK])[0][0]
 
 
-def quoted_words(word_raw: U64, word_doc: I64) -> npt.NDArray[np.bool_]:
-    """Which words follow a QUOTE_MARK of their own text."""
-    index = np.arange(len(word_raw), dtype=np.int64)
-    mark = word_raw == _QUOTE_HASH
-    last_mark = np.maximum.accumulate(np.where(mark, index, -1))
-    scoped: npt.NDArray[np.bool_] = (last_mark >= 0) & ~mark
-    scoped &= word_doc[np.maximum(last_mark, 0)] == word_doc
-    return scoped
-
-
-def negated_words(word_raw: U64, word_doc: I64, window: int) -> npt.NDArray[np.bool_]:
-    """Which words follow a negation cue of their own text by at most ``window`` words."""
-    index = np.arange(len(word_raw), dtype=np.int64)
-    cue = np.isin(word_raw, _NEGATION_HASHES)
+def _after_cue(
+    word_doc: I64, cue: npt.NDArray[np.bool_], window: int | None
+) -> npt.NDArray[np.bool_]:
+    """Which words follow a cue word of their own text by at most ``window`` words (None:
+    any number)."""
+    index = np.arange(len(word_doc), dtype=np.int64)
     last_cue = np.maximum.accumulate(np.where(cue, index, -1))
     before = np.empty_like(last_cue)
     before[:1] = -1
     before[1:] = last_cue[:-1]
-    scoped = (before >= 0) & (index - before <= window)
+    scoped: npt.NDArray[np.bool_] = before >= 0
+    if window is not None:
+        scoped &= index - before <= window
     scoped &= word_doc[np.maximum(before, 0)] == word_doc
     return scoped
+
+
+def quoted_words(word_raw: U64, word_doc: I64) -> npt.NDArray[np.bool_]:
+    """Which words follow a QUOTE_MARK of their own text (the mark itself is not quoted)."""
+    mark: npt.NDArray[np.bool_] = word_raw == _QUOTE_HASH
+    quoted: npt.NDArray[np.bool_] = _after_cue(word_doc, mark, None) & ~mark
+    return quoted
+
+
+def negated_words(word_raw: U64, word_doc: I64, window: int) -> npt.NDArray[np.bool_]:
+    """Which words follow a negation cue of their own text by at most ``window`` words."""
+    return _after_cue(word_doc, np.isin(word_raw, _NEGATION_HASHES), window)
 
 
 def _finish(hashes: U64, salt: np.uint64, bits: int) -> I64:
