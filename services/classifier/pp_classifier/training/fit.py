@@ -24,14 +24,14 @@ from scipy.sparse import csr_matrix
 
 from pp_classifier.tagging.text import normalise
 from pp_classifier.training.features import Vocabulary, featuriser_input, hash_ngrams
-from pp_classifier.training.linear import AreaStage, LinearWeights, area_labels
+from pp_classifier.training.linear import AreaStage, LinearWeights, area_label, area_labels
 from pp_classifier.training.model import (
     ClauseModel,
     ModelError,
     TrainingParams,
     text_digest,
 )
-from pp_shared.contracts.events import NO_CLAUSE, area_of
+from pp_shared.contracts.events import NO_CLAUSE
 
 _TEMPERATURE_RANGE = (0.05, 20.0)
 
@@ -230,7 +230,7 @@ def train_model(
         areas = area_labels(label_list)
         area_index = {area: i for i, area in enumerate(areas)}
         area_targets = np.fromiter(
-            (area_index[NO_CLAUSE if label == NO_CLAUSE else area_of(label)] for label in labels),
+            (area_index[area_label(label)] for label in labels),
             dtype=np.int64,
             count=len(labels),
         )

@@ -46,14 +46,15 @@ def softmax(logits: F32) -> F32:
     return shifted
 
 
+def area_label(label: str) -> str:
+    """The area stage's label for a clause model's label: its area, ``none`` for ``none``."""
+    return NO_CLAUSE if label == NO_CLAUSE else area_of(label)
+
+
 def area_labels(labels: Sequence[str]) -> list[str]:
     """The area stage's labels for a clause model's labels: ``none``, then each area once,
     in the order its first clause comes."""
-    out = [NO_CLAUSE]
-    for label in labels:
-        if label != NO_CLAUSE and area_of(label) not in out:
-            out.append(area_of(label))
-    return out
+    return list(dict.fromkeys([NO_CLAUSE, *(area_label(label) for label in labels)]))
 
 
 @dataclass(frozen=True)
