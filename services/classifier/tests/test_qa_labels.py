@@ -65,10 +65,14 @@ class TestQaCorrections:
                 listed: list[dict[str, Any]] = (await client.get("/v1/models")).json()
                 return listed
 
-            listed = await eventually(
-                models, lambda ms: any(m["decision_labels"] == 1 for m in ms), timeout=240
-            )
-            (retrained,) = [m for m in listed if m["decision_labels"] == 1]
+            # The consumer may store the decision and the review in two batches, and a
+            # retraining may come between them (a model of the decision alone): wait for the
+            # model that learnt from both.
+            def learnt_both(m: dict[str, Any]) -> bool:
+                return bool(m["decision_labels"] == 1 and m["evaluation"]["qa_labels"] == 1)
+
+            listed = await eventually(models, lambda ms: any(map(learnt_both, ms)), timeout=240)
+            (retrained,) = [m for m in listed if learnt_both(m)]
 
             async def serving() -> str | None:
                 return replica.model.version if replica.model else None
