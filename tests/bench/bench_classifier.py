@@ -95,6 +95,11 @@ ENCODERS_MEASURED: list[dict[str, Any]] = [
         "why": "14 texts per CPU second (target 3,000) and about 1,400 MB of install (torch"
         " 754 MB and its dependencies; limit 150 MB); English only",
         "en_held_out_templates": {"cases": 570, "hate_f1": 0.833, "precision": 0.926},
+        "en_non_hateful_accuracy": {
+            "counter-speech": 0.781,
+            "reclaimed slurs": 1.0,
+            "abuse against non-protected targets": 0.926,
+        },
         "texts_per_cpu_second_400_chars_batch_500": 14.0,
         "install_mb": 1400,
     },
