@@ -34,7 +34,7 @@ from pp_classifier.training.features import (
     featuriser_input,
     hash_ngrams,
 )
-from pp_classifier.training.linear import AreaStage, LinearWeights
+from pp_classifier.training.linear import AreaStage, LinearWeights, area_labels
 from pp_shared.contracts.events import NO_CLAUSE, UNCLASSIFIED, TagMethod, area_of
 
 FORMAT = "pp-clause-model"
@@ -151,7 +151,7 @@ class ClauseModel:
         if area_stage is not None and (
             len(area_stage.labels) != area_stage.weights.coef.shape[1]
             or area_stage.labels[0] != NO_CLAUSE
-            or not {area_of(label) for label in labels[1:]} <= set(area_stage.labels)
+            or not set(area_labels(labels)) <= set(area_stage.labels)
         ):
             raise ModelError("the area stage's labels must be 'none' and every clause's area")
         self.version = version
